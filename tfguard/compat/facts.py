@@ -34,6 +34,9 @@ class ModelFacts:
     graph_min_consumer: Optional[int] = None
     graph_bad_consumers: list[int] = field(default_factory=list)
     ops: list[str] = field(default_factory=list)  # sorted, unique op type names
+    # For each op type, the attr names the graph sets on it (union over nodes). An older runtime
+    # rejects a NodeDef that sets an attr its OpDef does not declare.
+    op_attrs: dict[str, list[str]] = field(default_factory=dict)
     keras_version: Optional[str] = None  # Keras that wrote the model, if any
     # "saved_model_keras" (keras_metadata.pb), "keras_v3", "h5", or None for plain SavedModels
     keras_format: Optional[str] = None

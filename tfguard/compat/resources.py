@@ -1,0 +1,149 @@
+"""The tfguard.io custom resources and how facts map onto them.
+
+ImageStack (cluster-scoped): what a probe observed about one image, named by the image digest.
+ModelProfile (namespaced): what `tfguard inspect` (or a probe) learned about one model.
+
+The CRD schemas in charts/tfguard/crds/ describe exactly these shapes; the operator writes them,
+the webhook reads them, `tfguard inspect --profile` prints a ModelProfile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, Optional
+
+from tfguard.compat.facts import ModelFacts, StackFacts
+
+GROUP = "tfguard.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+# StackFacts field -> ImageStack .spec.stack key
+_STACK_KEYS = {
+    "tensorflow_version": "tensorflowVersion",
+    "tensorflow_git_version": "tensorflowGitVersion",
+    "keras_version": "kerasVersion",
+    "tf_keras_major": "tfKerasMajor",
+    "python_version": "pythonVersion",
+    "numpy_version": "numpyVersion",
+    "protobuf_version": "protobufVersion",
+    "cuda_build": "cudaBuild",
+    "cuda_version": "cudaVersion",
+    "cudnn_version": "cudnnVersion",
+    "import_ok": "importOk",
+    "import_error_code": "importErrorCode",
+    "gpus_visible": "gpusVisible",
+}
+
+
+def _dns_label(text: str, limit: int = 63) -> str:
+    label = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return label[:limit].rstrip("-") or "x"
+
+
+def image_stack_name(image: Optional[str], image_digest: Optional[str]) -> str:
+    """Stable object name: from the digest when known (the same bytes are the same stack)."""
+    if image_digest:
+        algo, _, hexpart = image_digest.partition(":")
+        return _dns_label(f"{algo}-{hexpart}" if hexpart else algo)
+    ref = image or "unknown"
+    return _dns_label(f"ref-{hashlib.sha256(ref.encode()).hexdigest()[:16]}-{ref.rsplit('/', 1)[-1]}")
+
+
+def image_stack_resource(stack: StackFacts, references: list[str] | None = None) -> dict[str, Any]:
+    spec_stack = {
+        key: getattr(stack, field) for field, key in _STACK_KEYS.items() if getattr(stack, field) is not None
+    }
+    refs = sorted(set((references or []) + ([stack.image] if stack.image else [])))
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ImageStack",
+        "metadata": {"name": image_stack_name(stack.image, stack.image_digest)},
+        "spec": {
+            "image": stack.image or "",
+            "imageDigest": stack.image_digest or "",
+            "references": refs,
+            "stack": spec_stack,
+        },
+    }
+
+
+def stack_from_image_stack(obj: dict[str, Any]) -> StackFacts:
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    stack = spec.get("stack") or {}
+    values = {field: stack.get(key) for field, key in _STACK_KEYS.items()}
+    return StackFacts(
+        image=spec.get("image") or None,
+        image_digest=spec.get("imageDigest") or None,
+        source="probe",
+        observed_at=status.get("observedAt"),
+        **values,
+    )
+
+
+def model_profile_resource(
+    facts: ModelFacts, name: str, namespace: Optional[str] = None, newest_op_release: Optional[str] = None
+) -> dict[str, Any]:
+    """`newest_op_release`: the newest TF release any of the model's ops first appeared in."""
+    metadata: dict[str, Any] = {"name": _dns_label(name, 253)}
+    if namespace:
+        metadata["namespace"] = namespace
+    spec: dict[str, Any] = {
+        "source": facts.path or "",
+        "digest": facts.digest or "",
+        "format": facts.format or "",
+        "producerVersion": facts.tensorflow_version or "",
+        "producerGitVersion": facts.tensorflow_git_version or "",
+        "graphDef": {
+            k: v
+            for k, v in (
+                ("producer", facts.graph_producer),
+                ("minConsumer", facts.graph_min_consumer),
+                ("badConsumers", list(facts.graph_bad_consumers)),
+            )
+            if v is not None
+        },
+        "keras": {
+            k: v
+            for k, v in (
+                ("version", facts.keras_version),
+                ("format", facts.keras_format),
+                ("backend", facts.keras_backend),
+            )
+            if v
+        },
+        "signatures": list(facts.signatures),
+        "ops": sorted(facts.ops),
+        "opAttrs": {op: sorted(attrs) for op, attrs in sorted(facts.op_attrs.items())},
+        "opCount": len(facts.ops),
+        "newestOpRelease": newest_op_release or "",
+    }
+    if facts.saved_model_schema_version is not None:
+        spec["savedModelSchemaVersion"] = facts.saved_model_schema_version
+    return {"apiVersion": API_VERSION, "kind": "ModelProfile", "metadata": metadata, "spec": spec}
+
+
+def facts_from_model_profile(obj: dict[str, Any]) -> ModelFacts:
+    spec = obj.get("spec") or {}
+    graph = spec.get("graphDef") or {}
+    keras = spec.get("keras") or {}
+    return ModelFacts(
+        path=spec.get("source") or None,
+        format=spec.get("format") or None,
+        saved_model_schema_version=spec.get("savedModelSchemaVersion"),
+        tensorflow_version=spec.get("producerVersion") or None,
+        tensorflow_git_version=spec.get("producerGitVersion") or None,
+        graph_producer=graph.get("producer"),
+        graph_min_consumer=graph.get("minConsumer"),
+        graph_bad_consumers=list(graph.get("badConsumers") or []),
+        ops=sorted(spec.get("ops") or []),
+        op_attrs={op: list(attrs) for op, attrs in (spec.get("opAttrs") or {}).items()},
+        keras_version=keras.get("version"),
+        keras_format=keras.get("format"),
+        keras_backend=keras.get("backend"),
+        signatures=list(spec.get("signatures") or []),
+        digest=spec.get("digest") or None,
+        source="profile",
+    )
