@@ -1,0 +1,46 @@
+"""Every annotation, label and injected name tfguard reads or writes on Kubernetes objects.
+
+docs/annotations.md documents them for users; nothing else spells these strings.
+"""
+
+PREFIX = "tfguard.io/"
+
+# --- Set by users on a pod controller (Deployment, StatefulSet, ...) or its pod template ---
+MODEL_PRODUCER_VERSION = PREFIX + "model-producer-version"  # TF release that saved the model
+MODEL_PATH = PREFIX + "model-path"  # path of the model inside the serving container
+MODEL_LOADER = PREFIX + "model-loader"  # auto | saved_model | keras
+MODEL_PROFILE = PREFIX + "model-profile"  # name of a ModelProfile in the same namespace
+CONTAINER = PREFIX + "container"  # the serving container, when the pod has several
+IMAGE_TENSORFLOW_VERSION = PREFIX + "tensorflow-version"  # declared TF release of the image
+IMAGE_KERAS_VERSION = PREFIX + "keras-version"  # declared Keras release of the image
+GPU = PREFIX + "gpu"  # required | optional | none (default: required if the container asks for GPUs)
+MODE = PREFIX + "mode"  # enforce | warn | audit; on an object it may only make the mode stricter
+INJECT = PREFIX + "inject"  # "false" opts a Pod out of probe injection
+
+# --- Namespace label ---
+MODE_LABEL = PREFIX + "mode"
+
+# --- Written by the operator on pod controllers ---
+VERDICT = PREFIX + "verdict"
+REASON = PREFIX + "reason"
+IMAGE_STACK = PREFIX + "image-stack"
+CHECKED_AT = PREFIX + "checked-at"
+
+# --- Probe injection ---
+PROBE_VOLUME = "tfguard-probe"
+PROBE_MOUNT_PATH = "/tfguard"
+PROBE_INSTALL_CONTAINER = "tfguard-probe-install"  # from the probe image: copies probe.py
+PROBE_CONTAINER = "tfguard-probe"  # runs probe.py with the serving container's own image
+
+# Annotations whose presence makes an object a tfguard object.
+USER_ANNOTATIONS = (
+    MODEL_PRODUCER_VERSION,
+    MODEL_PATH,
+    MODEL_LOADER,
+    MODEL_PROFILE,
+    CONTAINER,
+    IMAGE_TENSORFLOW_VERSION,
+    IMAGE_KERAS_VERSION,
+    GPU,
+    MODE,
+)
