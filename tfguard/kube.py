@@ -1,0 +1,392 @@
+"""A small async Kubernetes API client, shared by the webhook and the operator.
+
+Built on aiohttp: kopf already depends on it, so the operator pays nothing extra and the webhook
+needs no second HTTP stack. No Kubernetes client library (they are large and slow to import).
+
+    config = load_config()                       # $KUBECONFIG, ~/.kube/config, else in-cluster
+    async with KubeClient(config) as kube:
+        path = resource_path("tfguard.io", "v1alpha1", "imagestacks")
+        stacks = await kube.list(path)
+        async for event in kube.watch(path):     # LISTED, then ADDED / MODIFIED / DELETED
+            ...
+
+Paths are API paths such as "/api/v1/namespaces/default/pods/web-0" (see `resource_path`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import random
+import ssl
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Optional
+from urllib.parse import urlencode
+
+import aiohttp
+import yaml
+
+log = logging.getLogger("tfguard.kube")
+
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+PATCH_CONTENT_TYPES = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+
+class ConfigError(Exception):
+    """No usable cluster configuration."""
+
+
+class ApiError(Exception):
+    """The API server answered with an error status (the body is its `Status` object, if any)."""
+
+    def __init__(self, status: int, body: Any, method: str = "", path: str = ""):
+        self.status = status
+        self.body = body if isinstance(body, dict) else {"message": str(body)}
+        self.reason = self.body.get("reason", "")
+        message = self.body.get("message") or str(body)
+        super().__init__(f"{method} {path}: {status} {self.reason}: {message}".strip())
+
+
+@dataclass
+class KubeConfig:
+    server: str
+    ca_data: Optional[str] = None  # PEM
+    insecure: bool = False
+    client_cert_data: Optional[bytes] = None  # PEM
+    client_key_data: Optional[bytes] = None  # PEM
+    token: Optional[str] = None
+    token_file: Optional[str] = None  # re-read now and then: bound service-account tokens rotate
+    namespace: str = "default"
+    _token_read_at: float = field(default=0.0, repr=False)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context()
+        if self.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        elif self.ca_data:
+            ctx.load_verify_locations(cadata=self.ca_data)
+        if self.client_cert_data and self.client_key_data:
+            # load_cert_chain only takes files: write them to a private temp dir, load, delete.
+            with tempfile.TemporaryDirectory(prefix="tfguard-kube-") as tmp:
+                cert, key = Path(tmp, "cert.pem"), Path(tmp, "key.pem")
+                cert.write_bytes(self.client_cert_data)
+                key.touch(mode=0o600)
+                key.write_bytes(self.client_key_data)
+                ctx.load_cert_chain(str(cert), str(key))
+        return ctx
+
+    def bearer_token(self) -> Optional[str]:
+        if self.token_file and time.monotonic() - self._token_read_at > 60:
+            self.token = Path(self.token_file).read_text().strip()
+            self._token_read_at = time.monotonic()
+        return self.token
+
+
+def _data_or_file(entry: dict, key: str, base: Path) -> Optional[bytes]:
+    if entry.get(f"{key}-data"):
+        return base64.b64decode(entry[f"{key}-data"])
+    if entry.get(key):
+        return (base / os.path.expanduser(entry[key])).read_bytes()
+    return None
+
+
+def load_kubeconfig(path: str | os.PathLike, context: Optional[str] = None) -> KubeConfig:
+    path = Path(path)
+    doc = yaml.safe_load(path.read_text()) or {}
+    base = path.parent
+
+    def named(kind: str, name: str) -> dict:
+        for item in doc.get(kind) or []:
+            if item.get("name") == name:
+                return item
+        raise ConfigError(f"{path}: no {kind[:-1]} named {name!r}")
+
+    context_name = context or doc.get("current-context")
+    if not context_name:
+        raise ConfigError(f"{path}: no current-context and no context given")
+    ctx = named("contexts", context_name).get("context") or {}
+    cluster = named("clusters", ctx.get("cluster", "")).get("cluster") or {}
+    user = named("users", ctx["user"]).get("user") or {} if ctx.get("user") else {}
+    if not cluster.get("server"):
+        raise ConfigError(f"{path}: cluster {ctx.get('cluster')!r} has no server")
+    ca = _data_or_file(cluster, "certificate-authority", base)
+    token_file = user.get("tokenFile")
+    return KubeConfig(
+        server=cluster["server"].rstrip("/"),
+        ca_data=ca.decode() if ca else None,
+        insecure=bool(cluster.get("insecure-skip-tls-verify")),
+        client_cert_data=_data_or_file(user, "client-certificate", base),
+        client_key_data=_data_or_file(user, "client-key", base),
+        token=user.get("token"),
+        token_file=str(base / token_file) if token_file else None,
+        namespace=ctx.get("namespace") or "default",
+    )
+
+
+def load_incluster(sa_dir: Path = SERVICE_ACCOUNT_DIR) -> KubeConfig:
+    host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT")
+    if not host or not port or not (sa_dir / "token").exists():
+        raise ConfigError("not running in a cluster (no KUBERNETES_SERVICE_HOST or service-account token)")
+    if ":" in host:
+        host = f"[{host}]"
+    namespace_file = sa_dir / "namespace"
+    return KubeConfig(
+        server=f"https://{host}:{port}",
+        ca_data=(sa_dir / "ca.crt").read_text(),
+        token_file=str(sa_dir / "token"),
+        namespace=namespace_file.read_text().strip() if namespace_file.exists() else "default",
+    )
+
+
+def load_config(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> KubeConfig:
+    """An explicit kubeconfig, else $KUBECONFIG (first file), else in-cluster, else ~/.kube/config."""
+    if kubeconfig:
+        return load_kubeconfig(kubeconfig, context)
+    env = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    if env:
+        return load_kubeconfig(env, context)
+    try:
+        return load_incluster()
+    except ConfigError:
+        pass
+    home = Path.home() / ".kube" / "config"
+    if home.exists():
+        return load_kubeconfig(home, context)
+    raise ConfigError("no kubeconfig ($KUBECONFIG, ~/.kube/config) and not running in a cluster")
+
+
+def resource_path(
+    group: str,
+    version: str,
+    plural: str,
+    namespace: Optional[str] = None,
+    name: Optional[str] = None,
+    subresource: Optional[str] = None,
+) -> str:
+    """resource_path("apps", "v1", "deployments", "ns", "web") -> /apis/apps/v1/namespaces/ns/deployments/web"""
+    parts = ["/api/v1" if group in ("", "core") else f"/apis/{group}/{version}"]
+    if namespace:
+        parts.append(f"namespaces/{namespace}")
+    parts.append(plural)
+    if name:
+        parts.append(name)
+        if subresource:
+            parts.append(subresource)
+    return "/".join(parts)
+
+
+@dataclass
+class WatchEvent:
+    # LISTED (a fresh full list: `object` is the List, replace what you hold), ADDED, MODIFIED, DELETED
+    type: str
+    object: dict[str, Any]
+
+
+class KubeClient:
+    def __init__(self, config: KubeConfig, timeout: float = 30.0):
+        self.config = config
+        self.timeout = timeout
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def __aenter__(self) -> "KubeClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _session_for_loop(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            ssl_ctx = self.config.ssl_context() if self.config.server.startswith("https") else None
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=ssl_ctx if ssl_ctx is not None else False),
+                timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_read=None),
+            )
+        return self._session
+
+    def _headers(self, content_type: Optional[str] = None) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        token = self.config.bearer_token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if content_type:
+            headers["Content-Type"] = content_type
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Optional[dict[str, Any]] = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        timeout: Optional[float] = None,
+    ) -> Any:
+        url = self.config.server + path
+        if params:
+            url += "?" + urlencode({k: _param(v) for k, v in params.items() if v is not None})
+        data = None
+        if body is not None:
+            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        session = self._session_for_loop()
+        async with session.request(
+            method,
+            url,
+            data=data,
+            headers=self._headers(content_type if body is not None else None),
+            timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
+        ) as resp:
+            text = await resp.text()
+            payload = _json_or_text(text)
+            if resp.status >= 400:
+                raise ApiError(resp.status, payload, method, path)
+            return payload
+
+    async def get(self, path: str, **params: Any) -> dict[str, Any]:
+        return await self.request("GET", path, params=params)
+
+    async def list(self, path: str, **params: Any) -> dict[str, Any]:
+        """params: labelSelector, fieldSelector, limit, resourceVersion, ..."""
+        return await self.request("GET", path, params=params)
+
+    async def create(self, path: str, body: dict[str, Any], **params: Any) -> dict[str, Any]:
+        return await self.request("POST", path, params=params, body=body)
+
+    async def patch(
+        self,
+        path: str,
+        body: Any,
+        patch_type: str = "merge",
+        *,
+        field_manager: Optional[str] = None,
+        force: Optional[bool] = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """patch_type: merge | json | strategic | apply (server-side apply needs field_manager)."""
+        if patch_type not in PATCH_CONTENT_TYPES:
+            raise ValueError(f"patch_type must be one of {sorted(PATCH_CONTENT_TYPES)}, not {patch_type!r}")
+        if patch_type == "apply" and not field_manager:
+            raise ValueError("server-side apply needs a field_manager")
+        params.update(fieldManager=field_manager, force=force)
+        return await self.request(
+            "PATCH", path, params=params, body=body, content_type=PATCH_CONTENT_TYPES[patch_type]
+        )
+
+    async def delete(self, path: str, **params: Any) -> dict[str, Any]:
+        return await self.request("DELETE", path, params=params)
+
+    async def watch(
+        self,
+        path: str,
+        *,
+        label_selector: Optional[str] = None,
+        field_selector: Optional[str] = None,
+        timeout_seconds: int = 300,
+        backoff_max: float = 30.0,
+    ) -> AsyncIterator[WatchEvent]:
+        """List, then watch from the list's resourceVersion; forever.
+
+        Every (re-)list is yielded as one LISTED event holding the whole List: a consumer replaces
+        its state with it. Re-lists on 410 Gone; backs off (with jitter) on errors.
+        """
+        selectors = {"labelSelector": label_selector, "fieldSelector": field_selector}
+        backoff = 0.5
+        while True:
+            try:
+                listed = await self.list(path, **selectors)
+                backoff = 0.5
+                yield WatchEvent("LISTED", listed)
+                version = listed_version(listed)
+                gone = False
+                while not gone:  # each watch request ends after timeout_seconds; resume from the last version
+                    stream = self._watch_once(path, version, selectors, timeout_seconds)
+                    try:
+                        async for event in stream:
+                            kind, obj = event.get("type"), event.get("object") or {}
+                            if kind == "ERROR":
+                                if obj.get("code") == 410:
+                                    gone = True
+                                    break
+                                raise ApiError(obj.get("code") or 500, obj, "WATCH", path)
+                            version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                            if kind != "BOOKMARK":
+                                yield WatchEvent(kind, obj)
+                    finally:
+                        await stream.aclose()
+                log.info("watch %s: resourceVersion too old, listing again", path)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except ApiError as exc:
+                if exc.status == 410:
+                    continue
+                log.warning("watch %s failed: %s; retrying in %.1fs", path, exc, backoff)
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+                log.warning("watch %s failed: %r; retrying in %.1fs", path, exc, backoff)
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, backoff_max)
+
+    async def _watch_once(
+        self, path: str, version: Optional[str], selectors: dict, timeout_seconds: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        params = {
+            "watch": "true",
+            "allowWatchBookmarks": "true",
+            "resourceVersion": version,
+            "timeoutSeconds": timeout_seconds,
+            **selectors,
+        }
+        url = self.config.server + path + "?" + urlencode({k: v for k, v in params.items() if v is not None})
+        session = self._session_for_loop()
+        async with session.get(
+            url,
+            headers=self._headers(),
+            timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_read=timeout_seconds + 30),
+        ) as resp:
+            if resp.status >= 400:
+                raise ApiError(resp.status, _json_or_text(await resp.text()), "WATCH", path)
+            # One JSON document per line; objects can be larger than aiohttp's line limit.
+            buffer = b""
+            async for chunk in resp.content.iter_any():
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield json.loads(line)
+            if buffer.strip():
+                yield json.loads(buffer)
+
+
+def listed_version(listed: dict[str, Any]) -> Optional[str]:
+    return (listed.get("metadata") or {}).get("resourceVersion")
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return text
