@@ -1,0 +1,119 @@
+{{/* Names, labels and image references shared by every template. */}}
+
+{{- define "tfguard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* RELEASE-tfguard, or just RELEASE when the release name already says tfguard. */}}
+{{- define "tfguard.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tfguard.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "tfguard.labels" -}}
+helm.sh/chart: {{ include "tfguard.chart" . }}
+app.kubernetes.io/name: {{ include "tfguard.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: tfguard
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of one component: include with (dict "ctx" . "component" "webhook"). */}}
+{{- define "tfguard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tfguard.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "tfguard.componentLabels" -}}
+{{ include "tfguard.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* repository:tag or repository@digest; include with (dict "image" .Values.image "ctx" .). */}}
+{{- define "tfguard.imageRef" -}}
+{{- if .image.digest }}
+{{- printf "%s@%s" .image.repository .image.digest }}
+{{- else }}
+{{- printf "%s:%s" .image.repository (default .ctx.Chart.AppVersion .image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "tfguard.image" -}}
+{{ include "tfguard.imageRef" (dict "image" .Values.image "ctx" .) }}
+{{- end }}
+
+{{- define "tfguard.probeImage" -}}
+{{ include "tfguard.imageRef" (dict "image" .Values.probe.image "ctx" .) }}
+{{- end }}
+
+{{- define "tfguard.webhook.fullname" -}}
+{{- printf "%s-webhook" (include "tfguard.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "tfguard.operator.fullname" -}}
+{{- printf "%s-operator" (include "tfguard.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "tfguard.webhook.serviceAccountName" -}}
+{{- if .Values.webhook.serviceAccount.create }}
+{{- default (include "tfguard.webhook.fullname" .) .Values.webhook.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.webhook.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "tfguard.operator.serviceAccountName" -}}
+{{- if .Values.operator.serviceAccount.create }}
+{{- default (include "tfguard.operator.fullname" .) .Values.operator.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.operator.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "tfguard.webhook.certSecretName" -}}
+{{- default (printf "%s-tls" (include "tfguard.webhook.fullname" .)) .Values.webhook.certificate.secretName }}
+{{- end }}
+
+{{/* True ("true") when the webhook runs outside the cluster (webhook.external.url set). */}}
+{{- define "tfguard.webhook.external" -}}
+{{- if .Values.webhook.external.url }}true{{ end }}
+{{- end }}
+
+{{/* The name of both webhook configurations (cluster-scoped: one per release). */}}
+{{- define "tfguard.webhookConfigurationName" -}}
+{{- include "tfguard.fullname" . }}
+{{- end }}
+
+{{/* Namespaces never sent to the webhook: kube-system, the release namespace, and the user's list. */}}
+{{- define "tfguard.excludedNamespaces" -}}
+{{- $excluded := list "kube-system" .Release.Namespace }}
+{{- range .Values.webhook.excludedNamespaces }}
+{{- $excluded = append $excluded . }}
+{{- end }}
+{{- toYaml (uniq $excluded) }}
+{{- end }}
+
+{{- define "tfguard.podSecurityContext" -}}
+{{ toYaml .Values.podSecurityContext }}
+{{- end }}
+
+{{- define "tfguard.securityContext" -}}
+{{ toYaml .Values.securityContext }}
+{{- end }}
