@@ -25,6 +25,9 @@ VERDICT = PREFIX + "verdict"
 REASON = PREFIX + "reason"
 IMAGE_STACK = PREFIX + "image-stack"
 CHECKED_AT = PREFIX + "checked-at"
+# The ModelProfile the operator created (or found) from the probe report of the object's Pods;
+# the webhook falls back to it when the object names no profile of its own.
+OBSERVED_MODEL_PROFILE = PREFIX + "observed-model-profile"
 
 # --- Probe injection ---
 PROBE_VOLUME = "tfguard-probe"
