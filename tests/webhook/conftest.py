@@ -1,0 +1,100 @@
+"""A real webhook server over TLS on a free port, and AdmissionReview documents to send it."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Optional
+
+import httpx
+import pytest
+
+from tfguard.testing.controlplane import CertificateAuthority
+from tfguard.webhook.app import create_app
+from tfguard.webhook.cache import Caches
+from tfguard.webhook.serve import build_server
+from tfguard.webhook.settings import Settings
+
+
+class RunningWebhook:
+    """uvicorn serving the webhook app in a thread of the test process, over HTTPS."""
+
+    def __init__(self, settings: Settings, caches: Caches, ca_path: Path):
+        self.settings, self.caches, self.ca_path = settings, caches, ca_path
+        self.app = create_app(settings, caches)
+        self.server = build_server(settings, app=self.app)
+        self.url = f"https://127.0.0.1:{settings.port}"
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> "RunningWebhook":
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("webhook server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(10)
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, verify=ssl.create_default_context(cafile=str(self.ca_path)), timeout=10, **kwargs)
+
+    def review(self, review: dict[str, Any], path: str = "/validate") -> dict[str, Any]:
+        with self.client() as client:
+            resp = client.post(path, json=review)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert body["apiVersion"] == "admission.k8s.io/v1" and body["kind"] == "AdmissionReview"
+        return body["response"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def tls_ca(tmp_path_factory) -> CertificateAuthority:
+    return CertificateAuthority(tmp_path_factory.mktemp("webhook-ca"))
+
+
+@pytest.fixture
+def serving_pair(tls_ca, tmp_path):
+    pair = tls_ca.issue(f"webhook-{uuid.uuid4().hex[:6]}", "tfguard-webhook", hosts=["127.0.0.1", "localhost"])
+    return pair
+
+
+@pytest.fixture
+def start_webhook(tls_ca, serving_pair):
+    """start_webhook(caches=..., **settings) -> RunningWebhook (stopped after the test)."""
+    running: list[RunningWebhook] = []
+
+    def start(caches: Optional[Caches] = None, **overrides) -> RunningWebhook:
+        settings = Settings(
+            cert_file=str(serving_pair.cert_path),
+            key_file=str(serving_pair.key_path),
+            host="127.0.0.1",
+            port=free_port(),
+            watch=False,
+            **overrides,
+        )
+        hook = RunningWebhook(settings, caches or Caches(), tls_ca.pair.cert_path).start()
+        running.append(hook)
+        return hook
+
+    yield start
+    for hook in running:
+        hook.stop()
+
+
+@pytest.fixture
+def webhook(start_webhook) -> RunningWebhook:
+    return start_webhook()

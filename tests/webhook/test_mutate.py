@@ -1,0 +1,121 @@
+"""POST /mutate injects the probe into annotated Pods; the JSONPatch applies to the Pod as sent."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import jsonpatch
+
+from tfguard import annotations as A
+from tfguard.webhook.mutate import PROBE_SCRIPT
+
+from webhook_documents import MODEL, admission_review, pod, pod_spec
+
+
+def patched(webhook, obj):
+    response = webhook.review(admission_review(obj), "/mutate")
+    assert response["allowed"] is True
+    if "patch" not in response:
+        return response, obj
+    assert response["patchType"] == "JSONPatch"
+    patch = json.loads(base64.b64decode(response["patch"]))
+    return response, jsonpatch.apply_patch(obj, patch)
+
+
+def init_containers(obj):
+    return {c["name"]: c for c in obj["spec"].get("initContainers", [])}
+
+
+def test_annotated_pod_gets_the_install_and_probe_init_containers(webhook):
+    obj = pod({**MODEL, A.MODEL_LOADER: "saved_model"})
+    response, result = patched(webhook, obj)
+    inits = init_containers(result)
+    assert list(inits) == [A.PROBE_INSTALL_CONTAINER, A.PROBE_CONTAINER]
+
+    install = inits[A.PROBE_INSTALL_CONTAINER]
+    assert install["image"] == webhook.settings.probe_image
+    assert {"name": A.PROBE_VOLUME, "mountPath": A.PROBE_MOUNT_PATH} in install["volumeMounts"]
+
+    probe = inits[A.PROBE_CONTAINER]
+    server = result["spec"]["containers"][0]
+    assert probe["image"] == server["image"]
+    assert probe["command"][:2] == ["python3", PROBE_SCRIPT]
+    args = probe["command"]
+    assert args[args.index("--model") + 1] == "/models/resnet/1"
+    assert args[args.index("--expected-producer") + 1] == "2.15.1"
+    assert args[args.index("--loader") + 1] == "saved_model"
+    assert args[args.index("--gpu") + 1] == "none"
+    assert "--json" in args
+    assert probe["env"] == server["env"]
+    assert probe["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert {"name": "models", "mountPath": "/models", "readOnly": True} in probe["volumeMounts"]
+    assert {"name": A.PROBE_VOLUME, "mountPath": A.PROBE_MOUNT_PATH, "readOnly": True} in probe["volumeMounts"]
+    assert any(v["name"] == A.PROBE_VOLUME and "emptyDir" in v for v in result["spec"]["volumes"])
+    assert response["auditAnnotations"]["inject"] == "injected"
+
+
+def test_patch_applies_when_the_pod_has_no_volumes_and_no_init_containers(webhook):
+    spec = {"containers": [{"name": "server", "image": "tensorflow/serving:2.15.0"}]}
+    _, result = patched(webhook, pod(MODEL, spec))
+    assert [v["name"] for v in result["spec"]["volumes"]] == [A.PROBE_VOLUME]
+    assert list(init_containers(result)) == [A.PROBE_INSTALL_CONTAINER, A.PROBE_CONTAINER]
+
+
+def test_probe_runs_after_the_pods_own_init_containers(webhook):
+    spec = pod_spec(initContainers=None)
+    spec["initContainers"] = [{"name": "fetch-model", "image": "busybox", "command": ["true"]}]
+    _, result = patched(webhook, pod(MODEL, spec))
+    assert list(init_containers(result)) == ["fetch-model", A.PROBE_INSTALL_CONTAINER, A.PROBE_CONTAINER]
+
+
+def test_probe_gets_the_serving_containers_gpus(webhook):
+    spec = pod_spec(resources={"limits": {"nvidia.com/gpu": "1", "memory": "8Gi"}})
+    _, result = patched(webhook, pod(MODEL, spec))
+    probe = init_containers(result)[A.PROBE_CONTAINER]
+    assert probe["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert probe["command"][probe["command"].index("--gpu") + 1] == "required"
+
+
+def test_named_container_is_the_one_probed(webhook):
+    spec = pod_spec()
+    spec["containers"].insert(0, {"name": "proxy", "image": "envoyproxy/envoy:v1.30"})
+    _, result = patched(webhook, pod({**MODEL, A.CONTAINER: "server"}, spec))
+    assert init_containers(result)[A.PROBE_CONTAINER]["image"] == "tensorflow/serving:2.15.0"
+
+
+def test_injection_is_idempotent(webhook):
+    _, once = patched(webhook, pod(MODEL))
+    response, twice = patched(webhook, once)
+    assert "patch" not in response
+    assert twice == once
+
+
+def test_pods_without_tfguard_annotations_are_left_alone(webhook):
+    response, result = patched(webhook, pod({"prometheus.io/scrape": "true"}))
+    assert "patch" not in response and "initContainers" not in result["spec"]
+
+
+def test_opt_out_is_respected(webhook):
+    response, _ = patched(webhook, pod({**MODEL, A.INJECT: "false"}))
+    assert "patch" not in response
+    assert response["auditAnnotations"]["inject"] == "opted-out"
+
+
+def test_pods_in_excluded_namespaces_are_left_alone(webhook):
+    obj = pod(MODEL)
+    obj["metadata"]["namespace"] = "kube-system"
+    response, _ = patched(webhook, obj)
+    assert "patch" not in response
+
+
+def test_probe_mode_follows_the_namespace_mode(webhook):
+    _, result = patched_with_mode(webhook, pod(MODEL), "enforce")
+    args = init_containers(result)[A.PROBE_CONTAINER]["command"]
+    assert args[args.index("--mode") + 1] == "enforce"
+
+
+def patched_with_mode(webhook, obj, mode):
+    with webhook.client() as client:
+        response = client.post(f"/mutate?mode={mode}", json=admission_review(obj)).json()["response"]
+    return response, jsonpatch.apply_patch(obj, json.loads(base64.b64decode(response["patch"])))

@@ -1,0 +1,251 @@
+"""Which container serves the model, what stack its image carries, what the model is.
+
+Everything here reads memory only: the caches (fed by watches), the object's annotations and
+the built-in catalog. No network I/O on the admission path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from tfguard import annotations as A
+from tfguard.compat.facts import LOADERS, Finding, ModelFacts, StackFacts
+from tfguard.webhook import codes
+from tfguard.webhook.cache import Caches
+
+try:  # the catalog of well-known images (image reference -> StackFacts)
+    from tfguard.compat import catalog as _catalog
+except ImportError:  # pragma: no cover - only while the catalog is being written
+    _catalog = None
+
+GPU_CHOICES = ("required", "optional", "none")
+GPU_RESOURCE = "nvidia.com/gpu"
+# A release as TF and Keras spell them: 2.15, 2.15.1, 2.16.0rc0, 3.3.3.dev2024...
+_VERSION = re.compile(r"^\d{1,3}\.\d{1,4}(\.\d{1,4})?((a|b|rc|\.dev|\.post|-rc)\d{0,12})?$")
+_DIGEST = re.compile(r"@(sha256:[0-9a-f]{64})$")
+
+
+def is_version(text: str) -> bool:
+    return bool(_VERSION.match(text.strip()))
+
+
+@dataclass
+class Resolved:
+    """What /validate and /mutate need from one pod template, plus the findings made on the way."""
+
+    container: Optional[dict[str, Any]]
+    model: ModelFacts
+    stack: StackFacts
+    loader: str = "auto"
+    gpu: str = "none"
+    model_name: Optional[str] = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def tfguard_annotations(*sources: Optional[dict[str, Any]]) -> dict[str, str]:
+    """The tfguard.io/ annotations of several objects merged; later sources win."""
+    merged: dict[str, str] = {}
+    for source in sources:
+        for key, value in ((source or {}).get("annotations") or {}).items():
+            if key.startswith(A.PREFIX) and isinstance(value, str):
+                merged[key] = value
+    return merged
+
+
+def has_user_annotations(annotations: dict[str, str]) -> bool:
+    return any(key in annotations for key in A.USER_ANNOTATIONS)
+
+
+def pick_container(pod_spec: dict[str, Any], annotations: dict[str, str], caches: Caches):
+    """The serving container: the one `tfguard.io/container` names; else the only one; else the
+    first whose image tfguard knows as a TensorFlow stack; else the first. Returns (container, finding)."""
+    containers = [c for c in pod_spec.get("containers") or [] if isinstance(c, dict)]
+    if not containers:
+        return None, None
+    wanted = annotations.get(A.CONTAINER)
+    if wanted:
+        for c in containers:
+            if c.get("name") == wanted:
+                return c, None
+        names = ", ".join(str(c.get("name")) for c in containers)
+        return containers[0], codes.finding(
+            codes.BAD_ANNOTATION,
+            f"{A.CONTAINER}={wanted!r} names no container of the pod (it has: {names}); "
+            f"checked {containers[0].get('name')!r} instead",
+            annotation=A.CONTAINER,
+        )
+    if len(containers) == 1:
+        return containers[0], None
+    for c in containers:
+        image = c.get("image") or ""
+        if caches.stack_for(image) is not None or _catalog_stack(image) is not None:
+            return c, None
+    return containers[0], None
+
+
+def _catalog_stack(image: str) -> Optional[StackFacts]:
+    if _catalog is None or not image:
+        return None
+    try:
+        found = _catalog.lookup(image)
+    except Exception:  # the catalog never gets to fail an admission
+        return None
+    return found if isinstance(found, StackFacts) and found.known else None
+
+
+def resolve_stack(image: str, annotations: dict[str, str], caches: Caches, findings: list[Finding]) -> StackFacts:
+    """Probe-verified ImageStack, else the image annotations, else the catalog, else unknown."""
+    observed = caches.stack_for(image)
+    if observed is not None:
+        return observed
+    declared = annotations.get(A.IMAGE_TENSORFLOW_VERSION)
+    keras = annotations.get(A.IMAGE_KERAS_VERSION)
+    if keras is not None and not is_version(keras):
+        findings.append(_bad_version(A.IMAGE_KERAS_VERSION, keras))
+        keras = None
+    if declared is not None:
+        if is_version(declared):
+            return StackFacts(
+                image=image,
+                image_digest=_digest_of(image),
+                source="annotation",
+                tensorflow_version=declared.strip(),
+                keras_version=keras.strip() if keras else None,
+            )
+        findings.append(_bad_version(A.IMAGE_TENSORFLOW_VERSION, declared))
+    listed = _catalog_stack(image)
+    if listed is not None:
+        return listed
+    return StackFacts(image=image or None, image_digest=_digest_of(image), source="unknown")
+
+
+def resolve_model(
+    namespace: Optional[str], annotations: dict[str, str], caches: Caches, findings: list[Finding]
+) -> ModelFacts:
+    """The ModelProfile named by the annotation, else the producer-version annotation alone."""
+    path = annotations.get(A.MODEL_PATH)
+    if path is not None:
+        problem = model_path_problem(path)
+        if problem:
+            findings.append(codes.finding(codes.UNSAFE_MODEL_PATH, problem, annotation=A.MODEL_PATH, path=path[:200]))
+            path = None
+    producer = annotations.get(A.MODEL_PRODUCER_VERSION)
+    if producer is not None and not is_version(producer):
+        findings.append(_bad_version(A.MODEL_PRODUCER_VERSION, producer))
+        producer = None
+    producer = producer.strip() if producer else None
+
+    profile_name = annotations.get(A.MODEL_PROFILE)
+    if profile_name:
+        profile = caches.profile(namespace or "", profile_name)
+        if profile is None:
+            why = (
+                "the profile cache is not available"
+                if not caches.synced
+                else f"no ModelProfile {profile_name!r} in namespace {namespace!r}"
+            )
+            findings.append(
+                codes.finding(
+                    codes.PROFILE_MISSING,
+                    f"{A.MODEL_PROFILE}={profile_name!r}: {why}; judged from the annotations alone",
+                    profile=profile_name,
+                )
+            )
+        elif producer and profile.tensorflow_version and profile.tensorflow_version != producer:
+            findings.append(
+                codes.finding(
+                    codes.PROFILE_STALE,
+                    f"ModelProfile {profile_name!r} says the model was saved by TF {profile.tensorflow_version}, "
+                    f"but {A.MODEL_PRODUCER_VERSION} says {producer}; judged from the annotations alone",
+                    profile=profile_name,
+                )
+            )
+        else:
+            return dataclasses.replace(profile, path=path) if path and not profile.path else profile
+    return ModelFacts(path=path, tensorflow_version=producer, source="annotation")
+
+
+def model_path_problem(path: str) -> Optional[str]:
+    if not path.strip():
+        return f"{A.MODEL_PATH} is empty"
+    if "\x00" in path or any(ord(ch) < 32 for ch in path):
+        return f"{A.MODEL_PATH} contains control characters"
+    if "://" in path:
+        return None  # a URI (gs://, s3://): the probe reads it through TF's file systems
+    if not path.startswith("/"):
+        return f"{A.MODEL_PATH}={path[:200]!r} is not an absolute path inside the container"
+    if ".." in path.split("/"):
+        return (
+            f"{A.MODEL_PATH}={path[:200]!r} climbs out with '..'; give the normalised path "
+            f"{posixpath.normpath(path)[:200]!r} instead"
+        )
+    return None
+
+
+def resolve_loader(annotations: dict[str, str], findings: list[Finding]) -> str:
+    loader = annotations.get(A.MODEL_LOADER, "auto").strip()
+    if loader not in LOADERS:
+        findings.append(
+            codes.finding(
+                codes.BAD_ANNOTATION,
+                f"{A.MODEL_LOADER}={loader[:60]!r} is not one of {', '.join(LOADERS)}; using auto",
+                annotation=A.MODEL_LOADER,
+            )
+        )
+        return "auto"
+    return loader
+
+
+def resolve_gpu(container: Optional[dict[str, Any]], annotations: dict[str, str], findings: list[Finding]) -> str:
+    declared = annotations.get(A.GPU)
+    if declared is not None:
+        if declared.strip() in GPU_CHOICES:
+            return declared.strip()
+        findings.append(
+            codes.finding(
+                codes.BAD_ANNOTATION,
+                f"{A.GPU}={declared[:60]!r} is not one of {', '.join(GPU_CHOICES)}; judged from the container's resources",
+                annotation=A.GPU,
+            )
+        )
+    return "required" if requests_gpu(container) else "none"
+
+
+def requests_gpu(container: Optional[dict[str, Any]]) -> bool:
+    resources = (container or {}).get("resources") or {}
+    for section in ("limits", "requests"):
+        value = (resources.get(section) or {}).get(GPU_RESOURCE)
+        if value not in (None, 0, "0"):
+            return True
+    return False
+
+
+def resolve(
+    pod_spec: dict[str, Any], namespace: Optional[str], annotations: dict[str, str], caches: Caches
+) -> Resolved:
+    container, problem = pick_container(pod_spec, annotations, caches)
+    findings = [problem] if problem else []
+    image = (container or {}).get("image") or ""
+    stack = resolve_stack(image, annotations, caches, findings)
+    model = resolve_model(namespace, annotations, caches, findings)
+    loader = resolve_loader(annotations, findings)
+    gpu = resolve_gpu(container, annotations, findings)
+    model_name = annotations.get(A.MODEL_PROFILE) or model.path or annotations.get(A.MODEL_PATH)
+    return Resolved(container, model, stack, loader, gpu, model_name, findings)
+
+
+def _bad_version(annotation: str, value: str) -> Finding:
+    return codes.finding(
+        codes.BAD_ANNOTATION,
+        f"{annotation}={value[:60]!r} is not a release number (like 2.15.1); ignored",
+        annotation=annotation,
+    )
+
+
+def _digest_of(image: str) -> Optional[str]:
+    match = _DIGEST.search(image or "")
+    return match.group(1) if match else None

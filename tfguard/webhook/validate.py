@@ -1,0 +1,183 @@
+"""POST /validate: judge the pod template of a pod controller and admit, warn or deny."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from tfguard import annotations as A
+from tfguard.compat.facts import Finding, StackFacts, Verdict
+from tfguard.webhook import codes
+from tfguard.webhook.cache import Caches
+from tfguard.webhook.models import AdmissionRequest, AdmissionResponse
+from tfguard.webhook.resolve import Resolved, has_user_annotations, resolve, tfguard_annotations
+from tfguard.webhook.settings import MODES
+
+try:
+    from tfguard.compat import verdict as engine
+except ImportError:  # pragma: no cover - only while the engine is being written
+    engine = None
+
+# Kinds whose pod template /validate judges, and where that template lives.
+TEMPLATE_PATHS = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+WARNING_LIMIT = 256  # the API server may cut longer warnings
+
+
+@dataclass
+class Outcome:
+    """What one admission decided; the app turns it into an AdmissionResponse and metrics."""
+
+    verdict: str  # a verdict, or "skipped" / "unchanged" / "error"
+    allowed: bool = True
+    message: Optional[str] = None
+    warnings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    mode: str = "warn"
+    audit: dict[str, str] = field(default_factory=dict)
+    patch: Optional[str] = None
+
+    def response(self, uid: str) -> AdmissionResponse:
+        annotations = {"verdict": self.verdict, "mode": self.mode, **self.audit}
+        if self.findings:
+            annotations["codes"] = ",".join(dict.fromkeys(f.code for f in self.findings))
+        return AdmissionResponse(
+            uid=uid,
+            allowed=self.allowed,
+            status=None if self.allowed else {"code": 403, "reason": "Forbidden", "message": self.message},
+            warnings=self.warnings or None,
+            patch=self.patch,
+            patchType="JSONPatch" if self.patch else None,
+            auditAnnotations=annotations,
+        )
+
+
+def pod_template(kind: str, obj: dict[str, Any]) -> Optional[dict[str, Any]]:
+    node: Any = obj
+    for key in TEMPLATE_PATHS.get(kind, ("-",)):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def effective_mode(namespace_mode: str, annotations: dict[str, str], findings: list[Finding]) -> str:
+    """The namespace's mode, made stricter (never weaker) by the object's own annotation."""
+    wanted = annotations.get(A.MODE)
+    if wanted is None:
+        return namespace_mode
+    if wanted not in MODES:
+        findings.append(
+            codes.finding(
+                codes.BAD_ANNOTATION,
+                f"{A.MODE}={wanted[:40]!r} is not one of {', '.join(MODES)}; using {namespace_mode}",
+                annotation=A.MODE,
+            )
+        )
+        return namespace_mode
+    return max(namespace_mode, wanted, key=MODES.index)
+
+
+def _relevant(kind: str, obj: Optional[dict[str, Any]]) -> Any:
+    obj = obj or {}
+    return pod_template(kind, obj), tfguard_annotations(obj.get("metadata"))
+
+
+def validate(request: AdmissionRequest, namespace_mode: str, caches: Caches) -> Outcome:
+    kind = request.kind.kind
+    obj = request.object
+    if request.operation not in ("CREATE", "UPDATE") or not isinstance(obj, dict):
+        return Outcome("skipped", mode=namespace_mode)
+    template = pod_template(kind, obj)
+    if template is None:
+        why = (
+            f"tfguard does not check {kind} objects; admitted unchecked"
+            if kind not in TEMPLATE_PATHS
+            else f"{kind} has no pod template; admitted unchecked"
+        )
+        finding = codes.finding(codes.UNSUPPORTED_OBJECT, why, kind=kind)
+        return Outcome("skipped", warnings=[_warning(finding)], findings=[finding], mode=namespace_mode)
+
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    sources = [template.get("metadata")]
+    if kind == "CronJob":
+        sources.append(((obj.get("spec") or {}).get("jobTemplate") or {}).get("metadata"))
+    annotations = tfguard_annotations(*sources, metadata)
+    if not has_user_annotations(annotations):
+        return Outcome("skipped", mode=namespace_mode)
+    if request.operation == "UPDATE" and _relevant(kind, obj) == _relevant(kind, request.oldObject):
+        # Scaling, relabelling or finalizing an existing workload is not a new deployment of the model.
+        return Outcome("unchanged", mode=namespace_mode)
+
+    findings: list[Finding] = []
+    mode = effective_mode(namespace_mode, annotations, findings)
+    pod_spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+    resolved = resolve(pod_spec, request.namespace, annotations, caches)
+    findings += resolved.findings
+    if engine is None:
+        raise RuntimeError("the verdict engine (tfguard.compat.verdict) is not available")
+    verdict: Verdict = engine.evaluate(
+        resolved.model,
+        resolved.stack,
+        loader=resolved.loader,
+        gpu=resolved.gpu,
+        model_name=resolved.model_name,
+    )
+    findings += verdict.findings
+    return decide(kind, request.name or metadata.get("name") or "", verdict, findings, resolved, mode)
+
+
+def decide(kind: str, name: str, verdict: Verdict, findings: list[Finding], resolved: Resolved, mode: str) -> Outcome:
+    audit = {
+        "image": (resolved.stack.image or "")[:250],
+        "stack-source": resolved.stack.source,
+        "model-source": resolved.model.source,
+    }
+    outcome = Outcome(verdict.verdict, findings=findings, mode=mode, audit=audit)
+    if mode == "audit":
+        return outcome
+    errors = [f for f in findings if f.severity == "error"]
+    if verdict.verdict == "incompatible" and mode == "enforce":
+        outcome.allowed = False
+        outcome.message = denial_message(kind, name, resolved, errors or findings)
+        shown = [f for f in findings if f.severity == "warning"]
+    else:
+        shown = [f for f in findings if f.severity in ("error", "warning")]
+    if outcome.allowed and verdict.verdict in ("risky", "unknown", "incompatible"):
+        outcome.warnings.append(_clip(f"tfguard: {verdict.verdict}: {describe(resolved)}"))
+    outcome.warnings += [_warning(f) for f in shown]
+    return outcome
+
+
+def describe(resolved: Resolved) -> str:
+    return f"model {resolved.model_name or '(unnamed)'} on image {resolved.stack.image or '(none)'} ({_stack_words(resolved.stack)})"
+
+
+def denial_message(kind: str, name: str, resolved: Resolved, errors: list[Finding]) -> str:
+    head = (
+        f"tfguard denied {kind} {name}: model {resolved.model_name or '(unnamed)'} cannot be loaded by "
+        f"container {(resolved.container or {}).get('name', '?')!r} image {resolved.stack.image or '(none)'} "
+        f"({_stack_words(resolved.stack)})."
+    )
+    reasons = [f"[{f.code}] {f.message}" + (f" Fix: {f.fix}" if f.fix else "") for f in errors[:5]]
+    return " ".join([head, *reasons])[:4000]
+
+
+def _stack_words(stack: StackFacts) -> str:
+    if not stack.known:
+        return "TensorFlow release unknown"
+    where = {"probe": "probed", "annotation": "declared", "catalog": "from the catalog"}.get(stack.source, stack.source)
+    return f"TF {stack.tensorflow_version}, {where}"
+
+
+def _warning(f: Finding) -> str:
+    return _clip(f"tfguard [{f.code}]: {f.message}")
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= WARNING_LIMIT else text[: WARNING_LIMIT - 1] + "…"
