@@ -76,6 +76,10 @@ class StackFacts:
     import_error_code: Optional[str] = None
     gpus_visible: Optional[int] = None
     observed_at: Optional[str] = None
+    # The loaders the image can run; None means a Python TF stack (both). TF Serving, a C++ server
+    # without Python, is ["saved_model"]: it serves SavedModels and nothing else.
+    loaders: Optional[list[str]] = None
+    driver_version: Optional[str] = None  # NVIDIA driver seen by the probe, e.g. "535.104.05"
 
     @property
     def known(self) -> bool:
