@@ -1,0 +1,246 @@
+"""A workload's verdict, the annotations that show it, and the Event that announces a change.
+
+Pure functions: a workload body, what the operator knows (caches, the latest probe result of the
+workload's Pods) in; an `Assessment` out. The verdict comes from the one verdict engine
+(tfguard.compat.verdict) fed by the same resolution the admission webhook uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from tfguard import annotations as A
+from tfguard.compat.facts import Finding, ModelFacts, StackFacts, Verdict
+from tfguard.compat.resources import image_stack_name
+from tfguard.operator.probe_results import ProbeResult
+from tfguard.webhook.resolve import has_user_annotations, resolve, tfguard_annotations
+
+REASON_LIMIT = 250  # annotation values are free-form, but `kubectl describe` should stay readable
+EVENT_MESSAGE_LIMIT = 1000  # the API server keeps at most 1 KiB of an Event message
+
+# verdict -> (Event type, Event reason)
+EVENTS = {
+    "compatible": ("Normal", "TFGuardCompatible"),
+    "verified": ("Normal", "TFGuardVerified"),
+    "risky": ("Warning", "TFGuardRisky"),
+    "incompatible": ("Warning", "TFGuardIncompatible"),
+    "unknown": ("Normal", "TFGuardUnknown"),
+    "probe-failed": ("Warning", "TFGuardProbeFailed"),
+}
+WRITTEN = (A.VERDICT, A.REASON, A.IMAGE_STACK, A.OBSERVED_MODEL_PROFILE)
+
+
+@dataclass
+class Assessment:
+    verdict: str  # compatible | risky | incompatible | unknown
+    reason: str  # one short line
+    image_stack: str  # the ImageStack name when probe-observed, else where the stack came from
+    model_profile: str  # the ModelProfile observed by the probe ("" when none)
+    event_type: str
+    event_reason: str
+    event_message: str
+
+    def annotations(self) -> dict[str, str]:
+        return {
+            A.VERDICT: self.verdict,
+            A.REASON: self.reason,
+            A.IMAGE_STACK: self.image_stack,
+            A.OBSERVED_MODEL_PROFILE: self.model_profile,
+        }
+
+
+def is_tfguard_workload(body: dict[str, Any]) -> bool:
+    return has_user_annotations(workload_annotations(body))
+
+
+def workload_annotations(body: dict[str, Any]) -> dict[str, str]:
+    template = (body.get("spec") or {}).get("template") or {}
+    return tfguard_annotations(template.get("metadata"), body.get("metadata"))
+
+
+def assess(
+    body: dict[str, Any],
+    caches,
+    probe: Optional[ProbeResult] = None,
+    probe_profile: Optional[str] = None,
+    engine=None,
+) -> Assessment:
+    """The workload's verdict from the verdict engine; a failed probe in its Pods overrides it."""
+    meta = body.get("metadata") or {}
+    namespace = meta.get("namespace") or ""
+    annotations = workload_annotations(body)
+    pod_spec = ((body.get("spec") or {}).get("template") or {}).get("spec") or {}
+    resolved = resolve(pod_spec, namespace, annotations, caches)
+    serving_image = (resolved.container or {}).get("image") or ""
+    if probe is not None and not _same_image(probe, serving_image):
+        probe = None  # the template moved on to another image since that Pod ran
+    stack, model = resolved.stack, resolved.model
+    if probe is not None:
+        stack = probe.stack
+    if model.source == "annotation":
+        observed = caches.profile(namespace, probe_profile) if probe_profile else None
+        if observed is not None:
+            model = _with_path(observed, model)
+        elif probe is not None and probe.model is not None:
+            model = _with_path(probe.model, model)
+    profile_name = (probe_profile or "") if model.source in ("profile", "probe") else ""
+    stack_label = _stack_label(stack)
+
+    if probe is not None and probe.failed:
+        return _probe_failed(probe, stack_label, profile_name)
+
+    if engine is None:
+        from tfguard.compat import verdict as engine
+    verdict: Verdict = engine.evaluate(
+        model, stack, loader=resolved.loader, gpu=resolved.gpu, model_name=resolved.model_name or model.path
+    )
+    findings = list(resolved.findings) + list(verdict.findings)
+    worst = _worst(findings)
+    name = resolved.model_name or model.path or "the model"
+    image = stack.image or serving_image or "(no image)"
+    if verdict.verdict == "compatible":
+        verified = probe is not None and stack.source == "probe"
+        key = "verified" if verified else "compatible"
+        where = f"probe in Pod {probe.pod} passed" if verified else f"image stack from {stack.source}"
+        reason = f"{name} loads on {image} (TF {stack.tensorflow_version or '?'}; {where})"
+        message = reason
+    else:
+        key = verdict.verdict
+        reason = verdict.summary if worst is None else f"{verdict.verdict}: [{worst.code}] {worst.message}"
+        message = f"{verdict.verdict}: model {name} on image {image}. " + _what_to_do(worst, findings)
+    event_type, event_reason = EVENTS.get(key, EVENTS["unknown"])
+    return Assessment(
+        verdict=verdict.verdict,
+        reason=_clip(reason, REASON_LIMIT),
+        image_stack=stack_label,
+        model_profile=profile_name,
+        event_type=event_type,
+        event_reason=event_reason,
+        event_message=_clip(message, EVENT_MESSAGE_LIMIT),
+    )
+
+
+def _probe_failed(probe: ProbeResult, stack_label: str, profile_name: str) -> Assessment:
+    errors = probe.errors or probe.checks
+    first = errors[0] if errors else None
+    what = f"[{first.code}] {first.message}" if first else f"probe status {probe.status}"
+    reason = f"incompatible: probe failed in Pod {probe.pod}: {what}"
+    message = (
+        f"The tfguard probe in Pod {probe.namespace}/{probe.pod} failed on image {probe.image}: "
+        + _what_to_do(first, errors)
+        + f" Full report: kubectl logs {probe.pod} -n {probe.namespace} -c {A.PROBE_CONTAINER}"
+    )
+    event_type, event_reason = EVENTS["probe-failed"]
+    return Assessment(
+        verdict="incompatible",
+        reason=_clip(reason, REASON_LIMIT),
+        image_stack=stack_label,
+        model_profile=profile_name,
+        event_type=event_type,
+        event_reason=event_reason,
+        event_message=_clip(message, EVENT_MESSAGE_LIMIT),
+    )
+
+
+def annotation_patch(current: dict[str, str], assessment: Assessment, now: Optional[datetime] = None):
+    """The merge patch for metadata.annotations, or None when nothing changed.
+
+    `checked-at` moves only when something else does: a re-check that confirms the verdict writes
+    nothing, so a thousand unchanged workloads cost no writes.
+    """
+    wanted = assessment.annotations()
+    changes = {k: (v or None) for k, v in wanted.items() if (current.get(k) or "") != (v or "")}
+    if not changes:
+        return None
+    changes[A.CHECKED_AT] = _rfc3339(now)
+    return {"metadata": {"annotations": changes}}
+
+
+def verdict_changed(current: dict[str, str], assessment: Assessment) -> bool:
+    """Only a new verdict or reason is news for an Event (a new profile link is not)."""
+    return (current.get(A.VERDICT) or "", current.get(A.REASON) or "") != (assessment.verdict, assessment.reason)
+
+
+def event_body(workload: dict[str, Any], assessment: Assessment, previous_reason: str, now=None) -> dict[str, Any]:
+    """A core/v1 Event on the workload. Its name is derived from the change it reports, so the same
+    change reported twice (an operator restarted between the Event and the annotation patch) is
+    refused by the API server as AlreadyExists instead of showing up twice."""
+    meta = workload.get("metadata") or {}
+    fingerprint = hashlib.sha256(
+        "|".join([meta.get("uid") or "", previous_reason, assessment.event_reason, assessment.reason]).encode()
+    ).hexdigest()[:16]
+    stamp = _rfc3339(now)
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{meta.get('name')}.tfguard-{fingerprint}", "namespace": meta.get("namespace")},
+        "involvedObject": {
+            "apiVersion": workload.get("apiVersion") or "apps/v1",
+            "kind": workload.get("kind") or "Deployment",
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+        },
+        "type": assessment.event_type,
+        "reason": assessment.event_reason,
+        "message": assessment.event_message,
+        "source": {"component": "tfguard-operator"},
+        "reportingComponent": "tfguard.io/operator",
+        "reportingInstance": "tfguard-operator",
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
+
+
+def _what_to_do(worst: Optional[Finding], findings: list[Finding]) -> str:
+    if worst is None:
+        return "tfguard found nothing specific."
+    text = f"[{worst.code}] {worst.message}"
+    if worst.fix:
+        text += f" Fix: {worst.fix}"
+    others = [f.code for f in findings if f is not worst and f.severity in ("error", "warning")]
+    if others:
+        text += f" Also: {', '.join(dict.fromkeys(others))}."
+    return text
+
+
+def _worst(findings: list[Finding]) -> Optional[Finding]:
+    for severity in ("error", "warning"):
+        for f in findings:
+            if f.severity == severity:
+                return f
+    return None
+
+
+def _same_image(probe: ProbeResult, image: str) -> bool:
+    if not image:
+        return True
+    return image == probe.image or (probe.image_digest is not None and image.endswith("@" + probe.image_digest))
+
+
+def _with_path(facts: ModelFacts, declared: ModelFacts) -> ModelFacts:
+    if declared.path and not facts.path:
+        facts.path = declared.path
+    return facts
+
+
+def _stack_label(stack: StackFacts) -> str:
+    if stack.source == "probe" and (stack.image_digest or stack.image):
+        return image_stack_name(stack.image, stack.image_digest)
+    if stack.known:
+        return f"{stack.source}: TF {stack.tensorflow_version}"
+    return stack.source or "unknown"
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _rfc3339(now: Optional[datetime] = None) -> str:
+    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")

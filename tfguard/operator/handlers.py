@@ -1,0 +1,151 @@
+"""The operator's kopf handlers: plain decorated functions, all state in `memo` (a Runtime).
+
+Index handlers (run for every object before any other handler) keep what the verdict needs in
+memory; event handlers write ImageStacks, ModelProfiles, annotations and Events, and only when
+something changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from tfguard.compat.resources import GROUP, VERSION
+from tfguard.kube import load_config
+from tfguard.operator import annotate, reconcile
+from tfguard.operator.probe_results import has_finished_probe, read_probe_result
+from tfguard.operator.runtime import Runtime
+from tfguard.webhook.cache import image_keys
+
+log = logging.getLogger("tfguard.operator")
+INDEX_NAMES = ("probe_results", "replicasets_by_deployment", "deployment_of_replicaset", "stack_names", "profile_names")
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: Runtime, **kwargs: Any) -> None:
+    settings.posting.enabled = False  # tfguard posts its own Events, named for deduplication
+    settings.scanning.disabled = True  # no CRD watching: tfguard's resources are known up front
+    settings.watching.server_timeout = 300
+    settings.networking.request_timeout = 60
+    memo.indices.update({name: kwargs[name] for name in INDEX_NAMES if name in kwargs})
+
+
+@kopf.on.login()
+def login(memo: Runtime, **kwargs: Any) -> kopf.ConnectionInfo:
+    config = load_config(memo.settings.kubeconfig)
+    return kopf.ConnectionInfo(
+        server=config.server,
+        ca_data=config.ca_data,
+        insecure=config.insecure,
+        certificate_data=config.client_cert_data,
+        private_key_data=config.client_key_data,
+        token=config.bearer_token(),
+        scheme="Bearer" if config.token or config.token_file else None,
+        default_namespace=memo.settings.namespace,
+    )
+
+
+# --- indices: what the verdict needs, in memory ----------------------------------------------
+
+
+@kopf.index("pods", when=has_finished_probe)
+def probe_results(body: kopf.Body, memo: Runtime, **_: Any):
+    if not memo.settings.watches_namespace(body.metadata.namespace):
+        return None
+    result = read_probe_result(dict(body))
+    if result is None or not result.owner_kind:
+        return None
+    return {(result.namespace, result.owner_kind, result.owner_name): result}
+
+
+def _deployment_owner(body: kopf.Body):
+    for ref in body.metadata.get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == "Deployment":
+            return ref.get("name")
+    return None
+
+
+@kopf.index("apps", "v1", "replicasets")
+def replicasets_by_deployment(body: kopf.Body, memo: Runtime, **_: Any):
+    owner = _deployment_owner(body)
+    if owner is None or not memo.settings.watches_namespace(body.metadata.namespace):
+        return None
+    return {(body.metadata.namespace, owner): body.metadata.name}
+
+
+@kopf.index("apps", "v1", "replicasets")
+def deployment_of_replicaset(body: kopf.Body, memo: Runtime, **_: Any):
+    owner = _deployment_owner(body)
+    if owner is None or not memo.settings.watches_namespace(body.metadata.namespace):
+        return None
+    return {(body.metadata.namespace, body.metadata.name): owner}
+
+
+@kopf.index(GROUP, VERSION, "imagestacks")
+def stack_names(body: kopf.Body, memo: Runtime, **_: Any):
+    obj = dict(body)
+    memo.caches.put_stack(obj)
+    memo.stacks[body.metadata.name] = obj
+    spec = body.get("spec") or {}
+    keys = [spec.get("imageDigest")] + [k for ref in spec.get("references") or [] for k in image_keys(ref)]
+    return {key: body.metadata.name for key in keys if key}
+
+
+@kopf.index(GROUP, VERSION, "modelprofiles")
+def profile_names(body: kopf.Body, memo: Runtime, **_: Any):
+    obj = dict(body)
+    memo.caches.put_profile(obj)
+    memo.profiles[(body.metadata.namespace, body.metadata.name)] = obj
+    digest = (body.get("spec") or {}).get("digest")
+    return {(body.metadata.namespace, digest): body.metadata.name} if digest else None
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+@kopf.on.event(GROUP, VERSION, "imagestacks")
+async def image_stack_changed(type: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    memo.indexed.set()
+    if type == "DELETED":
+        memo.caches.drop_stack(dict(body))
+        memo.stacks.pop(body.metadata.name, None)
+    # A new or changed stack can change the verdict of every workload that runs the image.
+    memo.recheck_wanted.set()
+
+
+@kopf.on.event(GROUP, VERSION, "modelprofiles")
+async def model_profile_changed(type: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    memo.indexed.set()
+    if type == "DELETED":
+        memo.caches.drop_profile(dict(body))
+        memo.profiles.pop((body.metadata.namespace, body.metadata.name), None)
+    memo.recheck_wanted.set()
+
+
+@kopf.on.event("pods", when=has_finished_probe)
+async def probe_finished(type: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    memo.indexed.set()
+    if type == "DELETED" or not memo.settings.watches_namespace(body.metadata.namespace):
+        return
+    result = read_probe_result(dict(body))
+    if result is None:
+        return
+    await reconcile.record_probe_result(memo, result)
+    for key in memo.workloads_of_pod(result):
+        await reconcile.reconcile_workload(memo, key)
+
+
+@kopf.on.event("apps", "v1", "deployments")
+@kopf.on.event("apps", "v1", "statefulsets")
+@kopf.on.event("apps", "v1", "daemonsets")
+async def workload_changed(type: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    memo.indexed.set()
+    namespace = body.metadata.namespace
+    key = (body.get("kind") or "", namespace or "", body.metadata.name or "")
+    if type == "DELETED" or not memo.settings.watches_namespace(namespace) or not annotate.is_tfguard_workload(body):
+        memo.workloads.pop(key, None)
+        return
+    memo.workloads[key] = reconcile.compact(dict(body))
+    await reconcile.reconcile_workload(memo, key)

@@ -1,0 +1,214 @@
+"""The writes: ImageStacks and ModelProfiles from probe results, annotations and Events on workloads.
+
+Every write is preceded by a comparison with what the API already holds (as seen by the watches),
+so an unchanged world costs no API calls, and a restarted operator re-derives the same annotations
+instead of writing them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from typing import Any, Optional
+
+from tfguard import annotations as A
+from tfguard.compat.resources import GROUP, VERSION, image_stack_name
+from tfguard.kube import ApiError, resource_path
+from tfguard.operator import annotate
+from tfguard.operator.probe_results import (
+    ProbeResult,
+    image_stack_body,
+    model_profile_body,
+    model_profile_name,
+    observation_status,
+)
+from tfguard.operator.runtime import WORKLOAD_KINDS, Runtime, WorkloadKey
+
+log = logging.getLogger("tfguard.operator")
+MANAGED_LABEL = ("app.kubernetes.io/managed-by", "tfguard-operator")
+
+
+def compact(body: dict[str, Any]) -> dict[str, Any]:
+    """What assessing a workload needs: metadata and the pod template (not the status)."""
+    meta = body.get("metadata") or {}
+    template = (body.get("spec") or {}).get("template") or {}
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "resourceVersion", "annotations")},
+        "spec": {"template": {"metadata": {"annotations": (template.get("metadata") or {}).get("annotations")},
+                              "spec": template.get("spec") or {}}},
+    }
+
+
+# --- workloads -------------------------------------------------------------------------------
+
+
+async def reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
+    """Assess one workload; patch its annotations and record an Event if the outcome changed.
+
+    Returns "patched", "unchanged", or None when the workload is not (or no longer) tfguard's."""
+    async with rt.lock(key):
+        body = rt.workloads.get(key)
+        if body is None:
+            return None
+        kind, namespace, name = key
+        current = dict((body["metadata"].get("annotations") or {}))
+        probe = rt.latest_probe(kind, namespace, name)
+        linked = model_profile_name(probe.model) if probe is not None and probe.model is not None else None
+        try:
+            assessment = annotate.assess(body, rt.caches, probe, linked or current.get(A.OBSERVED_MODEL_PROFILE))
+        except Exception:  # one workload the engine cannot judge must not stop the others
+            log.exception("could not assess %s %s/%s", kind, namespace, name)
+            return None
+        patch = annotate.annotation_patch(current, assessment)
+        if patch is None:
+            return "unchanged"
+        if annotate.verdict_changed(current, assessment):
+            # Event first, then the annotation: if the operator dies in between, the next one derives
+            # the same Event name and the API server refuses the duplicate.
+            await post_event(rt, body, assessment, current.get(A.REASON) or "")
+        path = resource_path("apps", "v1", WORKLOAD_KINDS[kind], namespace, name)
+        try:
+            updated = await rt.kube.patch(path, patch)
+        except ApiError as exc:
+            if exc.status == 404:
+                rt.workloads.pop(key, None)
+                return None
+            raise
+        rt.calls["patch workload"] += 1
+        rt.workloads[key] = compact(updated)
+        log.info("%s %s/%s: %s", kind, namespace, name, assessment.reason)
+        return "patched"
+
+
+async def post_event(rt: Runtime, workload: dict[str, Any], assessment: annotate.Assessment, previous: str) -> None:
+    body = annotate.event_body(workload, assessment, previous)
+    try:
+        await rt.kube.create(resource_path("", "v1", "events", body["metadata"]["namespace"]), body)
+        rt.calls["create event"] += 1
+    except ApiError as exc:
+        if exc.status != 409:  # 409: this very change was already reported
+            log.warning("could not record Event %s: %s", assessment.event_reason, exc)
+
+
+async def recheck_all(rt: Runtime) -> dict[str, int]:
+    """Re-assess every tfguard workload from memory: no reads, a write only where something changed."""
+    outcomes: dict[str, int] = {}
+    for key in list(rt.workloads):
+        try:
+            outcome = await reconcile_workload(rt, key)
+        except Exception as exc:
+            log.warning("re-check of %s failed: %s", "/".join(key), exc)
+            outcome = "failed"
+        outcomes[outcome or "skipped"] = outcomes.get(outcome or "skipped", 0) + 1
+    return outcomes
+
+
+async def recheck_loop(rt: Runtime) -> None:
+    """Every `recheck_interval`, and soon after a new ImageStack or ModelProfile arrives."""
+    await rt.indexed.wait()
+    while True:
+        try:
+            await asyncio.wait_for(rt.recheck_wanted.wait(), timeout=rt.settings.recheck_interval)
+            await asyncio.sleep(rt.settings.recheck_debounce)  # let a burst of arrivals settle
+        except asyncio.TimeoutError:
+            pass
+        rt.recheck_wanted.clear()
+        outcomes = await recheck_all(rt)
+        if outcomes.get("patched"):
+            log.info("re-check: %s", outcomes)
+
+
+# --- probe results -> ImageStack, ModelProfile --------------------------------------------------
+
+
+async def record_probe_result(rt: Runtime, result: ProbeResult) -> None:
+    await ensure_image_stack(rt, result)
+    if result.model is not None:
+        await ensure_model_profile(rt, result)
+
+
+def _newer(result: ProbeResult, obj: dict[str, Any]) -> bool:
+    seen = (obj.get("status") or {}).get("observedAt") or ""
+    return (result.finished_at or "") >= seen
+
+
+async def ensure_image_stack(rt: Runtime, result: ProbeResult) -> None:
+    name = image_stack_name(result.stack.image, result.stack.image_digest)
+    existing = rt.stacks.get(name)
+    plural = resource_path(GROUP, VERSION, "imagestacks")
+    references = sorted(set(((existing or {}).get("spec") or {}).get("references") or []) | {result.image} - {""})
+    wanted = image_stack_body(result, references)
+    status = observation_status(result)
+    if existing is None:
+        try:
+            existing = await rt.kube.create(plural, wanted)
+            rt.calls["create imagestack"] += 1
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            existing = await rt.kube.get(f"{plural}/{name}")
+        rt.stacks[name] = existing
+    newer = _newer(result, existing) or not existing.get("status")
+    spec = existing.get("spec") or {}
+    spec_patch: dict[str, Any] = {}
+    if set(wanted["spec"]["references"]) - set(spec.get("references") or []):
+        spec_patch["references"] = sorted(set(wanted["spec"]["references"]) | set(spec.get("references") or []))
+    if newer:
+        for field in ("image", "imageDigest", "stack"):
+            if spec.get(field) != wanted["spec"][field]:
+                spec_patch[field] = wanted["spec"][field]
+    if spec_patch:
+        # A JSON patch replaces each field whole (a merge patch would keep stale keys of the facts).
+        ops = [{"op": "add", "path": f"/spec/{field}", "value": value} for field, value in spec_patch.items()]
+        existing = await rt.kube.patch(f"{plural}/{name}", ops, "json")
+        rt.calls["patch imagestack"] += 1
+        rt.stacks[name] = existing
+    if newer and _status_differs(existing.get("status") or {}, status):
+        existing = await rt.kube.patch(f"{plural}/{name}/status", {"status": status})
+        rt.calls["patch imagestack status"] += 1
+        rt.stacks[name] = existing
+        rt.caches.put_stack(existing)
+
+
+async def ensure_model_profile(rt: Runtime, result: ProbeResult) -> None:
+    wanted = model_profile_body(result)
+    if wanted is None:
+        return
+    name, namespace = wanted["metadata"]["name"], result.namespace
+    path = resource_path(GROUP, VERSION, "modelprofiles", namespace)
+    existing = rt.profiles.get((namespace, name))
+    if existing is None:
+        try:
+            existing = await rt.kube.create(path, wanted)
+            rt.calls["create modelprofile"] += 1
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            existing = await rt.kube.get(f"{path}/{name}")
+        rt.profiles[(namespace, name)] = existing
+        rt.caches.put_profile(existing)
+    labels = (existing.get("metadata") or {}).get("labels") or {}
+    if labels.get(MANAGED_LABEL[0]) != MANAGED_LABEL[1]:
+        return  # a profile someone applied by hand: theirs, not ours to rewrite
+    if not (_newer(result, existing) or not existing.get("status")):
+        return
+    if (existing.get("spec") or {}) != wanted["spec"]:
+        existing = await rt.kube.request(
+            "PUT", f"{path}/{name}", body={**copy.deepcopy(existing), "spec": wanted["spec"]}
+        )
+        rt.calls["update modelprofile"] += 1
+    status = observation_status(result)
+    status.pop("findings", None)
+    if _status_differs(existing.get("status") or {}, status):
+        existing = await rt.kube.patch(f"{path}/{name}/status", {"status": status})
+        rt.calls["patch modelprofile status"] += 1
+    rt.profiles[(namespace, name)] = existing
+    rt.caches.put_profile(existing)
+
+
+def _status_differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    return any(current.get(k) != v for k, v in wanted.items())
+
