@@ -7,7 +7,7 @@ VENV := .venv
 export TFGUARD_CACHE ?= $(HOME)/.cache/tfguard
 export UV_CACHE_DIR ?= $(TFGUARD_CACHE)/uv
 
-.PHONY: install test test-fast bench demo control-plane tf-envs docs lint clean
+.PHONY: install test test-fast bench demo control-plane tf-envs docs lint clean e2e-kind
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ demo: install control-plane tf-envs
 
 docs: install
 	$(VENV)/bin/python -m tfguard.compat.codes > docs/codes.md
+
+# The example gallery on a real kind cluster (needs Docker and kind; only shellchecked here).
+e2e-kind: install tf-envs control-plane
+	hack/e2e-kind.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache

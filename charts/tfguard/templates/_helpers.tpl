@@ -117,3 +117,76 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "tfguard.securityContext" -}}
 {{ toYaml .Values.securityContext }}
 {{- end }}
+
+{{/* ---- pieces of the webhook configurations (webhook-configurations.yaml) ---- */}}
+
+{{/* Labels (the operator finds the configurations by tfguard.io/webhook-configuration) and annotations. */}}
+{{- define "tfguard.webhook.metadata" -}}
+labels:
+  {{- include "tfguard.labels" . | nindent 2 }}
+  tfguard.io/webhook-configuration: {{ include "tfguard.webhookConfigurationName" . }}
+{{- if and (not .Values.webhook.external.url) .Values.webhook.certificate.certManagerInjectFrom }}
+annotations:
+  cert-manager.io/inject-ca-from: {{ .Values.webhook.certificate.certManagerInjectFrom }}
+{{- end }}
+{{- end }}
+
+{{/* namespaceSelector and objectSelector of the entry for one mode: (dict "ctx" . "mode" M "default" BOOL). */}}
+{{- define "tfguard.webhook.selectors" -}}
+{{- $ := .ctx -}}
+namespaceSelector:
+  matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: NotIn
+      values:
+        {{- include "tfguard.excludedNamespaces" $ | nindent 8 }}
+    {{- if .default }}
+    - key: tfguard.io/mode
+      operator: NotIn
+      values: [enforce, warn, audit]
+    {{- else }}
+    - key: tfguard.io/mode
+      operator: In
+      values: [{{ .mode }}]
+    {{- end }}
+    {{- with $.Values.webhook.namespaceSelector.matchExpressions }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $.Values.webhook.namespaceSelector.matchLabels }}
+  matchLabels:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- with $.Values.webhook.objectSelector }}
+objectSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* clientConfig for one path: (dict "ctx" . "path" "/validate/warn" "caBundle" B64). */}}
+{{- define "tfguard.webhook.clientConfig" -}}
+{{- $ := .ctx -}}
+clientConfig:
+  {{- if $.Values.webhook.external.url }}
+  url: {{ printf "%s%s" (trimSuffix "/" $.Values.webhook.external.url) .path | quote }}
+  {{- else }}
+  service:
+    name: {{ include "tfguard.webhook.fullname" $ }}
+    namespace: {{ $.Release.Namespace }}
+    path: {{ .path | quote }}
+    port: 443
+  {{- end }}
+  {{- with .caBundle }}
+  caBundle: {{ . }}
+  {{- end }}
+{{- end }}
+
+{{/* matchConditions from a list of (dict "name" N "expression" CEL); nothing for an empty list. */}}
+{{- define "tfguard.webhook.matchConditions" -}}
+{{- if . -}}
+matchConditions:
+  {{- range . }}
+  - name: {{ .name }}
+    expression: {{ .expression | quote }}
+  {{- end }}
+{{- end }}
+{{- end }}

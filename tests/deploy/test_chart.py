@@ -1,0 +1,235 @@
+"""The Helm chart: lint-clean, valid against the Kubernetes schemas, and safe by default.
+
+These render the chart with the pinned helm; they need no cluster. tests/e2e installs it for real.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+
+
+KUBERNETES = "1.37.0"
+CHART = Path(__file__).resolve().parents[2] / "charts" / "tfguard"
+
+EXTERNAL = ("webhook.external.url=https://127.0.0.1:8443", "webhook.external.caBundle=Q0EK", "operator.enabled=false")
+VARIANTS = {
+    "defaults": (),
+    "external-webhook": EXTERNAL,
+    "fail-closed": ("webhook.failurePolicy=Fail", "webhook.defaultMode=enforce"),
+    "scoped": (
+        "webhook.namespaceSelector.matchLabels.team=ml",
+        "webhook.objectSelector.matchLabels.serving=tf",
+        "webhook.excludedNamespaces={monitoring,istio-system}",
+        "webhook.onlyAnnotated=false",
+    ),
+    "own-certificate": ("webhook.certificate.managedByOperator=false", "webhook.certificate.caBundle=Q0EK",
+                        "image.digest=sha256:" + "a" * 64),
+}
+
+
+def by_kind(objects, kind):
+    return [o for o in objects if o["kind"] == kind]
+
+
+def one(objects, kind):
+    (found,) = by_kind(objects, kind)
+    return found
+
+
+def webhooks(objects):
+    return [w for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+            for o in by_kind(objects, kind) for w in o["webhooks"]]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_helm_lint_is_clean(helm, render, variant):
+    args = [str(helm), "lint", "--strict", str(CHART), "--namespace", "tfguard-system"]
+    for item in VARIANTS[variant]:
+        args += ["--set", item]
+    done = subprocess.run(args, capture_output=True, text=True, env=render.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[ERROR]" not in done.stdout and "[WARNING]" not in done.stdout
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_rendered_manifests_validate_against_the_kubernetes_schemas(render, variant):
+    objects = render(*VARIANTS[variant])
+    assert objects
+    for obj in objects:
+        kubernetes_validate.validate(obj, KUBERNETES, strict=True)
+
+
+def test_servicemonitor_is_optional(render):
+    assert not by_kind(render(), "ServiceMonitor")
+    monitor = one(render("metrics.serviceMonitor.enabled=true"), "ServiceMonitor")
+    assert monitor["spec"]["endpoints"][0]["scheme"] == "https"
+
+
+def test_admission_is_fail_open_bounded_and_side_effect_free_by_default(render):
+    hooks = webhooks(render())
+    assert len(hooks) == 8  # validate and mutate, for enforce / warn / audit / unlabelled namespaces
+    for hook in hooks:
+        assert hook["failurePolicy"] == "Ignore"
+        assert hook["timeoutSeconds"] <= 5
+        assert hook["sideEffects"] == "None"
+        assert hook["admissionReviewVersions"] == ["v1"]
+
+
+def test_fail_closed_is_opt_in_and_never_applies_to_probe_injection(render):
+    objects = render("webhook.failurePolicy=Fail")
+    assert {w["failurePolicy"] for w in one(objects, "ValidatingWebhookConfiguration")["webhooks"]} == {"Fail"}
+    assert {w["failurePolicy"] for w in one(objects, "MutatingWebhookConfiguration")["webhooks"]} == {"Ignore"}
+
+
+def test_kube_system_and_the_release_namespace_are_always_excluded(render):
+    for hook in webhooks(render("webhook.excludedNamespaces={monitoring}", namespace="ml-platform")):
+        (names,) = [e for e in hook["namespaceSelector"]["matchExpressions"] if e["key"] == "kubernetes.io/metadata.name"]
+        assert names["operator"] == "NotIn"
+        assert {"kube-system", "ml-platform", "monitoring"} <= set(names["values"])
+
+
+def test_each_mode_has_its_own_entry_and_path(render):
+    hooks = {w["name"]: w for w in webhooks(render("webhook.defaultMode=audit"))}
+    for mode in ("enforce", "warn", "audit"):
+        hook = hooks[f"{mode}.validate.tfguard.io"]
+        assert hook["clientConfig"]["service"]["path"] == f"/validate/{mode}"
+        assert {"key": "tfguard.io/mode", "operator": "In", "values": [mode]} in hook["namespaceSelector"]["matchExpressions"]
+    unlabelled = hooks["default.validate.tfguard.io"]
+    assert unlabelled["clientConfig"]["service"]["path"] == "/validate/audit"
+    assert {"key": "tfguard.io/mode", "operator": "NotIn", "values": ["enforce", "warn", "audit"]} in (
+        unlabelled["namespaceSelector"]["matchExpressions"]
+    )
+    assert hooks["warn.mutate.tfguard.io"]["clientConfig"]["service"]["path"] == "/mutate/warn"
+
+
+def test_only_annotated_objects_reach_the_webhook_by_default(render):
+    for hook in webhooks(render()):
+        (condition,) = [c for c in hook["matchConditions"] if c["name"] == "has-tfguard-annotations"]
+        assert "tfguard.io/" in condition["expression"]
+    validating = one(render(), "ValidatingWebhookConfiguration")["webhooks"][0]
+    names = [c["name"] for c in validating["matchConditions"]]
+    assert names == ["has-tfguard-annotations", "not-tfguard-operator"]
+    assert "system:serviceaccount:tfguard-system:tfguard-operator" in validating["matchConditions"][1]["expression"]
+    assert all("matchConditions" not in w for w in webhooks(render("webhook.onlyAnnotated=false", "operator.enabled=false")))
+
+
+def test_user_selectors_are_added_to_every_entry(render):
+    for hook in webhooks(render(*VARIANTS["scoped"])):
+        assert hook["namespaceSelector"]["matchLabels"] == {"team": "ml"}
+        assert hook["objectSelector"] == {"matchLabels": {"serving": "tf"}}
+
+
+def test_probe_injection_reinvokes_if_needed(render):
+    for hook in one(render(), "MutatingWebhookConfiguration")["webhooks"]:
+        assert hook["reinvocationPolicy"] == "IfNeeded"
+        assert hook["rules"] == [{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"],
+                                  "operations": ["CREATE"], "scope": "Namespaced"}]
+    assert not by_kind(render("probe.inject=false"), "MutatingWebhookConfiguration")
+
+
+def test_external_webhook_url_replaces_the_in_cluster_webhook(render):
+    objects = render(*EXTERNAL)
+    for hook in webhooks(objects):
+        config = hook["clientConfig"]
+        assert "service" not in config
+        assert config["caBundle"] == "Q0EK"
+        endpoint = "validate" if ".validate." in hook["name"] else "mutate"
+        assert config["url"].startswith(f"https://127.0.0.1:8443/{endpoint}/")
+    names = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert ("Deployment", "tfguard-webhook") not in names
+    assert ("Service", "tfguard-webhook") not in names
+    assert not by_kind(objects, "Deployment")  # and the operator runs outside too
+
+
+def test_webhook_configurations_carry_the_label_the_operator_injects_the_ca_by(render):
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        labels = one(render(), kind)["metadata"]["labels"]
+        assert labels["tfguard.io/webhook-configuration"] == "tfguard"
+
+
+def test_webhook_is_highly_available_and_never_blocks_a_drain(render):
+    objects = render()
+    deployment = [d for d in by_kind(objects, "Deployment") if d["metadata"]["name"] == "tfguard-webhook"][0]
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    anti = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    assert anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    pdb = one(objects, "PodDisruptionBudget")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    (tls,) = [v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "tls"]
+    assert tls["secret"]["secretName"] == "tfguard-webhook-tls"
+
+
+def test_the_service_selects_the_webhook_pods(render):
+    objects = render()
+    service = [s for s in by_kind(objects, "Service") if s["metadata"]["name"] == "tfguard-webhook"][0]
+    deployment = [d for d in by_kind(objects, "Deployment") if d["metadata"]["name"] == "tfguard-webhook"][0]
+    assert service["spec"]["selector"] == deployment["spec"]["template"]["metadata"]["labels"] | service["spec"]["selector"]
+    assert service["spec"]["ports"][0]["targetPort"] == "https"
+
+
+def test_every_pod_runs_hardened(render):
+    for deployment in by_kind(render(), "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for container in pod["containers"]:
+            sc = container["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True
+            assert sc["allowPrivilegeEscalation"] is False
+            assert sc["capabilities"]["drop"] == ["ALL"]
+
+
+def test_webhook_reads_only_what_it_caches(render):
+    role = [r for r in by_kind(render(), "ClusterRole") if r["metadata"]["name"] == "tfguard-webhook"][0]
+    verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}
+    assert verbs == {"get", "list", "watch"}
+    resources = {res for rule in role["rules"] for res in rule["resources"]}
+    assert resources == {"imagestacks", "modelprofiles", "namespaces"}
+
+
+def test_prometheus_can_scrape_the_webhook(render):
+    deployment = [d for d in by_kind(render(), "Deployment") if d["metadata"]["name"] == "tfguard-webhook"][0]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+
+
+def test_probe_image_reaches_the_webhook(render):
+    deployment = [d for d in by_kind(render("probe.image.tag=1.2.3"), "Deployment") if d["metadata"]["name"] == "tfguard-webhook"][0]
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TFGUARD_WEBHOOK_PROBE_IMAGE"] == "tfguard/probe:1.2.3"
+
+
+def test_the_crds_are_shipped_in_the_crds_directory(render):
+    crds = {o["metadata"]["name"] for o in by_kind(render(), "CustomResourceDefinition")}
+    assert {"imagestacks.tfguard.io", "modelprofiles.tfguard.io"} <= crds
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["webhook.failurePolicy=fail", "webhook.defaultMode=strict", "webhook.timeoutSeconds=60",
+     "webhook.external.url=http://127.0.0.1:8443", "webhook.replicas=two", "webhook.surprise=1"],
+)
+def test_schema_rejects_bad_values_before_anything_reaches_the_cluster(render, bad):
+    done = render(bad, check=False)
+    assert done.returncode != 0
+    assert "schema" in done.stderr.lower() or "values" in done.stderr.lower()
+
+
+def test_notes_tell_the_user_how_to_see_tfguard_working(helm, render):
+    done = subprocess.run(
+        [str(helm), "install", "tfguard", str(CHART), "--dry-run=client", "-n", "tfguard-system"],
+        capture_output=True, text=True, env=render.env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "kubectl describe deployment" in done.stdout
+    assert "tfguard.io/mode=enforce" in done.stdout
