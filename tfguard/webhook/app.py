@@ -75,7 +75,7 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
                 log.error(
                     "admission failed open",
                     exc_info=not timed_out,
-                    extra={"uid": req.uid, "endpoint": endpoint, "kind": req.kind.kind, "namespace": req.namespace, "name": req.name},
+                    extra={"uid": req.uid, "endpoint": endpoint, "kind": req.kind.kind, "namespace": req.namespace, "object": req.name},
                 )
                 finding = codes.finding(codes.INTERNAL_ERROR, f"{why}; admitted unchecked")
                 outcome = Outcome("error", mode=mode, findings=[finding], warnings=[f"tfguard [{finding.code}]: {finding.message}"])
@@ -91,7 +91,7 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
                     "operation": req.operation,
                     "kind": req.kind.kind,
                     "namespace": req.namespace,
-                    "name": req.name,
+                    "object": req.name,
                     "verdict": outcome.verdict,
                     "mode": outcome.mode,
                     "allowed": outcome.allowed,
