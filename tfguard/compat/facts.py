@@ -45,6 +45,9 @@ class ModelFacts:
     digest: Optional[str] = None  # "sha256:..." over the model files
     # Where the facts came from: "inspect", "probe", "annotation", "profile"
     source: str = "inspect"
+    # A Keras file that holds weights but no model config (an .h5 without model_config):
+    # no loader can build a model from it alone.
+    weights_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

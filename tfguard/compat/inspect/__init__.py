@@ -1,0 +1,80 @@
+"""Read TensorFlow and Keras models without importing TensorFlow.
+
+    facts = inspect_model("models/resnet/1")     # a SavedModel directory
+    facts = inspect_model("model.keras")         # a Keras zip (Keras 2.12+ and Keras 3)
+    facts = inspect_model("model.h5")            # a Keras HDF5 file
+
+Anything that is not a readable model (missing, not a model, truncated, hostile) raises
+InspectError with a message naming the file and the problem; time and memory stay bounded
+(see Limits).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Optional
+
+from tfguard.compat.facts import ModelFacts
+from tfguard.compat.inspect.errors import InspectError
+from tfguard.compat.inspect.files import directory_digest, directory_files, file_digest, read_head, stat_path
+from tfguard.compat.inspect.limits import Limits
+
+__all__ = ["InspectError", "Limits", "inspect_model"]
+
+ZIP_SIGNATURE = b"PK\x03\x04"
+EMPTY_ZIP_SIGNATURE = b"PK\x05\x06"
+
+
+def inspect_model(
+    path: "os.PathLike[str] | str", limits: Optional[Limits] = None, digest: bool = True
+) -> ModelFacts:
+    """The facts of the model at `path`; `digest=False` skips hashing the model files."""
+    from tfguard.compat.inspect.h5 import inspect_h5, is_hdf5
+    from tfguard.compat.inspect.keras_zip import inspect_keras_zip
+    from tfguard.compat.inspect.savedmodel import SAVED_MODEL_PB, inspect_saved_model, is_saved_model_dir
+
+    limits = limits or Limits.from_env()
+    path = Path(path)
+    st = stat_path(path)
+    if stat.S_ISDIR(st.st_mode):
+        if not is_saved_model_dir(path):
+            raise InspectError(path, _not_a_model_directory(path))
+        files = directory_files(path, limits) if digest else []
+        facts = inspect_saved_model(path, limits)
+        facts.digest = directory_digest(files) if digest else None
+        return facts
+    if not stat.S_ISREG(st.st_mode):
+        raise InspectError(path, "not a regular file or directory (a device, pipe or socket)")
+    if path.name == SAVED_MODEL_PB:
+        return inspect_model(path.parent, limits, digest)
+    head = read_head(path, 4)
+    if head in (ZIP_SIGNATURE, EMPTY_ZIP_SIGNATURE):
+        facts = inspect_keras_zip(path, limits)
+    elif is_hdf5(path):
+        facts = inspect_h5(path, limits)
+    elif path.suffix == ".h5":
+        raise InspectError(path, "not an HDF5 file (no HDF5 signature)")
+    elif path.suffix == ".keras":
+        raise InspectError(path, "not a zip archive (a .keras file is one)")
+    else:
+        raise InspectError(
+            path, "not a model: expected a SavedModel directory, a .keras zip or a Keras .h5 file"
+        )
+    facts.digest = file_digest(path) if digest else None
+    return facts
+
+
+def _not_a_model_directory(path: Path) -> str:
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        names = []
+    hints = [n for n in names if n.endswith((".keras", ".h5"))]
+    if hints:
+        return f"not a SavedModel (no saved_model.pb); did you mean {path / hints[0]}?"
+    subdirs = [n for n in names if (path / n / "saved_model.pb").exists()]
+    if subdirs:
+        return f"not a SavedModel (no saved_model.pb); did you mean {path / subdirs[-1]} (a version directory)?"
+    return "not a SavedModel directory: no saved_model.pb or saved_model.pbtxt"

@@ -1,0 +1,137 @@
+"""Reading model files defensively: regular files only, bounded sizes, no symlink loops.
+
+The model digest is defined here, and the probe computes the same one:
+- a single file (.keras, .h5): "sha256:" + sha256 of its bytes;
+- a directory (SavedModel): sha256 over its regular files sorted by relative POSIX path, each
+  contributing `path` UTF-8, a NUL byte, its size as 8 big-endian bytes, then its bytes.
+  Symlinks are followed; directories are descended into (a loop is an error).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+from tfguard.compat.inspect.errors import InspectError
+from tfguard.compat.inspect.limits import Limits, human_size
+
+CHUNK = 1 << 20
+
+
+def _os_problem(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if exc.errno == errno.ENOENT:
+        return "no such file or directory"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.EISDIR:
+        return "is a directory, expected a file"
+    return exc.strerror or str(exc)
+
+
+def stat_path(path: Path) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        raise InspectError(path, _os_problem(exc)) from None
+
+
+def regular_file_size(path: Path) -> int:
+    st = stat_path(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise InspectError(path, "is a directory, expected a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise InspectError(path, "not a regular file (a device, pipe or socket)")
+    return st.st_size
+
+
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """The whole file, refusing one larger than `limit` (checked before and while reading)."""
+    size = regular_file_size(path)
+    if size > limit:
+        raise InspectError(
+            path, f"{what} is {human_size(size)}, over the {human_size(limit)} limit "
+            f"(raise it with TFGUARD_INSPECT_* if the model is honest)"
+        )
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise InspectError(path, _os_problem(exc)) from None
+    if len(data) > limit:
+        raise InspectError(path, f"{what} grew past the {human_size(limit)} limit while being read")
+    return data
+
+
+def read_head(path: Path, n: int) -> bytes:
+    regular_file_size(path)
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError as exc:
+        raise InspectError(path, _os_problem(exc)) from None
+
+
+def directory_files(root: Path, limits: Limits) -> list[tuple[str, Path, int]]:
+    """(relative POSIX path, path, size) of every regular file under `root`, sorted by path."""
+    found: list[tuple[str, Path, int]] = []
+
+    def visit(directory: Path, prefix: str, ancestors: frozenset[str], depth: int) -> None:
+        real = os.path.realpath(directory)
+        if real in ancestors:
+            raise InspectError(directory, f"symlink loop: leads back to {real}")
+        if depth > limits.directory_depth:
+            raise InspectError(directory, f"nested more than {limits.directory_depth} directories deep")
+        try:
+            with os.scandir(directory) as entries:
+                names = sorted(e.name for e in entries)
+        except OSError as exc:
+            raise InspectError(directory, _os_problem(exc)) from None
+        for name in names:
+            path = directory / name
+            st = stat_path(path)
+            if stat.S_ISDIR(st.st_mode):
+                visit(path, f"{prefix}{name}/", ancestors | {real}, depth + 1)
+            elif stat.S_ISREG(st.st_mode):
+                found.append((f"{prefix}{name}", path, st.st_size))
+                if len(found) > limits.model_files:
+                    raise InspectError(root, f"more than {limits.model_files} files in the model directory")
+            else:
+                raise InspectError(path, "not a regular file (a device, pipe or socket) inside the model")
+
+    visit(root, "", frozenset(), 0)
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+def _hash_file(h, path: Path, size: int) -> None:
+    read = 0
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                read += len(chunk)
+                if read > size:
+                    break
+                h.update(chunk)
+    except OSError as exc:
+        raise InspectError(path, _os_problem(exc)) from None
+    if read != size:
+        raise InspectError(path, "changed while it was being read")
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    _hash_file(h, path, regular_file_size(path))
+    return f"sha256:{h.hexdigest()}"
+
+
+def directory_digest(files: list[tuple[str, Path, int]]) -> str:
+    h = hashlib.sha256()
+    for relative, path, size in files:
+        h.update(relative.encode("utf-8", "surrogateescape") + b"\0" + size.to_bytes(8, "big"))
+        _hash_file(h, path, size)
+    return f"sha256:{h.hexdigest()}"
