@@ -233,3 +233,32 @@ def test_notes_tell_the_user_how_to_see_tfguard_working(helm, render):
     assert done.returncode == 0, done.stderr
     assert "kubectl describe deployment" in done.stdout
     assert "tfguard.io/mode=enforce" in done.stdout
+
+
+@pytest.mark.parametrize("release", ["tfguard", "ml"])
+def test_the_operator_is_pointed_at_exactly_what_its_rbac_allows(render, release):
+    objects = render(release=release, namespace="tfguard-system")
+    operator = [d for d in by_kind(objects, "Deployment") if d["metadata"]["name"].endswith("-operator")][0]
+    pod = operator["spec"]["template"]["spec"]
+    args = dict(a[2:].split("=", 1) for a in pod["containers"][0]["args"] if a.startswith("--") and "=" in a)
+    assert args["namespace"] == "tfguard-system"
+
+    role = [r for r in by_kind(objects, "Role") if r["metadata"]["name"] == operator["metadata"]["name"]][0]
+    named = {(rule["resources"][0], name) for rule in role["rules"] for name in rule.get("resourceNames", [])}
+    assert ("secrets", args["cert-secret"]) in named
+    assert ("leases", args["lease-name"]) in named
+
+    cluster_role = [r for r in by_kind(objects, "ClusterRole") if r["metadata"]["name"] == operator["metadata"]["name"]][0]
+    patchable = {name for rule in cluster_role["rules"] if "patch" in rule["verbs"] for name in rule.get("resourceNames", [])}
+    label, value = args["webhook-selector"].split("=")
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        config = one(objects, kind)
+        assert config["metadata"]["labels"][label] == value
+        assert config["metadata"]["name"] in patchable
+
+    service = [s for s in by_kind(objects, "Service") if s["metadata"]["name"] == args["webhook-service"]]
+    assert service, "the certificate would not name the webhook Service"
+    binding = [b for b in by_kind(objects, "ClusterRoleBinding") if b["roleRef"]["name"] == cluster_role["metadata"]["name"]][0]
+    assert binding["subjects"][0]["name"] == pod["serviceAccountName"]
+    skip_operator = one(objects, "ValidatingWebhookConfiguration")["webhooks"][0]["matchConditions"][-1]
+    assert f"system:serviceaccount:tfguard-system:{pod['serviceAccountName']}'" in skip_operator["expression"]
