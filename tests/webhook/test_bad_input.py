@@ -58,7 +58,7 @@ def test_bodies_of_several_megabytes_are_a_413(start_webhook):
 
 
 def test_bad_mode_parameter_is_a_400(webhook):
-    resp = post(webhook, "/validate?mode=lenient", json.dumps(admission_review(deployment())))
+    resp = post(webhook, "/validate/lenient", json.dumps(admission_review(deployment())))
     assert resp.status_code == 400 and "mode" in resp.json()["error"]
 
 

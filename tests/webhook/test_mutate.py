@@ -117,5 +117,5 @@ def test_probe_mode_follows_the_namespace_mode(webhook):
 
 def patched_with_mode(webhook, obj, mode):
     with webhook.client() as client:
-        response = client.post(f"/mutate?mode={mode}", json=admission_review(obj)).json()["response"]
+        response = client.post(f"/mutate/{mode}", json=admission_review(obj)).json()["response"]
     return response, jsonpatch.apply_patch(obj, json.loads(base64.b64decode(response["patch"])))

@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     serve.add_argument("--no-watch", dest="watch", action="store_const", const=False,
                        help="keep no ImageStack/ModelProfile caches (judge from annotations and the catalog)")
     serve.add_argument("--default-mode", choices=("audit", "warn", "enforce"),
-                       help="mode for requests without ?mode= (default warn)")
+                       help="mode for requests to a bare /validate or /mutate (default warn)")
     serve.add_argument("--probe-image", help="image of the init container that copies the probe into the Pod")
     serve.add_argument("--namespace", help="tfguard's own namespace, never checked (default $POD_NAMESPACE or tfguard)")
     serve.add_argument("--admission-timeout", type=float, metavar="SECONDS",

@@ -57,7 +57,7 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
     async def admit(request: Request, endpoint: str, mode: Optional[str], decide: Callable[..., Outcome]) -> Response:
         started = time.perf_counter()
         if mode is not None and mode not in MODES:
-            return _reject(metrics, 400, "bad-mode", f"?mode= must be one of {', '.join(MODES)}, not {mode[:40]!r}")
+            return _reject(metrics, 400, "bad-mode", f"the mode in the path must be one of {', '.join(MODES)}, not {mode[:40]!r}")
         try:
             review = parse_review(await read_body(request, settings.max_body_bytes))
         except BadReview as exc:
@@ -102,11 +102,16 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
             )
         return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
 
+    # The mode is a path segment (/validate/enforce): webhook URLs may carry no query string. The chart
+    # registers one entry per namespace mode, picked by a namespaceSelector on the tfguard.io/mode label,
+    # so the webhook needs no namespace lookups. A bare /validate uses the default mode.
     @app.post("/validate")
+    @app.post("/validate/{mode}")
     async def validate_endpoint(request: Request, mode: Optional[str] = None) -> Response:
         return await admit(request, "validate", mode, lambda req, m: validate(req, m, caches))
 
     @app.post("/mutate")
+    @app.post("/mutate/{mode}")
     async def mutate_endpoint(request: Request, mode: Optional[str] = None) -> Response:
         return await admit(request, "mutate", mode, lambda req, m: mutate(req, m, caches, settings))
 

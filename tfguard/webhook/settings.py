@@ -16,7 +16,7 @@ class Settings:
     key_file: Optional[str] = None
     host: str = "0.0.0.0"
     port: int = 8443
-    # Mode for requests that carry no ?mode= (the chart registers one webhook per namespace mode).
+    # Mode for requests to a bare /validate or /mutate (the chart registers /validate/<mode> per namespace mode).
     default_mode: str = "warn"
     # Image of the init container that copies probe.py into the shared emptyDir, and how it does so.
     probe_image: str = "tfguard/probe:0.1.0"

@@ -1,0 +1,79 @@
+"""`tfguard webhook serve` as a process: health, readiness, metrics, JSON logs with the request uid."""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from conftest import free_port
+from tfguard import annotations as A
+
+from webhook_documents import MODEL, admission_review, pod
+
+
+@pytest.fixture
+def served(serving_pair, tls_ca, tmp_path):
+    port = free_port()
+    log_path = tmp_path / "webhook.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TFGUARD_WEBHOOK_") and k != "KUBECONFIG"}
+    env["TFGUARD_WEBHOOK_DEFAULT_MODE"] = "enforce"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tfguard.cli", "webhook", "serve", "--cert", str(serving_pair.cert_path),
+             "--key", str(serving_pair.key_path), "--host", "127.0.0.1", "--port", str(port), "--no-watch"],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+    client = httpx.Client(base_url=f"https://127.0.0.1:{port}", timeout=10,
+                          verify=ssl.create_default_context(cafile=str(tls_ca.pair.cert_path)))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.get("/healthz")
+            break
+        except httpx.HTTPError:
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+    yield client, log_path
+    client.close()
+    process.terminate()
+    process.wait(15)
+
+
+def test_health_readiness_and_metrics(served):
+    client, _ = served
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and "without caches" in ready.text
+    assert client.post("/mutate", json=admission_review(pod(MODEL))).status_code == 200
+    metrics = client.get("/metrics").text
+    assert 'tfguard_admission_duration_seconds_bucket{endpoint="mutate",operation="CREATE",verdict="injected",le="+Inf"} 1' in metrics
+    assert 'tfguard_admission_verdicts_total{endpoint="mutate",verdict="injected",mode="enforce",decision="allowed"} 1' in metrics
+    assert 'tfguard_cache_objects{resource="imagestacks"} 0' in metrics
+
+
+def test_logs_are_json_lines_carrying_the_request_uid(served):
+    client, log_path = served
+    review = admission_review(pod(MODEL))
+    client.post("/mutate", json=review)
+    client.post("/mutate", content=b"nonsense", headers={"Content-Type": "application/json"})
+    client.get("/healthz")
+    time.sleep(0.3)
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    admission = [l for l in lines if l.get("message") == "admission"]
+    assert admission and admission[-1]["uid"] == review["request"]["uid"]
+    assert admission[-1]["verdict"] == "injected" and admission[-1]["level"] == "info"
+    assert any(l.get("message") == "rejected request" and l["status"] == 400 for l in lines)
+
+
+def test_serve_without_certificates_is_a_usage_error():
+    result = subprocess.run([sys.executable, "-m", "tfguard.cli", "webhook", "serve"], capture_output=True, text=True,
+                            env={k: v for k, v in os.environ.items() if not k.startswith("TFGUARD_WEBHOOK_")})
+    assert result.returncode == 2 and "HTTPS only" in result.stderr

@@ -1,0 +1,195 @@
+"""POST /validate judges the pod template of pod controllers and admits, warns or denies by mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from tfguard import annotations as A
+from tfguard.compat.facts import ModelFacts, StackFacts
+from tfguard.compat.resources import image_stack_resource, model_profile_resource
+from tfguard.webhook.cache import Caches
+
+from webhook_documents import MODEL, admission_review, deployment, pod_spec
+
+IMAGE = "registry.example/ml/tf-server:2.15"
+DIGEST = "sha256:" + "ab" * 32
+# A graph that demands a newer GraphDef consumer than any TensorFlow has: no runtime loads it.
+UNLOADABLE = ModelFacts(
+    path="/models/future/1", format="saved_model", tensorflow_version="2.15.1",
+    graph_producer=1645, graph_min_consumer=10**6, ops=["Const", "Identity"], source="inspect",
+)
+LOADABLE = ModelFacts(
+    path="/models/resnet/1", format="saved_model", tensorflow_version="2.15.1",
+    graph_producer=1645, graph_min_consumer=0, ops=["Const", "Identity"], source="inspect",
+)
+
+
+@pytest.fixture
+def caches() -> Caches:
+    caches = Caches()
+    stack = image_stack_resource(
+        StackFacts(image=IMAGE, image_digest=DIGEST, source="probe", tensorflow_version="2.15.1",
+                   tf_keras_major=2, python_version="3.11.7", import_ok=True),
+        references=[IMAGE],
+    )
+    stack["metadata"]["uid"] = "stack-1"
+    caches.put_stack(stack)
+    for name, facts in (("future", UNLOADABLE), ("resnet", LOADABLE)):
+        caches.put_profile(model_profile_resource(facts, name, namespace="serving"))
+    return caches
+
+
+@pytest.fixture
+def hook(start_webhook, caches):
+    return start_webhook(caches)
+
+
+def judged(hook, obj, mode="warn", **review):
+    with hook.client() as client:
+        resp = client.post(f"/validate/{mode}", json=(r := admission_review(obj, **review)))
+    assert resp.status_code == 200, resp.text
+    answer = resp.json()["response"]
+    assert answer["uid"] == r["request"]["uid"]
+    return answer
+
+
+def unloadable(**extra):
+    return deployment(annotations={A.MODEL_PROFILE: "future", **extra}, spec=pod_spec(IMAGE))
+
+
+def test_enforce_denies_an_incompatible_model_with_a_message_a_person_can_act_on(hook):
+    answer = judged(hook, unloadable(), "enforce")
+    assert answer["allowed"] is False
+    message = answer["status"]["message"]
+    assert answer["status"]["code"] == 403
+    assert "future" in message and IMAGE in message and "TF 2.15.1" in message
+    assert "[GRAPH_MIN_CONSUMER]" in message and "Fix:" in message
+    assert answer["auditAnnotations"]["verdict"] == "incompatible"
+    assert "GRAPH_MIN_CONSUMER" in answer["auditAnnotations"]["codes"]
+
+
+def test_warn_admits_an_incompatible_model_with_warnings(hook):
+    answer = judged(hook, unloadable(), "warn")
+    assert answer["allowed"] is True
+    assert any("GRAPH_MIN_CONSUMER" in w for w in answer["warnings"])
+    assert answer["warnings"][0].startswith("tfguard: incompatible")
+    assert all(len(w) <= 256 for w in answer["warnings"])
+
+
+def test_audit_admits_silently_but_records_the_verdict(hook):
+    answer = judged(hook, unloadable(), "audit")
+    assert answer["allowed"] is True and "warnings" not in answer
+    assert answer["auditAnnotations"]["verdict"] == "incompatible"
+    assert answer["auditAnnotations"]["mode"] == "audit"
+
+
+def test_bare_validate_uses_the_default_mode(start_webhook, caches):
+    hook = start_webhook(caches, default_mode="enforce")
+    with hook.client() as client:
+        answer = client.post("/validate", json=admission_review(unloadable())).json()["response"]
+    assert answer["allowed"] is False
+
+
+def test_object_annotation_may_make_the_mode_stricter_but_not_weaker(hook):
+    assert judged(hook, unloadable(**{A.MODE: "enforce"}), "warn")["allowed"] is False
+    assert judged(hook, unloadable(**{A.MODE: "audit"}), "enforce")["allowed"] is False
+
+
+def test_a_compatible_model_is_admitted_without_warnings(hook):
+    obj = deployment(annotations={A.MODEL_PROFILE: "resnet"}, spec=pod_spec(IMAGE))
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is True and "warnings" not in answer
+    assert answer["auditAnnotations"]["verdict"] == "compatible"
+    assert answer["auditAnnotations"]["stack-source"] == "probe"
+    assert answer["auditAnnotations"]["model-source"] == "profile"
+
+
+@pytest.mark.parametrize("kind", ["StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"])
+def test_every_pod_controller_is_judged_by_its_pod_template(hook, kind):
+    obj = unloadable()
+    obj["kind"] = kind
+    if kind == "CronJob":
+        obj["spec"] = {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": obj["spec"]["template"]}}}
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is False and "[GRAPH_MIN_CONSUMER]" in answer["status"]["message"]
+
+
+def test_annotations_on_the_pod_template_count_too(hook):
+    obj = deployment(template_annotations={A.MODEL_PROFILE: "future"}, spec=pod_spec(IMAGE))
+    assert judged(hook, obj, "enforce")["allowed"] is False
+
+
+def test_image_referenced_by_digest_finds_the_probed_stack(hook):
+    obj = deployment(annotations={A.MODEL_PROFILE: "future"}, spec=pod_spec(f"registry.example/ml/other@{DIGEST}"))
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is False
+    assert answer["auditAnnotations"]["stack-source"] == "probe"
+
+
+def test_probed_stack_wins_over_a_declared_version(hook):
+    obj = unloadable(**{A.IMAGE_TENSORFLOW_VERSION: "2.20.0"})
+    answer = judged(hook, obj, "enforce")
+    assert answer["auditAnnotations"]["stack-source"] == "probe"
+
+
+def test_unknown_image_is_a_warning_even_in_enforce_mode(hook):
+    obj = deployment(annotations=MODEL, spec=pod_spec("registry.example/in-house/server:7"))
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is True
+    assert answer["auditAnnotations"]["verdict"] in ("unknown", "risky")
+    assert answer["warnings"]
+
+
+def test_a_missing_profile_never_blocks_it_falls_back_to_annotations_and_says_so(hook):
+    obj = deployment(annotations={A.MODEL_PROFILE: "nobody-made-this", A.MODEL_PRODUCER_VERSION: "2.15.1"},
+                     spec=pod_spec(IMAGE))
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is True
+    assert any("ADMISSION_PROFILE_MISSING" in w for w in answer["warnings"])
+    assert answer["auditAnnotations"]["model-source"] == "annotation"
+
+
+def test_a_stale_profile_is_set_aside_with_a_warning(hook):
+    obj = unloadable(**{A.MODEL_PRODUCER_VERSION: "2.12.0"})
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is True
+    assert any("ADMISSION_PROFILE_STALE" in w for w in answer["warnings"])
+
+
+def test_nonsense_versions_are_a_finding_not_an_error(hook):
+    obj = deployment(annotations={**MODEL, A.MODEL_PRODUCER_VERSION: "banana"}, spec=pod_spec(IMAGE))
+    answer = judged(hook, obj, "warn")
+    assert answer["allowed"] is True
+    assert any("ADMISSION_BAD_ANNOTATION" in w and "banana" in w for w in answer["warnings"])
+
+
+def test_objects_without_tfguard_annotations_are_admitted_silently(hook):
+    answer = judged(hook, deployment(spec=pod_spec(IMAGE)), "enforce")
+    assert answer["allowed"] is True and "warnings" not in answer
+    assert answer["auditAnnotations"]["verdict"] == "skipped"
+
+
+def test_an_update_that_leaves_the_template_alone_is_not_judged_again(hook):
+    old = unloadable()
+    new = unloadable()
+    new["spec"]["replicas"] = 5
+    answer = judged(hook, new, "enforce", operation="UPDATE", old=old)
+    assert answer["allowed"] is True and answer["auditAnnotations"]["verdict"] == "unchanged"
+
+
+def test_an_update_that_changes_the_image_is_judged(hook):
+    old = deployment(annotations={A.MODEL_PROFILE: "future"}, spec=pod_spec("registry.example/ml/tf-server:old"))
+    answer = judged(hook, unloadable(), "enforce", operation="UPDATE", old=old)
+    assert answer["allowed"] is False
+
+
+def test_dry_run_gets_the_same_answer(hook):
+    assert judged(hook, unloadable(), "enforce", dry_run=True)["allowed"] is False
+
+
+def test_namespaces_of_the_cluster_and_of_tfguard_are_never_judged(hook):
+    for namespace in ("kube-system", hook.settings.namespace):
+        obj = unloadable()
+        obj["metadata"]["namespace"] = namespace
+        answer = judged(hook, obj, "enforce")
+        assert answer["allowed"] is True and answer["auditAnnotations"]["verdict"] == "skipped"
