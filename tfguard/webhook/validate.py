@@ -13,11 +13,6 @@ from tfguard.webhook.models import AdmissionRequest, AdmissionResponse
 from tfguard.webhook.resolve import Resolved, has_user_annotations, resolve, tfguard_annotations
 from tfguard.webhook.settings import MODES
 
-try:
-    from tfguard.compat import verdict as engine
-except ImportError:  # pragma: no cover - only while the engine is being written
-    engine = None
-
 # Kinds whose pod template /validate judges, and where that template lives.
 TEMPLATE_PATHS = {
     "Deployment": ("spec", "template"),
@@ -118,9 +113,9 @@ def validate(request: AdmissionRequest, namespace_mode: str, caches: Caches) -> 
     pod_spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
     resolved = resolve(pod_spec, request.namespace, annotations, caches)
     findings += resolved.findings
-    if engine is None:
-        raise RuntimeError("the verdict engine (tfguard.compat.verdict) is not available")
-    verdict: Verdict = engine.evaluate(
+    from tfguard.compat.verdict import evaluate  # imported on first use: a broken engine fails open
+
+    verdict: Verdict = evaluate(
         resolved.model,
         resolved.stack,
         loader=resolved.loader,

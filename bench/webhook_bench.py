@@ -1,0 +1,233 @@
+"""Admission webhook: throughput and latency against a bare ASGI endpoint, measured side by side.
+
+Both servers run as their own processes under uvicorn with TLS from the same throwaway CA; the load
+comes from a third process (bench/loadgen.py). The request is a Deployment-sized AdmissionReview
+with tfguard annotations, so the webhook runs its whole path (parse, resolve, verdict, warnings).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+GOALS = {"p99_ms_at_500": 5.0, "throughput_ratio": 0.8, "rss_mb": 120.0}
+DURATION = float(os.environ.get("TFGUARD_BENCH_SECONDS", "5"))
+ROUNDS = int(os.environ.get("TFGUARD_BENCH_ROUNDS", "2"))
+
+
+def deployment_review() -> dict:
+    """What the API server sends for a typical `kubectl apply` of a model server: ~7 KB."""
+    name = "resnet-serving"
+    env = [{"name": f"SETTING_{i}", "value": f"value-{i}"} for i in range(12)]
+    container = {
+        "name": "server",
+        "image": "tensorflow/serving:2.15.0",
+        "args": ["--model_name=resnet", "--model_base_path=/models/resnet", "--rest_api_port=8501"],
+        "ports": [{"containerPort": 8500, "name": "grpc", "protocol": "TCP"},
+                  {"containerPort": 8501, "name": "http", "protocol": "TCP"}],
+        "env": env,
+        "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "8Gi"}},
+        "volumeMounts": [{"name": "models", "mountPath": "/models", "readOnly": True},
+                         {"name": "config", "mountPath": "/etc/serving"}],
+        "readinessProbe": {"httpGet": {"path": "/v1/models/resnet", "port": 8501}, "periodSeconds": 5},
+        "livenessProbe": {"tcpSocket": {"port": 8500}, "initialDelaySeconds": 30},
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+        "imagePullPolicy": "IfNotPresent",
+    }
+    sidecar = {"name": "metrics-proxy", "image": "example/metrics-proxy:1.4.2", "ports": [{"containerPort": 9102}],
+               "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}}
+    annotations = {
+        "tfguard.io/model-producer-version": "2.15.1",
+        "tfguard.io/model-path": "/models/resnet/1",
+        "tfguard.io/model-loader": "saved_model",
+        "tfguard.io/container": "server",
+        "kubectl.kubernetes.io/last-applied-configuration": "{" + '"x":1,' * 200 + '"y":2}',
+    }
+    managed = [{"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "apps/v1",
+                "time": "2026-11-25T10:00:00Z", "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:metadata": {"f:annotations": {f"f:{k}": {} for k in annotations}},
+                             "f:spec": {"f:template": {"f:spec": {"f:containers": {'k:{"name":"server"}': {
+                                 f"f:{k}": {} for k in container}}}}}}}]
+    obj = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "serving", "uid": str(uuid.uuid4()), "generation": 1,
+                     "labels": {"app": name, "team": "vision", "tier": "inference"},
+                     "annotations": annotations, "managedFields": managed,
+                     "creationTimestamp": None},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "template": {
+                "metadata": {"labels": {"app": name, "team": "vision"}},
+                "spec": {
+                    "containers": [container, sidecar],
+                    "volumes": [{"name": "models", "persistentVolumeClaim": {"claimName": "models"}},
+                                {"name": "config", "configMap": {"name": "serving-config"}}],
+                    "restartPolicy": "Always",
+                    "terminationGracePeriodSeconds": 30,
+                    "dnsPolicy": "ClusterFirst",
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
+                    "schedulerName": "default-scheduler",
+                },
+            },
+        },
+        "status": {},
+    }
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": str(uuid.uuid4()),
+            "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "requestKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "requestResource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "name": name,
+            "namespace": "serving",
+            "operation": "CREATE",
+            "userInfo": {"username": "alice@example.com", "groups": ["developers", "system:authenticated"]},
+            "object": obj,
+            "oldObject": None,
+            "dryRun": False,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions", "fieldManager": "kubectl-client-side-apply"},
+        },
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start listening")
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def load(kind: str, url: str, body: Path, ca: Path, **options) -> dict:
+    argv = [sys.executable, "-m", "bench.loadgen", kind, "--url", url, "--body", str(body), "--ca", str(ca),
+            "--duration", str(DURATION)]
+    for key, value in options.items():
+        argv += [f"--{key}", str(value)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+    return json.loads(out.stdout)
+
+
+def main() -> int:
+    from tfguard.testing.controlplane import CertificateAuthority
+
+    work = Path(tempfile.mkdtemp(prefix="tfguard-webhook-bench-"))
+    ca = CertificateAuthority(work)
+    pair = ca.issue("server", "bench", hosts=["127.0.0.1"])
+    body = work / "review.json"
+    body.write_text(json.dumps(deployment_review()))
+    report = work / "modules.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TFGUARD_WEBHOOK_") and k != "KUBECONFIG"}
+    env["TFGUARD_BENCH_MODULES_REPORT"] = str(report)
+    repo = Path(__file__).parent.parent
+
+    hook_port, bare_port = free_port(), free_port()
+    hook_log, bare_log = work / "webhook.log", work / "bare.log"
+    hook = subprocess.Popen(
+        [sys.executable, "-m", "bench.webhook_server", "--cert", str(pair.cert_path), "--key", str(pair.key_path),
+         "--host", "127.0.0.1", "--port", str(hook_port), "--no-watch", "--default-mode", "warn"],
+        stdout=open(hook_log, "wb"), stderr=subprocess.STDOUT, env=env, cwd=repo,
+    )
+    bare = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.bare_echo:app", "--host", "127.0.0.1", "--port", str(bare_port),
+         "--ssl-certfile", str(pair.cert_path), "--ssl-keyfile", str(pair.key_path), "--no-access-log",
+         "--log-level", "warning", "--timeout-keep-alive", "60"],
+        stdout=open(bare_log, "wb"), stderr=subprocess.STDOUT, env=env, cwd=repo,
+    )
+    try:
+        wait_listening(hook_port, hook, hook_log)
+        wait_listening(bare_port, bare, bare_log)
+        import httpx
+
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(ca.pair.cert_path))) as client:
+            answer = client.post(f"https://127.0.0.1:{hook_port}/validate/warn", content=body.read_bytes(),
+                                 headers={"Content-Type": "application/json"}).json()["response"]
+        verdict = answer["auditAnnotations"]["verdict"]
+        assert verdict not in ("error", "skipped"), f"the webhook did not judge the request: {answer}"
+
+        urls = {"bare": f"https://127.0.0.1:{bare_port}/", "webhook": f"https://127.0.0.1:{hook_port}/validate/warn"}
+        closed: dict[str, list[dict]] = {"bare": [], "webhook": []}
+        rate: dict[str, list[dict]] = {"bare": [], "webhook": []}
+        for _ in range(ROUNDS):
+            for name, url in urls.items():
+                closed[name].append(load("closed", url, body, ca.pair.cert_path, concurrency=64))
+            for name, url in urls.items():
+                rate[name].append(load("rate", url, body, ca.pair.cert_path, rate=500))
+        rss, peak = rss_mb(hook.pid)
+        bare_rss, _ = rss_mb(bare.pid)
+    finally:
+        for process in (hook, bare):
+            process.send_signal(signal.SIGTERM)
+        for process in (hook, bare):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    modules = json.loads(report.read_text())
+
+    best = {name: max(runs, key=lambda r: r["throughput"]) for name, runs in closed.items()}
+    steady = {name: min(runs, key=lambda r: r["p99_ms"]) for name, runs in rate.items()}
+    ratio = best["webhook"]["throughput"] / best["bare"]["throughput"]
+    print(f"Admission webhook bench ({len(body.read_bytes())} byte Deployment AdmissionReview, verdict {verdict!r}, "
+          f"{os.cpu_count()} CPUs shared, {DURATION:g}s per run, best of {ROUNDS})")
+    print(f"{'':28}{'bare ASGI':>14}{'webhook':>14}{'ratio':>9}")
+    print(f"{'64 conns: req/s':28}{best['bare']['throughput']:>14.0f}{best['webhook']['throughput']:>14.0f}{ratio:>9.2f}")
+    for key in ("p50_ms", "p99_ms"):
+        b, w = best["bare"][key], best["webhook"][key]
+        print(f"{'64 conns: ' + key:28}{b:>14.2f}{w:>14.2f}{w / b:>9.2f}")
+    for key in ("p50_ms", "p99_ms"):
+        b, w = steady["bare"][key], steady["webhook"][key]
+        print(f"{'500 req/s: ' + key:28}{b:>14.2f}{w:>14.2f}{w / b:>9.2f}")
+    print(f"{'500 req/s: achieved req/s':28}{steady['bare']['throughput']:>14.0f}{steady['webhook']['throughput']:>14.0f}")
+    errors = sum(r["errors"] for runs in (*closed.values(), *rate.values()) for r in runs)
+    print(f"errors: {errors}")
+    print(f"webhook RSS after load: {rss:.1f} MB (peak {peak:.1f} MB); bare endpoint RSS {bare_rss:.1f} MB")
+    print(f"tensorflow imported by the webhook: {modules['tensorflow_imported']} ({modules['modules']} modules loaded)")
+    goals = [
+        ("p99 at 500 req/s <= 5 ms", steady["webhook"]["p99_ms"] <= GOALS["p99_ms_at_500"]),
+        ("throughput >= 0.8x bare", ratio >= GOALS["throughput_ratio"]),
+        ("RSS <= 120 MB", peak <= GOALS["rss_mb"]),
+    ]
+    for goal, met in goals:
+        print(f"goal {goal}: {'met' if met else 'MISSED'}")
+    assert not modules["tensorflow_imported"], "the webhook imported tensorflow"
+    assert errors == 0, f"{errors} requests failed"
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
