@@ -49,13 +49,16 @@ def regular_file_size(path: Path) -> int:
     return st.st_size
 
 
-def read_bounded(path: Path, limit: int, what: str) -> bytes:
-    """The whole file, refusing one larger than `limit` (checked before and while reading)."""
+def read_bounded(path: Path, limit: int, limit_name: str) -> bytes:
+    """The whole file, refusing one larger than `limit` (checked before and while reading).
+
+    `limit_name` is the Limits field, named in the message so an honest big model can raise it.
+    """
     size = regular_file_size(path)
     if size > limit:
         raise InspectError(
-            path, f"{what} is {human_size(size)}, over the {human_size(limit)} limit "
-            f"(raise it with TFGUARD_INSPECT_* if the model is honest)"
+            path, f"{human_size(size)}, over the {human_size(limit)} limit "
+            f"(TFGUARD_INSPECT_{limit_name.upper()} raises it for an honest model)"
         )
     try:
         with open(path, "rb") as f:
@@ -63,7 +66,7 @@ def read_bounded(path: Path, limit: int, what: str) -> bytes:
     except OSError as exc:
         raise InspectError(path, _os_problem(exc)) from None
     if len(data) > limit:
-        raise InspectError(path, f"{what} grew past the {human_size(limit)} limit while being read")
+        raise InspectError(path, f"grew past the {human_size(limit)} limit while being read")
     return data
 
 

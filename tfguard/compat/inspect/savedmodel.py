@@ -134,15 +134,15 @@ def keras_metadata(data: bytes, path: "Path | str" = KERAS_METADATA_PB) -> dict[
 def inspect_saved_model(directory: Path, limits: Limits) -> ModelFacts:
     pb, pbtxt = directory / SAVED_MODEL_PB, directory / SAVED_MODEL_PBTXT
     if pb.exists() or not pbtxt.exists():
-        saved_model = parse_saved_model(read_bounded(pb, limits.saved_model_bytes, SAVED_MODEL_PB), pb)
+        saved_model = parse_saved_model(read_bounded(pb, limits.saved_model_bytes, "saved_model_bytes"), pb)
     else:
-        text = read_bounded(pbtxt, limits.saved_model_pbtxt_bytes, SAVED_MODEL_PBTXT)
+        text = read_bounded(pbtxt, limits.saved_model_pbtxt_bytes, "saved_model_pbtxt_bytes")
         saved_model = parse_saved_model_text(text, pbtxt)
     facts = facts_from_saved_model(saved_model, str(directory))
     del saved_model
     metadata_path = directory / KERAS_METADATA_PB
     if metadata_path.exists():
-        keras = keras_metadata(read_bounded(metadata_path, limits.keras_metadata_bytes, KERAS_METADATA_PB), metadata_path)
+        keras = keras_metadata(read_bounded(metadata_path, limits.keras_metadata_bytes, "keras_metadata_bytes"), metadata_path)
         facts.keras_format = "saved_model_keras"
         facts.keras_version = keras.get("keras_version")
         facts.keras_backend = keras.get("backend")
