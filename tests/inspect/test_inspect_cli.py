@@ -1,0 +1,137 @@
+"""`tfguard inspect`: summary, --json, --annotations, --profile, and errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from inspect_synthetic import saved_model_message, write_h5, write_keras_zip, write_saved_model
+
+from tfguard import annotations
+from tfguard.cli import main
+from tfguard.compat.facts import ModelFacts
+from tfguard.compat.resources import facts_from_model_profile
+
+
+@pytest.fixture
+def model(tmp_path):
+    return write_saved_model(
+        tmp_path / "m",
+        saved_model_message(
+            nodes=[("x", "Placeholder", ["dtype"]), ("c", "StatefulPartitionedCall", ["f"])],
+            functions={"__inference_f_1": [("m", "MatMul", ["T"])]},
+        ),
+    )
+
+
+def run(capsys, *argv):
+    status = main(["inspect", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_summary_is_readable(model, capsys):
+    status, out, err = run(capsys, model)
+
+    assert status == 0 and err == ""
+    assert "TensorFlow 2.15.1 (v2.15.0-11-g63f5a65c7cd)" in out
+    assert "producer 1645, min_consumer 12, bad_consumers none" in out
+    assert "ops (3):" in out and "MatMul, Placeholder, StatefulPartitionedCall" in out
+    assert "signatures: serving_default" in out
+
+
+def test_json_is_model_facts(model, capsys):
+    status, out, _ = run(capsys, model, "--json")
+
+    facts = ModelFacts.from_dict(json.loads(out))
+    assert status == 0
+    assert facts.ops == ["MatMul", "Placeholder", "StatefulPartitionedCall"]
+    assert facts.op_attrs["MatMul"] == ["T"]
+    assert facts.digest.startswith("sha256:")
+
+
+def test_annotations_are_yaml_to_paste(model, capsys):
+    status, out, _ = run(capsys, model, "--annotations")
+
+    assert status == 0
+    assert yaml.safe_load(out) == {
+        annotations.MODEL_PRODUCER_VERSION: "2.15.1",
+        annotations.MODEL_LOADER: "saved_model",
+    }
+
+
+def test_annotations_name_the_profile(model, capsys):
+    _, out, _ = run(capsys, model, "--annotations", "--profile", "Resnet_50")
+
+    assert yaml.safe_load(out)[annotations.MODEL_PROFILE] == "resnet-50"
+
+
+def test_annotations_for_a_keras_file_suggest_the_keras_loader(tmp_path, capsys):
+    _, out, _ = run(capsys, write_keras_zip(tmp_path / "model.keras", keras_version="3.6.0"), "--annotations")
+
+    assert yaml.safe_load(out) == {annotations.MODEL_LOADER: "keras"}
+    assert "only the Keras version, 3.6.0" in out
+
+
+def test_profile_is_a_model_profile_resource(model, capsys):
+    status, out, _ = run(capsys, model, "--profile", "resnet", "--namespace", "serving")
+
+    resource = yaml.safe_load(out)
+    assert status == 0
+    assert resource["kind"] == "ModelProfile"
+    assert resource["metadata"] == {"name": "resnet", "namespace": "serving"}
+    assert resource["spec"]["opCount"] == 3
+    facts = facts_from_model_profile(resource)
+    assert facts.ops == ["MatMul", "Placeholder", "StatefulPartitionedCall"]
+    assert facts.tensorflow_version == "2.15.1"
+
+
+def test_profile_names_the_newest_release_its_ops_need(model, capsys, monkeypatch):
+    import types
+
+    releases = types.ModuleType("tfguard.compat.releases")
+    releases.first_release_with_op = {"MatMul": "2.0.0", "Placeholder": "2.0.0", "StatefulPartitionedCall": "2.10.0"}.get
+    monkeypatch.setitem(sys.modules, "tfguard.compat.releases", releases)
+
+    _, out, _ = run(capsys, model, "--profile", "resnet")
+    assert yaml.safe_load(out)["spec"]["newestOpRelease"] == "2.10.0"
+
+
+def test_keras_summaries(tmp_path, capsys):
+    _, out, _ = run(capsys, write_h5(tmp_path / "model.h5"))
+    assert "Keras HDF5" in out and "2.15.0, backend tensorflow" in out
+
+    _, out, _ = run(capsys, write_h5(tmp_path / "w.weights.h5", {"keras_version": "3.6.0"}))
+    assert "weights only" in out
+
+
+def test_missing_model_is_exit_2_with_a_message(tmp_path, capsys):
+    status, out, err = run(capsys, tmp_path / "nope")
+
+    assert status == 2 and out == ""
+    assert err == f"tfguard inspect: {tmp_path / 'nope'}: no such file or directory\n"
+
+
+def test_namespace_without_profile_is_a_usage_error(model, capsys):
+    status, _, err = run(capsys, model, "--namespace", "x")
+    assert status == 2 and "--namespace needs --profile" in err
+
+
+def test_console_script_end_to_end(model):
+    done = subprocess.run(
+        [sys.executable, "-m", "tfguard.cli", "inspect", str(model), "--json"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["format"] == "saved_model"
+
+
+def test_inspect_never_imports_tensorflow(model):
+    code = (
+        "import sys; from tfguard.cli import main; main(['inspect', sys.argv[1], '--json']);"
+        "assert 'tensorflow' not in sys.modules and 'h5py' not in sys.modules, sorted(sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(model)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
