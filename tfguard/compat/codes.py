@@ -295,6 +295,281 @@ _CODES: list[Code] = [
         "the same version.",
     ),
     # --- probe: import, GPU, model load ---
+    Code(
+        "PROBE_IMPORT_OK",
+        "TensorFlow imports in the image",
+        "The probe imported TensorFlow in a child process with the image's own python3.",
+        "Nothing to do.",
+    ),
+    Code(
+        "PROBE_TF_NOT_INSTALLED",
+        "TensorFlow is not installed in the image",
+        "`import tensorflow` raised ModuleNotFoundError for `tensorflow` itself: the image's python3 has"
+        " no TensorFlow (or the probe ran in the wrong container).",
+        "Use an image that has TensorFlow installed for its python3, or point tfguard at the container "
+        "that serves the model.",
+    ),
+    Code(
+        "PROBE_IMPORT_SIGILL",
+        "Importing TensorFlow died of SIGILL",
+        "The TensorFlow build uses CPU instructions (AVX, AVX2, ...) the node's CPU does not have; the "
+        "process is killed by an illegal-instruction signal. The probe reports the CPU's SIMD flags.",
+        "The CPU lacks an instruction set this TensorFlow build was compiled for (usually AVX/AVX2): "
+        "schedule on nodes whose CPUs have it, or use a build without it.",
+    ),
+    Code(
+        "PROBE_IMPORT_CRASHED",
+        "Importing TensorFlow crashed the process",
+        "The import died of a signal (SIGSEGV, SIGBUS, SIGABRT) or ended the process without a Python "
+        "error: a corrupt or truncated native library, or native libraries from mismatched builds. The "
+        "details hold the last lines of the crash, including Python's fault handler frames.",
+        "A native library of the stack is corrupt or mismatched: rebuild the image from clean wheels; "
+        "check the crash frames in the details.",
+    ),
+    Code(
+        "PROBE_IMPORT_TIMEOUT",
+        "Importing TensorFlow did not finish in time",
+        "The import hung past the probe's time budget and was killed (a hung GPU driver, a stalled "
+        "network filesystem, a lock).",
+        "Importing TensorFlow did not finish within the time budget: check for a hung driver or a "
+        "stalled network filesystem, or raise the budget.",
+    ),
+    Code(
+        "PROBE_MISSING_SHARED_LIBRARY",
+        "A shared library TensorFlow needs is missing",
+        "The import failed with `cannot open shared object file`; the message names the library (e.g. "
+        "libtensorflow_framework.so.2, libcudart.so.12).",
+        "Install the library named in the message (or the wheel that ships it), or fix LD_LIBRARY_PATH.",
+    ),
+    Code(
+        "PROBE_UNDEFINED_SYMBOL",
+        "A native library has an undefined symbol",
+        "The import failed with `undefined symbol`: native libraries from different builds or releases "
+        "are mixed (TensorFlow and an add-on, or a plugin for another release).",
+        "Two native libraries come from different builds: install matching versions (TensorFlow and its "
+        "plugins/add-ons from the same release).",
+    ),
+    Code(
+        "PROBE_NUMPY_ABI",
+        "NumPy is binary-incompatible with this TensorFlow",
+        "The installed NumPy is outside the range TensorFlow was compiled for (NumPy 2 under TF < 2.18):"
+        " the import fails with `compiled using NumPy 1.x` / `numpy.core.umath failed to import`, or "
+        "dies of a signal while TensorFlow's declared numpy requirement is violated.",
+        "Install a NumPy within TensorFlow's declared range (TF < 2.18 needs numpy<2).",
+    ),
+    Code(
+        "PROBE_PROTOBUF_INCOMPATIBLE",
+        "protobuf is incompatible with this TensorFlow",
+        "The import failed with `Descriptors cannot be created directly` or a protobuf gencode/runtime "
+        "version error: the installed protobuf is outside TensorFlow's declared range.",
+        "Install a protobuf within TensorFlow's declared range, or set "
+        "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python as a stopgap.",
+    ),
+    Code(
+        "PROBE_IMPORT_ERROR",
+        "Importing TensorFlow failed",
+        "The import raised an error none of the specific codes describes; the message and details carry "
+        "the last lines of the error.",
+        "Read the last lines of the error in the details; fix the image's Python stack.",
+    ),
+    Code(
+        "PROBE_REQUIREMENTS_OK",
+        "Installed packages satisfy their declared requirements",
+        "Every installed distribution's declared requirements (for this Python and platform) are met by "
+        "the installed versions.",
+        "Nothing to do.",
+    ),
+    Code(
+        "PROBE_REQUIREMENT_VIOLATED",
+        "An installed package's declared requirements are violated",
+        "An installed distribution declares a requirement (e.g. tensorflow-cpu 2.15.1 requires numpy<2) "
+        "the installed version does not meet, like `pip check` reports. A warning when TensorFlow still "
+        "imports: the combination is untested.",
+        "Install the versions the packages declare (pip check lists the same conflicts); it imports "
+        "today but is untested.",
+    ),
+    Code(
+        "PROBE_TF_KERAS_OK",
+        "tf.keras resolves",
+        "`tf.keras` resolves to a Keras package; the report says which one (keras 2, keras 3 or tf-"
+        "keras) and its version.",
+        "Nothing to do.",
+    ),
+    Code(
+        "PROBE_TF_KERAS_BROKEN",
+        "tf.keras cannot be used",
+        "TensorFlow imports but `tf.keras` raises: the installed Keras is not the one this release "
+        "expects (e.g. Keras 3 installed over TF 2.15, whose tf.keras needs Keras 2). An error when the "
+        "model is a Keras model or no model was given, a warning for a plain SavedModel.",
+        "Install the Keras the TensorFlow release expects (keras 2.x for TF <= 2.15, keras 3 for TF >= "
+        "2.16, or tf-keras with TF_USE_LEGACY_KERAS=1).",
+    ),
+    Code(
+        "PROBE_GPU_OK",
+        "TensorFlow sees the GPUs",
+        "`tf.config.list_physical_devices('GPU')` lists at least one GPU.",
+        "Nothing to do.",
+    ),
+    Code(
+        "PROBE_GPU_NOT_CHECKED",
+        "GPU check not requested",
+        "The probe ran with `--gpu none` (tfguard.io/gpu: none).",
+        "Nothing to do.",
+    ),
+    Code(
+        "PROBE_GPU_NO_DEVICE",
+        "The container has no GPU device",
+        "No /dev/nvidia<N> device node exists in the container: no GPU was allocated to it. A failure "
+        "when a GPU is required; with `--gpu optional` the model runs on the CPU and the check is "
+        "skipped.",
+        "Request GPUs in the container's resources (nvidia.com/gpu) and schedule on a GPU node with the "
+        "NVIDIA device plugin.",
+    ),
+    Code(
+        "PROBE_GPU_NO_DRIVER_LIBRARY",
+        "The NVIDIA driver library cannot be loaded",
+        "libcuda.so.1 (which the NVIDIA container runtime mounts from the node) cannot be loaded in the "
+        "container, so no CUDA program can reach the GPU.",
+        "The node's NVIDIA container runtime must mount libcuda.so.1 into the container: check the "
+        "runtime class and the device plugin.",
+    ),
+    Code(
+        "PROBE_GPU_DRIVER_TOO_OLD",
+        "The NVIDIA driver is too old for this TensorFlow build",
+        "The CUDA version the driver supports (cuDriverGetVersion, or the driver version from "
+        "/proc/driver/nvidia/version and NVIDIA's minimum-driver table) is older than the CUDA version "
+        "TensorFlow was built with (tf.sysconfig.get_build_info()).",
+        "Upgrade the node's NVIDIA driver, or use a TensorFlow build for an older CUDA.",
+    ),
+    Code(
+        "PROBE_GPU_CPU_ONLY_BUILD",
+        "This TensorFlow is a CPU-only build",
+        "A GPU was asked for, but tf.sysconfig.get_build_info() says is_cuda_build=False (e.g. "
+        "tensorflow-cpu): it never uses a GPU.",
+        "Use a CUDA build of TensorFlow (e.g. tensorflow[and-cuda] or a -gpu image) instead of "
+        "tensorflow-cpu.",
+    ),
+    Code(
+        "PROBE_GPU_NOT_VISIBLE",
+        "TensorFlow sees no GPU for another reason",
+        "Device nodes, the driver library and the CUDA versions look right, yet TensorFlow lists no GPU "
+        "(missing CUDA/cuDNN runtime libraries in the image, CUDA_VISIBLE_DEVICES, ...).",
+        "Device nodes and driver look right but TensorFlow sees no GPU: check the CUDA/cuDNN libraries "
+        "in the image and CUDA_VISIBLE_DEVICES.",
+    ),
+    Code(
+        "PROBE_GPU_CHECK_FAILED",
+        "Listing the GPUs failed",
+        "`tf.config.list_physical_devices('GPU')` raised, crashed or hung.",
+        "Listing GPUs crashed or hung: the driver stack in the container is broken.",
+    ),
+    Code(
+        "PROBE_MODEL_LOADED",
+        "The model loads in the image",
+        "The model loaded with the stack's own loader (tf.saved_model.load or "
+        "tf.keras.models.load_model).",
+        "Nothing to do.",
+    ),
+    Code(
+        "PROBE_MODEL_NOT_CHECKED",
+        "The model was not loaded",
+        "The probe could not get to the model load: TensorFlow does not import, or the time budget was "
+        "spent before.",
+        "Fix the failure the probe reports before it (usually the import), or raise the time budget.",
+    ),
+    Code(
+        "PROBE_MODEL_NOT_FOUND",
+        "The model path does not exist",
+        "Nothing exists at the model path inside the container: the volume is not mounted there, or the "
+        "path is wrong.",
+        "Mount the model at the path given (tfguard.io/model-path), or fix the path.",
+    ),
+    Code(
+        "PROBE_NOT_A_MODEL",
+        "The model path is not a model",
+        "The path exists but is neither a SavedModel directory (saved_model.pb), a .keras zip "
+        "(config.json) nor an HDF5 file.",
+        "Point tfguard.io/model-path at a SavedModel directory, a .keras file or an .h5 file.",
+    ),
+    Code(
+        "PROBE_MODEL_FACTS_UNREADABLE",
+        "The model's files could not be read without TensorFlow",
+        "The probe's reader (standard library only, bounded) could not parse saved_model.pb or the Keras"
+        " metadata, or could not hash the files; the load check still runs.",
+        "The model files could not be parsed; re-export the model.",
+    ),
+    Code(
+        "PROBE_MISSING_OP",
+        "The model uses ops this TensorFlow does not have",
+        "Loading or calling the model failed with `Op type not registered 'X'` (or no kernel for it): "
+        "the model was saved by a newer release that has the op; the message names each op.",
+        "Use an image with a TensorFlow release that has the ops named (at least the release that saved "
+        "the model), or re-export the model with this release.",
+    ),
+    Code(
+        "PROBE_KERAS_FORMAT",
+        "Keras cannot read this model format",
+        "tf.keras.models.load_model rejected the file: a Keras 3 .keras file under Keras 2, a Keras 2 "
+        "SavedModel under Keras 3, unknown layers or config keys from another Keras release.",
+        "Load the model with the Keras major version that saved it (Keras 3 .keras files need Keras 3; "
+        "Keras 2 SavedModels need tf-keras), or re-export it.",
+    ),
+    Code(
+        "PROBE_MODEL_LOAD_FAILED",
+        "Loading the model failed",
+        "The loader raised an error none of the specific codes describes; the details carry its last "
+        "lines.",
+        "Read the error in the details; re-export the model or change the image.",
+    ),
+    Code(
+        "PROBE_MODEL_LOAD_CRASHED",
+        "Loading the model crashed the process",
+        "TensorFlow imported, then died of a signal while loading the model or calling its signature.",
+        "The runtime crashed loading the model: a corrupt model file or a native bug in this release; "
+        "try another release.",
+    ),
+    Code(
+        "PROBE_MODEL_LOAD_TIMEOUT",
+        "Loading the model did not finish in time",
+        "The load (or the signature call) ran past the probe's time budget and was killed.",
+        "Loading did not finish within the time budget: raise the budget or check the model's storage.",
+    ),
+    Code(
+        "PROBE_SIGNATURE_OK",
+        "The serving signature runs",
+        "The probe called the model's serving signature (serving_default, else the first) on zero-filled"
+        " inputs and it returned.",
+        "Nothing to do.",
+    ),
+    Code(
+        "PROBE_SIGNATURE_CALL_FAILED",
+        "The serving signature failed on zero-filled inputs",
+        "The model loaded, but calling its serving signature with zero-filled inputs raised (a missing "
+        "kernel is reported as PROBE_MISSING_OP instead). A warning: real inputs may behave differently.",
+        "The model loaded but its serving signature failed on zero-filled inputs; check the error in the"
+        " details.",
+    ),
+    Code(
+        "PROBE_PRODUCER_MATCHES",
+        "The model was saved by the expected release",
+        "The TensorFlow version recorded in saved_model.pb matches --expected-producer "
+        "(tfguard.io/model-producer-version).",
+        "Nothing to do.",
+    ),
+    Code(
+        "PROBE_PRODUCER_MISMATCH",
+        "The model was saved by another release than expected",
+        "The TensorFlow version recorded in saved_model.pb differs from --expected-producer "
+        "(tfguard.io/model-producer-version): the annotation is stale or another model is mounted.",
+        "Fix tfguard.io/model-producer-version, or check that the right model is mounted.",
+    ),
+    Code(
+        "PROBE_INTERNAL_ERROR",
+        "The probe itself failed",
+        "An unexpected error inside the probe. The probe reports it as a warning and exits 0: a probe "
+        "bug never blocks a pod.",
+        "A bug in the probe: the pod was let through; please report the details.",
+    ),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}

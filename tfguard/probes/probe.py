@@ -117,6 +117,8 @@ FIXES = {
     "PROBE_GPU_NOT_VISIBLE": "Device nodes and driver look right but TensorFlow sees no GPU: check the "
     "CUDA/cuDNN libraries in the image and CUDA_VISIBLE_DEVICES.",
     "PROBE_GPU_CHECK_FAILED": "Listing GPUs crashed or hung: the driver stack in the container is broken.",
+    "PROBE_MODEL_NOT_CHECKED": "Fix the failure the probe reports before it (usually the import), or "
+    "raise the time budget.",
     "PROBE_MODEL_NOT_FOUND": "Mount the model at the path given (tfguard.io/model-path), or fix the path.",
     "PROBE_NOT_A_MODEL": "Point tfguard.io/model-path at a SavedModel directory, a .keras file or an .h5 file.",
     "PROBE_MODEL_FACTS_UNREADABLE": "The model files could not be parsed; re-export the model.",
