@@ -1,0 +1,92 @@
+"""Hand-built release knowledge for the engine's unit tests.
+
+The rules are tested against two small, invented-but-shaped-like-TF releases, so each test states
+exactly which fact makes the difference. The agreement test (test_agreement.py) uses the real data.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pytest
+
+try:  # the engine imports the release knowledge; before it exists, give it a placeholder
+    import tfguard.compat.releases  # noqa: F401
+except ImportError:  # pragma: no cover - only while tfguard/compat/releases.py is being written
+    sys.modules["tfguard.compat.releases"] = types.ModuleType("tfguard.compat.releases")
+
+from tfguard.compat import verdict  # noqa: E402
+
+OLD_OPS = {"Const": [], "Placeholder": ["dtype", "shape"], "MatMul": ["T", "transpose_a", "transpose_b"],
+           "AddV2": ["T"], "Relu": ["T"], "StatefulPartitionedCall": ["Tin", "Tout", "f", "config"],
+           "CudnnRNNV3": ["T", "rnn_mode"], "ReadVariableOp": ["dtype"]}
+NEW_ONLY_OPS = {"DatasetFingerprint": []}
+
+
+@dataclass
+class FakeRelease:
+    series: str
+    wheel_version: str
+    measured: bool = True
+    graph_def_version: Optional[int] = None
+    graph_def_min_consumer: Optional[int] = 0
+    graph_def_min_producer: Optional[int] = 0
+    ops: frozenset = frozenset()
+    op_attrs: dict = field(default_factory=dict)
+    ops_without_cpu_kernel: frozenset = frozenset()
+    keras_major: Optional[int] = None
+    keras_version: Optional[str] = None
+    requires: dict = field(default_factory=dict)
+    python_tags: tuple = ()
+    cuda_version: Optional[str] = None
+    cudnn_version: Optional[str] = None
+
+
+def _release(series, wheel, graph, ops, keras_major, measured=True, cuda="12.2"):
+    return FakeRelease(
+        series=series, wheel_version=wheel, measured=measured, graph_def_version=graph,
+        ops=frozenset(ops), op_attrs={k: frozenset(v) for k, v in ops.items()},
+        ops_without_cpu_kernel=frozenset({"CudnnRNNV3"}) & frozenset(ops),
+        keras_major=keras_major, cuda_version=cuda,
+    )
+
+
+RELEASES = {
+    "2.11": FakeRelease("2.11", "2.11.1", measured=False, graph_def_version=1286, keras_major=2),
+    "2.12": _release("2.12", "2.12.1", 1395, OLD_OPS, 2),
+    "2.15": _release("2.15", "2.15.1", 1766, OLD_OPS, 2),
+    "2.20": _release("2.20", "2.20.0", 2199, {**OLD_OPS, **NEW_ONLY_OPS, "MatMul": OLD_OPS["MatMul"] + ["grad_a"]}, 3,
+                     cuda="12.5"),
+}
+
+
+class FakeKnowledge(types.SimpleNamespace):
+    @staticmethod
+    def release(version):
+        key = verdict.version_key(version)
+        return RELEASES.get(f"{key[0]}.{key[1]}") if key else None
+
+    @staticmethod
+    def first_release_with_op(op):
+        for series in ("2.12", "2.15", "2.20"):
+            if op in RELEASES[series].ops:
+                return RELEASES[series].wheel_version
+        return None
+
+    @staticmethod
+    def min_driver_for_cuda(cuda):
+        return {"12.2": "525.60.13", "12.5": "525.60.13", "11.8": "450.80.02"}.get(cuda)
+
+    @staticmethod
+    def oldest_measured():
+        return "2.12"
+
+
+@pytest.fixture
+def knowledge(monkeypatch):
+    """The engine sees the hand-built releases above, whatever the generated data holds."""
+    monkeypatch.setattr(verdict, "releases", FakeKnowledge())
+    return RELEASES

@@ -1,0 +1,176 @@
+"""Well-known images -> StackFacts (source="catalog"), from the image reference alone.
+
+No network: what an image holds is read from its repository and tag, for images whose tags pin
+the TensorFlow release:
+
+    tensorflow/tensorflow:2.15.0[-gpu][-jupyter]     Python TF (pip wheel; -gpu is the CUDA build)
+    tensorflow/serving:2.15.0[-gpu]                  TF Serving: C++ server, SavedModels only
+    bitnami/tensorflow-serving:2.15.0[-debian-12-rN] TF Serving
+    nvcr.io/nvidia/tensorflow:24.02-tf2-py3          NVIDIA NGC container (data/ngc_tensorflow.json)
+    .../deeplearning-platform-release/tf2-gpu.2-15   Google Deep Learning Containers (TF minor pinned)
+    .../vertex-ai/prediction/tf2-cpu.2-15            Vertex AI prebuilt prediction (TF Serving)
+    .../tensorflow-inference:2.14.1-gpu-py310-cu118-ubuntu20.04-ec2   AWS DLC (TF Serving)
+    .../tensorflow-training:2.14.1-cpu-py310-ubuntu20.04-sagemaker     AWS DLC (Python TF)
+
+Registry hosts, `docker.io/library/` and digests are ignored for the lookup (a mirror holds the
+same image). Moving tags (`latest`, `nightly`, `latest-gpu`, no tag at all) are not facts: they
+give `StackFacts(source="unknown")`, as does any image not listed here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+from tfguard.compat.facts import StackFacts
+
+SERVING_LOADERS = ["saved_model"]  # a C++ model server: SavedModel directories only
+_MOVING = re.compile(r"^(latest|nightly|devel|rc|stable|edge|main|master)([-_.].*)?$")
+_TF_TAG = re.compile(r"^(\d+\.\d+\.\d+(?:rc\d+)?)((?:-[a-z0-9]+)*)$")
+_TF_TAG_WORDS = {"gpu", "jupyter", "py3", "py2", "cpu"}
+_BITNAMI_TAG = re.compile(r"^(\d+\.\d+\.\d+)(?:-debian-\d+-r\d+)?$")
+_NGC_TAG = re.compile(r"^(\d\d\.\d\d)-tf([12])-py3(?:-[a-z0-9]+)*$")
+_GOOGLE_DLC = re.compile(r"^tf2?-(cpu|gpu)\.(\d+)-(\d+)(?:\.py(\d)(\d+))?$")
+_AWS_TAG = re.compile(r"^(\d+\.\d+\.\d+)-(cpu|gpu)-py(\d)(\d+)(?:-cu(\d+?)(\d))?(?:-[a-z0-9.]+)*$")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    registry: Optional[str]
+    repository: str  # without registry, "library/" and digest; lower case
+    tag: Optional[str]
+    digest: Optional[str]
+
+
+def parse(ref: str) -> Optional[ImageRef]:
+    """Split an image reference; None if it is not one."""
+    ref = (ref or "").strip()
+    if not ref or any(c.isspace() for c in ref):
+        return None
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+        if not re.fullmatch(r"[a-z0-9]+:[0-9a-fA-F]{32,}", digest):
+            return None
+    tag = None
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:
+        ref, tag = ref[:colon], ref[colon + 1 :]
+        if not re.fullmatch(r"[\w][\w.-]{0,127}", tag):
+            return None
+    parts = ref.split("/")
+    registry = None
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        registry, parts = parts[0], parts[1:]
+    if registry in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+        registry = None
+    if len(parts) == 2 and parts[0] == "library":
+        parts = parts[1:]
+    repository = "/".join(parts).lower()
+    if not repository or not re.fullmatch(r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*", repository):
+        return None
+    return ImageRef(registry, repository, tag, digest)
+
+
+def is_moving_tag(ref: str) -> bool:
+    """True for `latest`-style tags (and no tag, which means `latest`) without a digest."""
+    parsed = parse(ref)
+    if parsed is None or parsed.digest:
+        return False
+    return parsed.tag is None or bool(_MOVING.match(parsed.tag))
+
+
+@lru_cache(maxsize=1)
+def _ngc() -> dict:
+    return json.loads((Path(__file__).parent / "data" / "ngc_tensorflow.json").read_text())
+
+
+def _stack(ref: str, parsed: ImageRef, tf: str, **facts) -> StackFacts:
+    return StackFacts(
+        image=ref,
+        image_digest=parsed.digest,
+        source="catalog",
+        tensorflow_version=tf,
+        **facts,
+    )
+
+
+def _python(major: Optional[str], minor: Optional[str]) -> Optional[str]:
+    return f"{major}.{minor}" if major and minor else None
+
+
+def lookup(ref: str) -> StackFacts:
+    """The stack of a well-known image, or StackFacts(source="unknown", image=ref)."""
+    unknown = StackFacts(image=ref or None, source="unknown")
+    parsed = parse(ref)
+    if parsed is None:
+        return unknown
+    unknown.image_digest = parsed.digest
+    repo, tag = parsed.repository, parsed.tag
+    name = repo.rsplit("/", 1)[-1]
+
+    # Google's containers pin the TF minor in the image name, whatever the tag.
+    match = _GOOGLE_DLC.match(name)
+    if match and ("deeplearning-platform-release" in repo or "vertex-ai" in repo):
+        device, major, minor, py_major, py_minor = match.groups()
+        serving = "vertex-ai/prediction" in repo
+        return _stack(
+            ref, parsed, f"{major}.{minor}",  # the image tracks patch releases of that minor
+            cuda_build=device == "gpu",
+            python_version=_python(py_major, py_minor),
+            loaders=list(SERVING_LOADERS) if serving else None,
+        )
+
+    if tag is None or _MOVING.match(tag):
+        return unknown
+
+    if repo in ("tensorflow/tensorflow", "tensorflow/serving"):
+        match = _TF_TAG.match(tag)
+        if not match:
+            return unknown
+        words = set(match.group(2).split("-")) - {""}
+        if not words <= _TF_TAG_WORDS | ({"devel"} if repo == "tensorflow/serving" else set()):
+            return unknown
+        serving = repo == "tensorflow/serving"
+        return _stack(
+            ref, parsed, match.group(1),
+            cuda_build="gpu" in words,
+            loaders=list(SERVING_LOADERS) if serving else None,
+        )
+
+    if repo == "bitnami/tensorflow-serving":
+        match = _BITNAMI_TAG.match(tag)
+        if not match:
+            return unknown
+        return _stack(ref, parsed, match.group(1), cuda_build=False, loaders=list(SERVING_LOADERS))
+
+    if repo == "nvidia/tensorflow":
+        match = _NGC_TAG.match(tag)
+        if not match:
+            return unknown
+        release, tf_major = match.groups()
+        table = _ngc()
+        tf = table["tf1"]["tensorflow"] if tf_major == "1" else table["tf2"].get(release)
+        if tf is None:
+            return unknown
+        return _stack(ref, parsed, tf, cuda_build=True)
+
+    if name.startswith("tensorflow-inference") or name == "tensorflow-training":
+        match = _AWS_TAG.match(tag)
+        if not match:
+            return unknown
+        tf, device, py_major, py_minor, cuda_major, cuda_minor = match.groups()
+        return _stack(
+            ref, parsed, tf,
+            cuda_build=device == "gpu",
+            cuda_version=f"{cuda_major}.{cuda_minor}" if cuda_major else None,
+            python_version=_python(py_major, py_minor),
+            loaders=list(SERVING_LOADERS) if name.startswith("tensorflow-inference") else None,
+        )
+
+    return unknown
