@@ -7,6 +7,7 @@ workload's Pods) in; an `Assessment` out. The verdict comes from the one verdict
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -102,10 +103,10 @@ def assess(
     name = resolved.model_name or model.path or "the model"
     image = stack.image or serving_image or "(no image)"
     if verdict.verdict == "compatible":
-        verified = probe is not None and stack.source == "probe"
+        verified = stack.source == "probe"  # from this workload's Pods or an ImageStack: observed, not declared
         key = "verified" if verified else "compatible"
-        where = f"probe in Pod {probe.pod} passed" if verified else f"image stack from {stack.source}"
-        reason = f"{name} loads on {image} (TF {stack.tensorflow_version or '?'}; {where})"
+        where = "verified by the tfguard probe" if verified else f"image stack from the {stack.source}"
+        reason = f"{name} loads on {image} (TF {stack.tensorflow_version or '?'}, {where})"
         message = reason
     else:
         key = verdict.verdict
@@ -225,7 +226,7 @@ def _same_image(probe: ProbeResult, image: str) -> bool:
 
 def _with_path(facts: ModelFacts, declared: ModelFacts) -> ModelFacts:
     if declared.path and not facts.path:
-        facts.path = declared.path
+        return dataclasses.replace(facts, path=declared.path)  # cached facts are shared: never mutate them
     return facts
 
 

@@ -136,9 +136,12 @@ def _sans(cert: x509.Certificate) -> set[str]:
     return set(ext.get_values_for_type(x509.DNSName)) | {str(ip) for ip in ext.get_values_for_type(x509.IPAddress)}
 
 
+def _lifetime(cert: x509.Certificate) -> dt.timedelta:
+    return cert.not_valid_after_utc - (cert.not_valid_before_utc + BACKDATE)  # as issued, without the backdating
+
+
 def _renew_due(cert: x509.Certificate, now: dt.datetime, fraction: float) -> bool:
-    lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
-    return cert.not_valid_after_utc - now <= lifetime * fraction
+    return cert.not_valid_after_utc - now <= _lifetime(cert) * fraction
 
 
 # --- what the Secret should hold --------------------------------------------------------------
@@ -215,7 +218,7 @@ def next_check_in(state: CertState, settings: OperatorSettings, now: dt.datetime
     wait = settings.cert_check_interval
     for key in ("tls.crt", "ca-signing.crt"):
         for cert in load_certs(state.data.get(key))[:1]:
-            lifetime = (cert.not_valid_after_utc - cert.not_valid_before_utc).total_seconds()
+            lifetime = _lifetime(cert).total_seconds()
             due = (cert.not_valid_after_utc - now).total_seconds() - lifetime * settings.renew_fraction
             wait = min(wait, max(due, 0.0))
     added = _parse_time(state.annotations.get(CA_ADDED_AT))

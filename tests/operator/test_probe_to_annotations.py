@@ -1,0 +1,99 @@
+"""On the real control plane: a probe report written into a Pod status, as a kubelet would, becomes
+an ImageStack and a ModelProfile, and the Deployment gets tfguard's annotations and an Event that
+`kubectl describe deployment` shows. The operator runs as `tfguard operator run` in a subprocess."""
+
+from __future__ import annotations
+
+import pytest
+
+from tfguard.compat.resources import image_stack_name
+
+from .conftest import (
+    annotations_of,
+    image_for,
+    serving_deployment,
+    tfguard_events,
+    wait_for_pod,
+    write_probe_status,
+)
+
+pytestmark = [pytest.mark.cluster, pytest.mark.tf]
+
+
+def deploy_and_probe(cp, namespace, name, tf_version, report, exit_code):
+    image, digest = image_for(tf_version)
+    cp.apply(serving_deployment(name, namespace, image))
+    pod = wait_for_pod(cp, namespace, name)
+    write_probe_status(cp, namespace, pod, image, digest, report, exit_code)
+    return image, digest, pod
+
+
+def test_a_passing_probe_verifies_the_image_and_profiles_the_model(operator, namespace, probe_reports, crds):
+    cp = crds
+    op = operator("--standalone")
+    tf_version, report = probe_reports["verified"]
+    image, digest, pod = deploy_and_probe(cp, namespace, "resnet", tf_version, report, 0)
+
+    stack_name = image_stack_name(image, digest)
+    stack = cp.wait_for(
+        lambda: cp.kubectl("get", "imagestack", stack_name, "-o", "json", check=False).stdout or None,
+        timeout=60, what="the ImageStack",
+    )
+    stack = __import__("json").loads(stack)
+    assert stack["spec"]["imageDigest"] == digest
+    assert image in stack["spec"]["references"]
+    assert stack["spec"]["stack"]["tensorflowVersion"] == tf_version
+    assert stack["spec"]["stack"]["importOk"] is True
+    assert stack["status"]["observedBy"]["name"] == pod
+    assert stack["status"]["probeStatus"] == "pass"
+
+    profiles = cp.wait_for(lambda: cp.get("modelprofiles", namespace=namespace)["items"], timeout=30,
+                           what="a ModelProfile")
+    profile = profiles[0]
+    assert profile["spec"]["digest"].startswith("sha256:")
+    assert profile["spec"]["opCount"] == len(profile["spec"]["ops"]) > 0
+    assert "MatMul" in profile["spec"]["ops"]
+
+    notes = cp.wait_for(lambda: (a := annotations_of(cp, namespace, "deployment", "resnet")).get("tfguard.io/verdict") and a,
+                        timeout=30, what="the verdict annotation")
+    assert notes["tfguard.io/verdict"] == "compatible", notes
+    assert notes["tfguard.io/image-stack"] == stack_name
+    assert notes["tfguard.io/observed-model-profile"] == profile["metadata"]["name"]
+    assert notes["tfguard.io/checked-at"]
+    events = cp.wait_for(lambda: tfguard_events(cp, namespace, "resnet"), timeout=30, what="an Event")
+    assert [e["reason"] for e in events] == ["TFGuardVerified"]
+
+    described = cp.kubectl("describe", "deployment", "resnet", "-n", namespace).stdout
+    print(described)
+    assert "tfguard.io/verdict: compatible" in described
+    assert "TFGuardVerified" in described
+
+    listed = cp.kubectl("get", "imagestacks").stdout
+    print(listed)
+    assert stack_name in listed and tf_version in listed
+    listed = cp.kubectl("get", "modelprofiles", "-n", namespace).stdout
+    print(listed)
+    assert profile["metadata"]["name"] in listed
+    op.assert_running()
+
+
+def test_a_failing_probe_marks_the_deployment_incompatible_with_the_missing_op(operator, namespace, probe_reports, crds):
+    cp = crds
+    op = operator("--standalone")
+    tf_version, report = probe_reports["missing_op"]
+    deploy_and_probe(cp, namespace, "newmodel", tf_version, report, 1)
+
+    notes = cp.wait_for(lambda: (a := annotations_of(cp, namespace, "deployment", "newmodel")).get("tfguard.io/verdict") and a,
+                        timeout=60, what="the verdict annotation")
+    assert notes["tfguard.io/verdict"] == "incompatible", notes
+    assert "probe failed" in notes["tfguard.io/reason"]
+    events = cp.wait_for(lambda: tfguard_events(cp, namespace, "newmodel"), timeout=30, what="an Event")
+    assert [e["reason"] for e in events] == ["TFGuardProbeFailed"]
+    assert events[0]["type"] == "Warning"
+    assert "DatasetFingerprint" in events[0]["message"] or "DatasetFingerprint" in report
+
+    described = cp.kubectl("describe", "deployment", "newmodel", "-n", namespace).stdout
+    print(described)
+    assert "TFGuardProbeFailed" in described
+    assert "kubectl logs" in described  # tells on-call where the full report is
+    op.assert_running()

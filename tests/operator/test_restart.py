@@ -1,0 +1,58 @@
+"""Two replicas, one Lease: the leader is SIGKILLed mid-way and the standby takes over. No
+annotation is lost or rewritten, and no Event is recorded twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import annotations_of, image_for, serving_deployment, tfguard_events, wait_for_pod, write_probe_status
+
+pytestmark = [pytest.mark.cluster, pytest.mark.tf]
+LEASE = ("--lease-duration", "4", "--lease-renew-every", "1")
+
+
+def create(cp, namespace, names, image, digest, report):
+    for name in names:
+        cp.apply(serving_deployment(name, namespace, image))
+    for name in names:
+        pod = wait_for_pod(cp, namespace, name)
+        write_probe_status(cp, namespace, pod, image, digest, report, 0)
+
+
+def all_annotated(cp, namespace, names):
+    found = {n: annotations_of(cp, namespace, "deployment", n) for n in names}
+    return found if all(a.get("tfguard.io/verdict") for a in found.values()) else None
+
+
+def test_killing_the_leader_loses_and_duplicates_nothing(operator, namespace, probe_reports, crds):
+    cp = crds
+    tf_version, report = probe_reports["verified"]
+    image, digest = image_for(tf_version)
+    leader = operator(*LEASE)
+    first = [f"model-{i}" for i in range(6)]
+    create(cp, namespace, first, image, digest, report)
+    before = cp.wait_for(lambda: all_annotated(cp, namespace, first), timeout=90, what="the first six annotated")
+    cp.wait_for(lambda: all(tfguard_events(cp, namespace, n) for n in first), timeout=30, what="their Events")
+
+    standby = operator(*LEASE)
+    second = [f"model-{i}" for i in range(6, 10)]
+    # The leader dies while the next four Deployments are arriving.
+    for name in second:
+        cp.apply(serving_deployment(name, namespace, image))
+    leader.kill()
+    create(cp, namespace, second, image, digest, report)
+
+    after = cp.wait_for(lambda: all_annotated(cp, namespace, first + second), timeout=120,
+                        what="all ten annotated by the new leader")
+    standby.assert_running()
+    for name in first:
+        assert after[name] == before[name], f"{name}: annotations rewritten after the restart"
+    for name in first + second:
+        events = tfguard_events(cp, namespace, name)
+        assert [(e["reason"], e.get("count", 1)) for e in events] == [("TFGuardVerified", 1)], (name, events)
+        assert after[name]["tfguard.io/verdict"] == "compatible"
+    stacks = [s for s in cp.get("imagestacks")["items"] if s["spec"]["imageDigest"] == digest]
+    assert len(stacks) == 1
+    assert len(cp.get("modelprofiles", namespace=namespace)["items"]) == 1
+    lease = cp.get("lease", "tfguard-operator", leader.namespace)
+    assert lease["spec"]["holderIdentity"] and lease["spec"].get("leaseTransitions", 0) >= 1
