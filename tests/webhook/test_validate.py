@@ -193,3 +193,17 @@ def test_namespaces_of_the_cluster_and_of_tfguard_are_never_judged(hook):
         obj["metadata"]["namespace"] = namespace
         answer = judged(hook, obj, "enforce")
         assert answer["allowed"] is True and answer["auditAnnotations"]["verdict"] == "skipped"
+
+
+def test_the_operator_writing_its_status_annotations_is_not_judged_again(hook):
+    old = unloadable()
+    new = unloadable(**{A.VERDICT: "incompatible", A.REASON: "GRAPH_MIN_CONSUMER"})
+    answer = judged(hook, new, "enforce", operation="UPDATE", old=old)
+    assert answer["allowed"] is True and answer["auditAnnotations"]["verdict"] == "unchanged"
+
+
+def test_the_profile_the_operator_observed_is_used_when_the_object_names_none(hook):
+    obj = deployment(annotations={A.MODEL_PATH: "/models/future/1", A.OBSERVED_MODEL_PROFILE: "future"},
+                     spec=pod_spec(IMAGE))
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is False and answer["auditAnnotations"]["model-source"] == "profile"

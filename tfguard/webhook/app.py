@@ -32,6 +32,10 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
     async def lifespan(app: FastAPI):
         task = None
         kube = None
+        try:  # load the engine and its release knowledge now, not on the first admission
+            import tfguard.compat.verdict  # noqa: F401
+        except Exception:
+            log.exception("the verdict engine does not load: every /validate request will be admitted unchecked")
         if settings.watch:
             from tfguard.kube import ConfigError, KubeClient, load_config
 

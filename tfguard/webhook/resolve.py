@@ -17,10 +17,7 @@ from tfguard.compat.facts import LOADERS, Finding, ModelFacts, StackFacts
 from tfguard.webhook import codes
 from tfguard.webhook.cache import Caches
 
-try:  # the catalog of well-known images (image reference -> StackFacts)
-    from tfguard.compat import catalog as _catalog
-except ImportError:  # pragma: no cover - only while the catalog is being written
-    _catalog = None
+from tfguard.compat import catalog
 
 GPU_CHOICES = ("required", "optional", "none")
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -88,10 +85,10 @@ def pick_container(pod_spec: dict[str, Any], annotations: dict[str, str], caches
 
 
 def _catalog_stack(image: str) -> Optional[StackFacts]:
-    if _catalog is None or not image:
+    if not image:
         return None
     try:
-        found = _catalog.lookup(image)
+        found = catalog.lookup(image)
     except Exception:  # the catalog never gets to fail an admission
         return None
     return found if isinstance(found, StackFacts) and found.known else None
@@ -139,7 +136,8 @@ def resolve_model(
         producer = None
     producer = producer.strip() if producer else None
 
-    profile_name = annotations.get(A.MODEL_PROFILE)
+    # The user's own profile, else the one the operator derived from a probe report of this workload.
+    profile_name = annotations.get(A.MODEL_PROFILE) or annotations.get(A.OBSERVED_MODEL_PROFILE)
     if profile_name:
         profile = caches.profile(namespace or "", profile_name)
         if profile is None:
@@ -234,7 +232,7 @@ def resolve(
     model = resolve_model(namespace, annotations, caches, findings)
     loader = resolve_loader(annotations, findings)
     gpu = resolve_gpu(container, annotations, findings)
-    model_name = annotations.get(A.MODEL_PROFILE) or model.path or annotations.get(A.MODEL_PATH)
+    model_name = model.path or annotations.get(A.MODEL_PROFILE) or annotations.get(A.OBSERVED_MODEL_PROFILE)
     return Resolved(container, model, stack, loader, gpu, model_name, findings)
 
 

@@ -78,8 +78,11 @@ def effective_mode(namespace_mode: str, annotations: dict[str, str], findings: l
 
 
 def _relevant(kind: str, obj: Optional[dict[str, Any]]) -> Any:
+    """What a verdict depends on. Not tfguard's own status annotations: the operator writing them
+    (or anyone scaling or relabelling the workload) is not a new deployment of the model."""
     obj = obj or {}
-    return pod_template(kind, obj), tfguard_annotations(obj.get("metadata"))
+    mine = tfguard_annotations(obj.get("metadata"))
+    return pod_template(kind, obj), {k: v for k, v in mine.items() if k in A.USER_ANNOTATIONS}
 
 
 def validate(request: AdmissionRequest, namespace_mode: str, caches: Caches) -> Outcome:
@@ -105,7 +108,6 @@ def validate(request: AdmissionRequest, namespace_mode: str, caches: Caches) -> 
     if not has_user_annotations(annotations):
         return Outcome("skipped", mode=namespace_mode)
     if request.operation == "UPDATE" and _relevant(kind, obj) == _relevant(kind, request.oldObject):
-        # Scaling, relabelling or finalizing an existing workload is not a new deployment of the model.
         return Outcome("unchanged", mode=namespace_mode)
 
     findings: list[Finding] = []

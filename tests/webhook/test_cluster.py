@@ -1,0 +1,179 @@
+"""The real API server calls the webhook: kubectl sees denials, warnings and injected probes.
+
+The webhook runs in the test process (TLS, cert from the control plane's CA), watches ImageStacks and
+ModelProfiles through tfguard.kube, and is registered at https://127.0.0.1:PORT for this test's
+namespace only, so other tests sharing the control plane never reach it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tfguard import annotations as A
+from tfguard.compat.facts import ModelFacts, StackFacts
+from tfguard.compat.resources import image_stack_resource, model_profile_resource
+from tfguard.webhook.cache import Caches
+
+from conftest import RunningWebhook, free_port
+from tfguard.webhook.settings import Settings
+
+CRDS = Path(__file__).resolve().parents[2] / "charts" / "tfguard" / "crds"
+IMAGE = "registry.example/ml/tf-server:2.15"
+
+
+@pytest.fixture
+def cluster_webhook(control_plane, namespace, tmp_path):
+    for crd in ("imagestacks.yaml", "modelprofiles.yaml"):
+        control_plane.kubectl("apply", "-f", str(CRDS / crd))
+    for crd in ("imagestacks.tfguard.io", "modelprofiles.tfguard.io"):
+        control_plane.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    pair = control_plane.issue_certificate(f"webhook-{namespace}", hosts=["127.0.0.1"])
+    settings = Settings(cert_file=str(pair.cert_path), key_file=str(pair.key_path), host="127.0.0.1",
+                        port=free_port(), kubeconfig=str(control_plane.kubeconfig), cache_sync_timeout=30)
+    hook = RunningWebhook(settings, Caches(), control_plane.ca_path).start()
+    registered: list[tuple[str, str]] = []
+
+    def register(mode: str) -> RunningWebhook:
+        common = {
+            "admissionReviewVersions": ["v1"],
+            "sideEffects": "None",
+            "failurePolicy": "Ignore",
+            "timeoutSeconds": 5,
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+        }
+        url = f"https://127.0.0.1:{settings.port}"
+        validating = {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": f"tfguard-{namespace}"},
+            "webhooks": [{
+                "name": "validate.tfguard.io",
+                "clientConfig": {"url": f"{url}/validate/{mode}", "caBundle": control_plane.ca_bundle},
+                "rules": [
+                    {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                     "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"]},
+                    {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                     "resources": ["jobs", "cronjobs"]},
+                ],
+                **common,
+            }],
+        }
+        mutating = {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration",
+            "metadata": {"name": f"tfguard-{namespace}"},
+            "webhooks": [{
+                "name": "mutate.tfguard.io",
+                "clientConfig": {"url": f"{url}/mutate/{mode}", "caBundle": control_plane.ca_bundle},
+                "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}],
+                "reinvocationPolicy": "IfNeeded",
+                **common,
+            }],
+        }
+        control_plane.apply([validating, mutating])
+        registered.append(("validatingwebhookconfiguration", f"tfguard-{namespace}"))
+        registered.append(("mutatingwebhookconfiguration", f"tfguard-{namespace}"))
+        return hook
+
+    control_plane.wait_for(lambda: hook.caches.synced, timeout=60, what="webhook caches synced")
+    yield register
+    for kind, name in registered:
+        control_plane.kubectl("delete", kind, name, "--ignore-not-found", check=False)
+    hook.stop()
+
+
+@pytest.fixture
+def facts_in_api(control_plane, namespace, cluster_webhook):
+    """A probed ImageStack (TF 2.15.1) and two ModelProfiles, created in the API and seen by the webhook."""
+    stack = image_stack_resource(
+        StackFacts(image=IMAGE, image_digest="sha256:" + "cd" * 32, source="probe", tensorflow_version="2.15.1",
+                   tf_keras_major=2, import_ok=True), references=[IMAGE])
+    future = model_profile_resource(
+        ModelFacts(path="/models/future/1", format="saved_model", tensorflow_version="2.15.1",
+                   graph_producer=1645, graph_min_consumer=10**6, ops=["Const", "Identity"]),
+        "future", namespace=namespace)
+    control_plane.apply([stack, future])
+    yield stack
+    control_plane.kubectl("delete", "imagestack", stack["metadata"]["name"], "--ignore-not-found", check=False)
+
+
+def deployment_yaml(namespace: str, name: str, annotations: dict[str, str], image: str = IMAGE) -> str:
+    return yaml.safe_dump({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}, "annotations": annotations},
+                "spec": {"containers": [{"name": "server", "image": image,
+                                         "volumeMounts": [{"name": "models", "mountPath": "/models"}]}],
+                         "volumes": [{"name": "models", "emptyDir": {}}]},
+            },
+        },
+    })
+
+
+def seen_by_webhook(hook, namespace):
+    return hook.caches.profile(namespace, "future") is not None and hook.caches.stack_for(IMAGE) is not None
+
+
+def test_enforce_mode_denies_an_incompatible_deployment_with_the_message_on_stderr(control_plane, namespace, cluster_webhook, facts_in_api):
+    hook = cluster_webhook("enforce")
+    control_plane.wait_for(lambda: seen_by_webhook(hook, namespace), what="ImageStack and ModelProfile cached")
+    manifest = deployment_yaml(namespace, "future", {A.MODEL_PROFILE: "future"})
+    # the API server picks up new webhook configurations asynchronously: a server-side dry run shows when
+    control_plane.wait_for(
+        lambda: control_plane.kubectl("apply", "--dry-run=server", "-f", "-", input=manifest, check=False).returncode != 0,
+        what="webhook registered",
+    )
+    result = control_plane.kubectl("apply", "-f", "-", input=manifest, check=False)
+    assert result.returncode != 0
+    assert "denied the request" in result.stderr
+    assert "tfguard denied Deployment future" in result.stderr
+    assert "[GRAPH_MIN_CONSUMER]" in result.stderr and "Fix:" in result.stderr
+    assert control_plane.kubectl("get", "deployment", "future", "-n", namespace, check=False).returncode != 0
+
+
+def test_warn_mode_admits_with_warning_lines(control_plane, namespace, cluster_webhook, facts_in_api):
+    hook = cluster_webhook("warn")
+    control_plane.wait_for(lambda: seen_by_webhook(hook, namespace), what="ImageStack and ModelProfile cached")
+    manifest = deployment_yaml(namespace, "future", {A.MODEL_PROFILE: "future"})
+    control_plane.wait_for(
+        lambda: "Warning: tfguard" in control_plane.kubectl("apply", "--dry-run=server", "-f", "-", input=manifest).stderr,
+        what="webhook registered",
+    )
+    result = control_plane.kubectl("apply", "-f", "-", input=manifest)
+    assert "Warning: tfguard: incompatible" in result.stderr
+    assert "GRAPH_MIN_CONSUMER" in result.stderr
+
+
+def test_a_pod_created_by_the_controller_gets_the_probe_init_containers(control_plane, namespace, cluster_webhook):
+    cluster_webhook("warn")
+    annotations = {A.MODEL_PATH: "/models/resnet/1", A.MODEL_PRODUCER_VERSION: "2.15.1"}
+    control_plane.wait_for(
+        lambda: A.PROBE_CONTAINER in control_plane.kubectl(
+            "run", "registration-check", "-n", namespace, "--image", IMAGE, "--dry-run=server", "-o", "json",
+            "--annotations", f"{A.MODEL_PATH}=/models/x",
+        ).stdout,
+        what="mutating webhook registered",
+    )
+    control_plane.kubectl("apply", "-f", "-", input=deployment_yaml(namespace, "resnet", annotations))
+
+    def pod():
+        pods = json.loads(control_plane.kubectl("get", "pods", "-n", namespace, "-l", "app=resnet", "-o", "json").stdout)
+        return pods["items"][0] if pods["items"] else None
+
+    created = control_plane.wait_for(pod, timeout=90, what="a Pod from the ReplicaSet controller")
+    inits = {c["name"]: c for c in created["spec"].get("initContainers", [])}
+    assert list(inits) == [A.PROBE_INSTALL_CONTAINER, A.PROBE_CONTAINER]
+    probe = inits[A.PROBE_CONTAINER]
+    assert probe["image"] == IMAGE
+    assert "/models/resnet/1" in probe["command"]
+    assert {"name": "models", "mountPath": "/models", "readOnly": True} in probe["volumeMounts"]
+    assert any(v["name"] == A.PROBE_VOLUME for v in created["spec"]["volumes"])
