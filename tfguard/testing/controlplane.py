@@ -1,0 +1,700 @@
+"""A real, throwaway Kubernetes control plane: etcd, kube-apiserver and kube-controller-manager.
+
+Tests and the demo prove tfguard against a real API server, built from the Kubernetes release pinned
+in hack/control-plane/versions.env (see docs/control-plane.md):
+
+    with ControlPlane() as cp:
+        cp.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
+        print(cp.kubectl("get", "namespaces").stdout)
+
+Each control plane gets a fresh CA, serving certificates, a service-account key pair and an admin
+client certificate (O=system:masters) in its own temp directory, and free ports, so several can run
+side by side. RBAC and the admission webhooks are on. There is no scheduler and no kubelet: pods
+stay Pending; `set_pod_status` writes what a kubelet would report.
+
+No process outlives its owner: every child runs in its own process group, `stop()` (also called at
+exit) kills the groups, and each child gets PR_SET_PDEATHSIG so that even a SIGKILLed Python takes
+etcd and the API server with it. PR_SET_PDEATHSIG fires when the *thread* that started the child
+ends, so start a control plane from a thread that lives as long as it (the main thread, usually).
+
+    python -m tfguard.testing.controlplane build   # build/fetch the binaries (hack/control-plane/build.sh)
+    python -m tfguard.testing.controlplane up      # run one in the foreground until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import datetime
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence, Union
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+REPO = Path(__file__).resolve().parents[2]
+HACK = REPO / "hack" / "control-plane"
+SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
+KUBERNETES_SERVICE_IP = "10.0.0.1"
+WORKDIR_PREFIX = "tfguard-cp-"
+
+Manifest = Union[str, Mapping[str, Any], Sequence[Mapping[str, Any]]]
+
+
+class ControlPlaneError(RuntimeError):
+    """The control plane could not be built or started; the message says why (with a log tail)."""
+
+
+# -- binaries ----------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("TFGUARD_CACHE", Path.home() / ".cache" / "tfguard"))
+
+
+def versions() -> dict[str, str]:
+    """The pins of hack/control-plane/versions.env (KUBERNETES_VERSION, ETCD_VERSION, ...)."""
+    pins = {}
+    for line in (HACK / "versions.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            pins[key.strip()] = value.strip()
+    return pins
+
+
+def binaries() -> dict[str, Path]:
+    """Where the pinned binaries live in the cache (they may not be built yet)."""
+    pins = versions()
+    kube_bin = cache_dir() / "control-plane" / pins["KUBERNETES_VERSION"] / "bin"
+    tools = cache_dir() / "tools"
+    return {
+        "kube-apiserver": kube_bin / "kube-apiserver",
+        "kube-controller-manager": kube_bin / "kube-controller-manager",
+        "etcd": tools / f"etcd-{pins['ETCD_VERSION']}" / "etcd",
+        "kubectl": tools / f"kubectl-{pins['KUBECTL_VERSION']}" / "kubectl",
+        "helm": tools / f"helm-{pins['HELM_VERSION']}" / "helm",
+    }
+
+
+def binaries_present() -> bool:
+    return all(os.access(path, os.X_OK) for path in binaries().values())
+
+
+def ensure_binaries() -> dict[str, Path]:
+    """Build kube-apiserver/kube-controller-manager and fetch etcd/kubectl/helm unless cached.
+
+    The first build compiles Kubernetes from source (15-30 minutes on two cores); later calls only
+    check the cache.
+    """
+    if not binaries_present():
+        result = subprocess.run(["bash", str(HACK / "build.sh")])
+        if result.returncode != 0 or not binaries_present():
+            raise ControlPlaneError(f"hack/control-plane/build.sh failed (exit {result.returncode})")
+    return binaries()
+
+
+# -- certificates ------------------------------------------------------------------------------
+
+
+@dataclass
+class KeyPair:
+    cert_path: Path
+    key_path: Path
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.cert_path.read_bytes()
+
+    @property
+    def key_pem(self) -> bytes:
+        return self.key_path.read_bytes()
+
+
+class CertificateAuthority:
+    """A throwaway CA that signs serving and client certificates into a directory."""
+
+    def __init__(self, directory: Path, name: str = "tfguard-test-ca"):
+        self.directory = directory
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self._cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(self._key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                    key_encipherment=False, data_encipherment=False, key_agreement=False,
+                    encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()), critical=False)
+            .sign(self._key, hashes.SHA256())
+        )
+        self.pair = KeyPair(directory / "ca.crt", directory / "ca.key")
+        _write_private(self.pair.key_path, _key_pem(self._key))
+        self.pair.cert_path.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.pair.cert_pem
+
+    def issue(
+        self,
+        name: str,
+        common_name: str,
+        *,
+        hosts: Iterable[str] = (),
+        organizations: Iterable[str] = (),
+        server: bool = True,
+        client: bool = False,
+    ) -> KeyPair:
+        """Sign a certificate for `hosts` (DNS names or IPs) and write <name>.crt/<name>.key."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
+        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+        usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
+            [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []
+        )
+        now = datetime.datetime.now(datetime.timezone.utc)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name(attributes))
+            .issuer_name(self._cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False
+            )
+        )
+        names: list[x509.GeneralName] = []
+        for host in hosts:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(host)))
+            except ValueError:
+                names.append(x509.DNSName(host))
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        cert = builder.sign(self._key, hashes.SHA256())
+        pair = KeyPair(self.directory / f"{name}.crt", self.directory / f"{name}.key")
+        _write_private(pair.key_path, _key_pem(key))
+        pair.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return pair
+
+
+def _key_pem(key) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _kubeconfig(server: str, ca: bytes, user: str, pair: KeyPair) -> str:
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "tfguard", "cluster": {"server": server, "certificate-authority-data": b64(ca)}}],
+            "users": [
+                {
+                    "name": user,
+                    "user": {
+                        "client-certificate-data": b64(pair.cert_pem),
+                        "client-key-data": b64(pair.key_pem),
+                    },
+                }
+            ],
+            "contexts": [{"name": "tfguard", "context": {"cluster": "tfguard", "user": user}}],
+            "current-context": "tfguard",
+        },
+        indent=2,
+    )
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+# Runs between fork and exec of every child (as a tiny Python, so no preexec_fn in a threaded
+# parent): ask the kernel to SIGKILL the child when its parent dies, then exec the binary.
+_ORPHAN_GUARD = """
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):
+    os._exit(1)  # the parent died before the guard was armed
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _sweep_stale_workdirs() -> None:
+    """Remove temp dirs of control planes whose owning process is gone (e.g. a SIGKILLed pytest)."""
+    for path in Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*"):
+        try:
+            owner = int((path / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
+class _Process:
+    def __init__(self, name: str, argv: list[str], log_path: Path, env: Mapping[str, str]):
+        self.name = name
+        self.log_path = log_path
+        with open(log_path, "ab") as log:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-c", _ORPHAN_GUARD, str(os.getpid()), *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, killed as one
+                env=dict(env),
+            )
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self.popen.returncode is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(self.popen.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        # Anything the binary forked stays in its group: make sure none survives.
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# -- the control plane -------------------------------------------------------------------------
+
+
+class ControlPlane:
+    """etcd + kube-apiserver + kube-controller-manager in a temp dir, on free ports.
+
+    Attributes once started: `server` (https URL), `kubeconfig` (admin kubeconfig path), `ca_pem`,
+    `ca_path`, `ca_bundle` (base64 for webhook configurations), `admin` (client KeyPair), `workdir`,
+    `env` (os.environ with KUBECONFIG and isolated helm dirs), `logs` (name -> log path).
+    """
+
+    def __init__(
+        self,
+        *,
+        audit_log: bool = False,
+        controller_manager: bool = True,
+        extra_apiserver_args: Sequence[str] = (),
+        startup_timeout: float = 120.0,
+    ):
+        self.audit_log = audit_log
+        self.controller_manager = controller_manager
+        self.extra_apiserver_args = list(extra_apiserver_args)
+        self.startup_timeout = startup_timeout
+        self._processes: list[_Process] = []
+        self.workdir: Path | None = None
+        self.server = ""
+        self.logs: dict[str, Path] = {}
+
+    # lifecycle
+
+    def __enter__(self) -> "ControlPlane":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> "ControlPlane":
+        if self._processes:
+            return self
+        self.bin = ensure_binaries()
+        _sweep_stale_workdirs()
+        atexit.register(self.stop)
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+        (self.workdir / "owner.pid").write_text(str(os.getpid()))
+        self._write_credentials()
+        attempts = 3  # a free port can be taken by someone else between picking and binding it
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_processes()
+                return self
+            except ControlPlaneError as error:
+                self._stop_processes()
+                if attempt == attempts or "address already in use" not in str(error):
+                    self.stop()
+                    raise
+            except BaseException:
+                self.stop()
+                raise
+        return self
+
+    def stop(self) -> None:
+        self._stop_processes()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+        atexit.unregister(self.stop)
+
+    def _stop_processes(self) -> None:
+        for process in reversed(self._processes):
+            process.stop()
+        self._processes.clear()
+
+    # credentials
+
+    def _write_credentials(self) -> None:
+        d = self.workdir
+        self.ca = CertificateAuthority(d)
+        self.ca_path = self.ca.pair.cert_path
+        self.ca_pem = self.ca.cert_pem
+        self.ca_bundle = base64.b64encode(self.ca_pem).decode()
+        self.serving = self.ca.issue(
+            "apiserver",
+            "kube-apiserver",
+            hosts=["127.0.0.1", "localhost", KUBERNETES_SERVICE_IP, "kubernetes", "kubernetes.default",
+                   "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+        )
+        self.admin = self.ca.issue(
+            "admin", "tfguard-admin", organizations=["system:masters"], server=False, client=True
+        )
+        self.controller_manager_identity = self.ca.issue(
+            "controller-manager", "system:kube-controller-manager", server=False, client=True
+        )
+        sa_key = ec.generate_private_key(ec.SECP256R1())
+        self.service_account_key = d / "sa.key"
+        self.service_account_pub = d / "sa.pub"
+        _write_private(self.service_account_key, _key_pem(sa_key))
+        self.service_account_pub.write_bytes(
+            sa_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        if self.audit_log:
+            (d / "audit-policy.yaml").write_text(
+                "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n"
+            )
+
+    def issue_certificate(self, name: str, hosts: Iterable[str] = ("127.0.0.1", "localhost"), **kwargs) -> KeyPair:
+        """A certificate signed by this control plane's CA, e.g. for a local webhook server."""
+        return self.ca.issue(name, name, hosts=hosts, **kwargs)
+
+    # processes
+
+    def _spawn(self, name: str, argv: list[str]) -> _Process:
+        log = self.workdir / f"{name}.log"
+        self.logs[name] = log
+        process = _Process(name, argv, log, os.environ)
+        self._processes.append(process)
+        return process
+
+    def _start_processes(self) -> None:
+        d = self.workdir
+        etcd_port, etcd_peer_port, api_port, kcm_port = (free_port() for _ in range(4))
+        etcd_url = f"http://127.0.0.1:{etcd_port}"
+        data_dir = d / f"etcd-{etcd_port}"
+        etcd = self._spawn(
+            "etcd",
+            [
+                str(self.bin["etcd"]),
+                f"--data-dir={data_dir}",
+                f"--listen-client-urls={etcd_url}",
+                f"--advertise-client-urls={etcd_url}",
+                f"--listen-peer-urls=http://127.0.0.1:{etcd_peer_port}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer_port}",
+                f"--initial-cluster=default=http://127.0.0.1:{etcd_peer_port}",
+                "--unsafe-no-fsync",  # throwaway data: skip fsync, much faster on a shared disk
+                "--log-level=warn",
+            ],
+        )
+
+        self.server = f"https://127.0.0.1:{api_port}"
+        apiserver_args = [
+            str(self.bin["kube-apiserver"]),
+            f"--etcd-servers={etcd_url}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={api_port}",
+            f"--tls-cert-file={self.serving.cert_path}",
+            f"--tls-private-key-file={self.serving.key_path}",
+            f"--client-ca-file={self.ca_path}",
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={self.service_account_pub}",
+            f"--service-account-signing-key-file={self.service_account_key}",
+            f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
+            "--allow-privileged=true",
+            # The endpoint reconciler would publish 127.0.0.1 for the `kubernetes` Service, which
+            # Endpoints validation rejects as loopback; nothing here routes to it anyway.
+            "--endpoint-reconciler-type=none",
+            f"--cert-dir={d / 'apiserver-certs'}",
+        ]
+        if self.audit_log:
+            self.audit_log_path = d / "audit.log"
+            apiserver_args += [
+                f"--audit-policy-file={d / 'audit-policy.yaml'}",
+                f"--audit-log-path={self.audit_log_path}",
+            ]
+        apiserver_args += self.extra_apiserver_args
+        self._wait_for_tcp(etcd, etcd_port)
+        apiserver = self._spawn("kube-apiserver", apiserver_args)
+
+        self.kubeconfig = d / "admin.kubeconfig"
+        self.kubeconfig.write_text(_kubeconfig(self.server, self.ca_pem, "tfguard-admin", self.admin))
+        self.kubeconfig.chmod(0o600)
+        self._wait_until(apiserver, lambda: self._get(self.server + "/readyz") == 200, "/readyz")
+
+        if self.controller_manager:
+            kcm_kubeconfig = d / "controller-manager.kubeconfig"
+            kcm_kubeconfig.write_text(
+                _kubeconfig(self.server, self.ca_pem, "system:kube-controller-manager", self.controller_manager_identity)
+            )
+            kcm = self._spawn(
+                "kube-controller-manager",
+                [
+                    str(self.bin["kube-controller-manager"]),
+                    f"--kubeconfig={kcm_kubeconfig}",
+                    f"--authentication-kubeconfig={kcm_kubeconfig}",
+                    f"--authorization-kubeconfig={kcm_kubeconfig}",
+                    "--bind-address=127.0.0.1",
+                    f"--secure-port={kcm_port}",
+                    f"--cert-dir={d / 'controller-manager-certs'}",
+                    "--leader-elect=false",
+                    "--use-service-account-credentials=true",
+                    f"--service-account-private-key-file={self.service_account_key}",
+                    f"--root-ca-file={self.ca_path}",
+                    f"--cluster-signing-cert-file={self.ca_path}",
+                    f"--cluster-signing-key-file={self.ca.pair.key_path}",
+                    f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
+                    "--controllers=*",
+                ],
+            )
+            self._wait_until(
+                kcm, lambda: self._get(f"https://127.0.0.1:{kcm_port}/healthz", verify=False) == 200,
+                "kube-controller-manager /healthz",
+            )
+            # The service-account controller creating `default` proves the controllers are running.
+            self._wait_until(
+                kcm, lambda: self._get(self.server + "/api/v1/namespaces/default/serviceaccounts/default") == 200,
+                "the default service account",
+            )
+
+    def _wait_for_tcp(self, process: _Process, port: int) -> None:
+        def listening() -> bool:
+            with socket.socket() as s:
+                s.settimeout(0.5)
+                return s.connect_ex(("127.0.0.1", port)) == 0
+
+        self._wait_until(process, listening, f"port {port}")
+
+    def _wait_until(self, process: _Process, condition, what: str) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if not process.running():
+                raise ControlPlaneError(
+                    f"{process.name} exited with {process.popen.returncode} before {what} was ready; "
+                    f"last lines of {process.log_path}:\n{_tail(process.log_path)}"
+                )
+            try:
+                if condition():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise ControlPlaneError(
+            f"{process.name}: {what} not ready after {self.startup_timeout:.0f}s; "
+            f"last lines of {process.log_path}:\n{_tail(process.log_path)}"
+        )
+
+    # talking to the API server
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trusts this control plane's CA and presents the admin client certificate."""
+        context = ssl.create_default_context(cafile=str(self.ca_path))
+        context.load_cert_chain(str(self.admin.cert_path), str(self.admin.key_path))
+        return context
+
+    def _get(self, url: str, verify: bool = True) -> int:
+        context = self.ssl_context()
+        if not verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        try:
+            with urllib.request.urlopen(url, context=context, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def request(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Any:
+        """A JSON request to the API server as admin; returns the decoded body, raises HTTPError."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.server + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", content_type)
+        with urllib.request.urlopen(req, context=self.ssl_context(), timeout=30) as response:
+            payload = response.read()
+        return json.loads(payload) if payload else None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment for kubectl, helm and tfguard itself: KUBECONFIG set, helm kept in the workdir."""
+        env = dict(os.environ)
+        env["KUBECONFIG"] = str(self.kubeconfig)
+        for kind in ("CACHE", "CONFIG", "DATA"):
+            env[f"HELM_{kind}_HOME"] = str(self.workdir / "helm" / kind.lower())
+        env["PATH"] = os.pathsep.join(
+            [str(self.bin["kubectl"].parent), str(self.bin["helm"].parent), env.get("PATH", "")]
+        )
+        return env
+
+    def _run(self, binary: str, args: Sequence[str], input: str | None, check: bool, timeout: float):
+        result = subprocess.run(
+            [str(self.bin[binary]), *map(str, args)],
+            input=input, capture_output=True, text=True, env=self.env, timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise subprocess.CalledProcessError(result.returncode, result.args, result.stdout, result.stderr)
+        return result
+
+    def kubectl(self, *args: Any, input: str | None = None, check: bool = True, timeout: float = 120):
+        """Run the pinned kubectl against this control plane; returns the CompletedProcess (text)."""
+        return self._run("kubectl", args, input, check, timeout)
+
+    def helm(self, *args: Any, input: str | None = None, check: bool = True, timeout: float = 300):
+        """Run the pinned helm against this control plane; returns the CompletedProcess (text)."""
+        return self._run("helm", args, input, check, timeout)
+
+    def apply(self, manifest: Manifest, *args: Any, check: bool = True):
+        """`kubectl apply` a YAML string, an object or a list of objects."""
+        if isinstance(manifest, str):
+            text = manifest
+        elif isinstance(manifest, Mapping):
+            text = json.dumps(manifest)
+        else:
+            text = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(manifest)})
+        return self.kubectl("apply", "-f", "-", *args, input=text, check=check)
+
+    def get(self, kind: str, name: str | None = None, namespace: str | None = None) -> dict:
+        """`kubectl get -o json` decoded."""
+        args = ["get", kind] + ([name] if name else []) + (["-n", namespace] if namespace else []) + ["-o", "json"]
+        return json.loads(self.kubectl(*args).stdout)
+
+    def set_pod_status(self, namespace: str, pod: str, status_patch: Mapping[str, Any], patch_type: str = "merge"):
+        """Write pod status through the `status` subresource, as a kubelet would.
+
+        There is no kubelet here, so pods never run; tests that need what a kubelet reports (an init
+        container's termination message, a phase) write it themselves with this.
+        """
+        return self.kubectl(
+            "patch", "pod", pod, "-n", namespace, "--subresource=status", f"--type={patch_type}",
+            "-p", json.dumps({"status": dict(status_patch)}),
+        )
+
+    def wait_for(self, condition, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
+        """Poll `condition()` until it returns something truthy; return it or raise TimeoutError."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} not met within {timeout:.0f}s")
+            time.sleep(interval)
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tfguard.testing.controlplane")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="build kube-apiserver/kube-controller-manager, fetch etcd, kubectl, helm")
+    up = sub.add_parser("up", help="run a control plane in the foreground until Ctrl-C")
+    up.add_argument("--audit-log", action="store_true", help="write an audit log (Metadata level)")
+    args = parser.parse_args(argv)
+
+    if args.command == "build":
+        try:
+            for name, path in ensure_binaries().items():
+                print(f"{name}: {path}")
+        except ControlPlaneError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        return 0
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    started = time.monotonic()
+    try:
+        with ControlPlane(audit_log=args.audit_log) as cp:
+            print(f"# control plane {versions()['KUBERNETES_VERSION']} ready in {time.monotonic() - started:.1f}s "
+                  f"at {cp.server} (logs in {cp.workdir}); Ctrl-C stops it", file=sys.stderr)
+            print(f"export KUBECONFIG={cp.kubeconfig}")
+            print(f"export PATH={cp.bin['kubectl'].parent}:{cp.bin['helm'].parent}:$PATH", flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    except ControlPlaneError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
