@@ -228,18 +228,18 @@ def specifier_contains(op, spec, candidate):
         return candidate.key >= target.key
     if op == "<=":
         return candidate.key <= target.key
+    # "<V" and ">V" leave out V's own family (its pre-, dev- and post-releases), as pip does.
+    same_release = candidate.epoch == target.epoch and candidate.key[1] == target.key[1]
     if op == "<":
-        if candidate.key >= target.key:
+        if not same_release or target.pre is not None or target.dev is not None:
+            return candidate.key < target.key
+        if target.post is None:
             return False
-        # "<2.0" does not admit 2.0 pre-releases unless the bound is one itself.
-        return not (candidate.is_prerelease and not target.is_prerelease
-                    and candidate.public_base() == target.public_base())
+        return candidate.key < target.key[:4] + (0,)  # below V.postN.dev0
     if op == ">":
-        if candidate.key <= target.key:
-            return False
-        # ">2.0" does not admit 2.0.post1 unless the bound is a post-release itself.
-        return not (candidate.post is not None and target.post is None
-                    and candidate.public_base() == target.public_base())
+        if not same_release or target.dev is not None or target.post is not None:
+            return candidate.key > target.key
+        return candidate.key > target.key and candidate.pre != target.pre
     raise ValueError("unknown specifier operator %r" % op)
 
 
@@ -1555,14 +1555,13 @@ def human_report(report):
             m.get("format"), m.get("path"), m.get("tensorflow_version"), len(m.get("ops") or []),
             m.get("keras_version")))
     t = report["timings"]
-    lines.append("timings: total %ss, import %ss, load %ss" % (t.get("total_s"), t.get("import_s"), t.get("load_s")))
+    lines.append("timings: total %ss, import %ss, load %ss" % tuple(
+        "-" if t.get(k) is None else t[k] for k in ("total_s", "import_s", "load_s")))
     return "\n".join(lines) + "\n"
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="probe.py",
-        description="tfguard probe: check that this image imports TensorFlow, sees its GPUs and loads a model.")
+def add_arguments(parser):
+    """The probe's options; `tfguard probe` adds the same ones."""
     parser.add_argument("--model", metavar="PATH", help="the model: a SavedModel directory, a .keras or .h5 file")
     parser.add_argument("--expected-producer", metavar="VERSION",
                         help="the TensorFlow release that should have saved the model (e.g. 2.15.1)")
@@ -1579,6 +1578,23 @@ def build_parser():
                         help="where the summary goes (default: $TFGUARD_TERMINATION_LOG or %s, if it exists; "
                         "'' to skip)" % DEFAULT_TERMINATION_LOG)
     return parser
+
+
+def argv_from(args):
+    """The command line that reproduces parsed probe options."""
+    argv = []
+    for option, value in (("--model", args.model), ("--expected-producer", args.expected_producer),
+                          ("--loader", args.loader), ("--gpu", args.gpu), ("--mode", args.mode),
+                          ("--budget", repr(float(args.budget))), ("--termination-log", args.termination_log)):
+        if value is not None:
+            argv += [option, value]
+    return argv + (["--json"] if args.json else [])
+
+
+def build_parser():
+    return add_arguments(argparse.ArgumentParser(
+        prog="probe.py",
+        description="tfguard probe: check that this image imports TensorFlow, sees its GPUs and loads a model."))
 
 
 def main(argv=None):
