@@ -3,7 +3,6 @@ plane, tfguard's CRDs installed, and probe reports produced by the real probe in
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -131,68 +130,3 @@ def probe_reports(tmp_path_factory):
         "verified": (NEW_TF, run_probe(NEW_TF, model_path("plain_saved_model", OLD_TF), tmp)),
         "missing_op": (OLD_TF, run_probe(OLD_TF, model_path("new_op_saved_model", NEW_TF), tmp)),
     }
-
-
-def image_for(tf_version: str) -> tuple[str, str]:
-    """An image reference and the digest a kubelet would report for it (no registry here: a stable fake)."""
-    image = f"tensorflow/tensorflow:{tf_version}"
-    return image, "sha256:" + hashlib.sha256(image.encode()).hexdigest()
-
-
-def serving_deployment(name: str, namespace: str, image: str, annotations: dict[str, str] | None = None) -> dict:
-    """A Deployment whose Pods carry the probe init container, as tfguard's mutating webhook injects it."""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "annotations": {
-            "tfguard.io/model-path": "/models/model", **(annotations or {})}},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "initContainers": [{"name": "tfguard-probe", "image": image,
-                                        "command": ["python3", "/tfguard/probe.py"]}],
-                    "containers": [{"name": "serve", "image": image}],
-                },
-            },
-        },
-    }
-
-
-def wait_for_pod(cp, namespace: str, app: str, timeout: float = 60) -> str:
-    def pod():
-        pods = cp.get("pods", namespace=namespace).get("items", [])
-        names = [p["metadata"]["name"] for p in pods if p["metadata"].get("labels", {}).get("app") == app]
-        return names[0] if names else None
-
-    return cp.wait_for(pod, timeout=timeout, what=f"a Pod of {app}")
-
-
-def write_probe_status(cp, namespace: str, pod: str, image: str, digest: str, message: str, exit_code: int) -> None:
-    """What the kubelet reports when the probe init container has terminated."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    cp.set_pod_status(namespace, pod, {
-        "phase": "Pending",
-        "initContainerStatuses": [{
-            "name": "tfguard-probe",
-            "image": image,
-            "imageID": f"docker.io/{image.split(':')[0]}@{digest}",
-            "ready": exit_code == 0,
-            "restartCount": 0,
-            "started": False,
-            "state": {"terminated": {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error",
-                                     "message": message, "startedAt": now, "finishedAt": now}},
-        }],
-    })
-
-
-def annotations_of(cp, namespace: str, kind: str, name: str) -> dict[str, str]:
-    return cp.get(kind, name, namespace).get("metadata", {}).get("annotations") or {}
-
-
-def tfguard_events(cp, namespace: str, name: str) -> list[dict]:
-    events = cp.get("events", namespace=namespace).get("items", [])
-    return [e for e in events if e.get("involvedObject", {}).get("name") == name
-            and (e.get("reason") or "").startswith("TFGuard")]

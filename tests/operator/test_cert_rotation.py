@@ -119,3 +119,49 @@ def _healthy(port: int, ca_file: str) -> bool:
             return resp.status == 200
     except (OSError, ssl.SSLError):
         return False
+
+
+def test_a_user_supplied_certificate_is_never_overwritten_but_its_ca_is_injected(operator, crds, tfguard_namespace):
+    import base64
+    import datetime as dt
+
+    from tfguard.operator.certs import CertState, plan
+    from tfguard.operator.settings import OperatorSettings
+
+    cp = crds
+    config_name = f"tfguard-user-cert-{uuid.uuid4().hex[:6]}"
+    # The user's own certificate and CA (made with the same library here; any CA would do).
+    theirs, _ = plan(CertState(), OperatorSettings(), dt.datetime.now(dt.timezone.utc))
+    cp.apply({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": "tfguard-webhook-tls", "namespace": tfguard_namespace},
+        "data": {k: base64.b64encode(theirs.data[k]).decode() for k in ("tls.crt", "tls.key", "ca.crt")},
+    })
+    before = cp.get("secret", "tfguard-webhook-tls", tfguard_namespace)
+    cp.apply({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": config_name, "labels": {"tfguard.io/webhook-configuration": config_name}},
+        "webhooks": [{
+            "name": "mutate.tfguard.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+            "failurePolicy": "Ignore", "clientConfig": {"url": "https://127.0.0.1:1/mutate"},
+            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "operations": ["CREATE"]}],
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "nothing-here"}},
+        }],
+    })
+    try:
+        op = operator("--standalone", "--webhook-selector", f"tfguard.io/webhook-configuration={config_name}",
+                      "--cert-check-interval", "1")
+        expected = base64.b64encode(theirs.data["ca.crt"]).decode()
+        cp.wait_for(
+            lambda: cp.get("mutatingwebhookconfiguration", config_name)["webhooks"][0]["clientConfig"].get("caBundle")
+            == expected,
+            timeout=30, what="the user's CA injected",
+        )
+        time.sleep(3)  # a few more certificate passes
+        after = cp.get("secret", "tfguard-webhook-tls", tfguard_namespace)
+        assert after["data"] == before["data"]
+        assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+        assert (op.cert_dir / "tls.crt").read_bytes() == theirs.data["tls.crt"]
+        op.assert_running()
+    finally:
+        cp.kubectl("delete", "mutatingwebhookconfiguration", config_name, "--ignore-not-found", check=False)

@@ -8,7 +8,7 @@ import pytest
 
 from tfguard.compat.resources import image_stack_name
 
-from .conftest import (
+from operator_helpers import (
     annotations_of,
     image_for,
     serving_deployment,

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from .conftest import REPO
+from operator_helpers import REPO
 
 pytestmark = pytest.mark.cluster
 
@@ -113,7 +113,7 @@ def test_the_operator_works_with_exactly_this_rbac(operator_account, operator, n
     """Run the operator with the service account's own token: everything it does succeeds."""
     import json
 
-    from .conftest import annotations_of, image_for, serving_deployment, wait_for_pod, write_probe_status
+    from operator_helpers import annotations_of, image_for, serving_deployment, wait_for_pod, write_probe_status
 
     cp, release, own, user = operator_account
     sa = user.rsplit(":", 1)[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import annotations_of, image_for, serving_deployment, tfguard_events, wait_for_pod, write_probe_status
+from operator_helpers import annotations_of, image_for, serving_deployment, tfguard_events, wait_for_pod, write_probe_status
 
 pytestmark = [pytest.mark.cluster, pytest.mark.tf]
 LEASE = ("--lease-duration", "4", "--lease-renew-every", "1")
