@@ -381,3 +381,28 @@ def test_bad_arguments_are_refused_with_a_clear_error():
         evaluate(saved_model(), image(), loader="torch")
     with pytest.raises(ValueError, match="gpu"):
         evaluate(saved_model(), image(), gpu="yes")
+
+
+# --- modules named by a .keras config ---
+
+
+def test_keras2_functional_file_names_a_module_keras3_lacks_and_is_incompatible():
+    model = keras_file("keras_v3", "2.15.0")
+    model.keras_modules = ["keras.initializers", "keras.layers", "keras.src.engine.functional"]
+    v = evaluate(model, image("2.20.0"))
+    assert v.verdict == "incompatible"
+    assert "keras.src.engine.functional" in finding(v, "KERAS_MODULE_NOT_IN_RUNTIME").message
+
+
+def test_keras2_sequential_file_with_public_modules_is_only_risky_under_keras3():
+    model = keras_file("keras_v3", "2.15.0")
+    model.keras_modules = ["keras", "keras.initializers", "keras.layers"]
+    assert codes_of(evaluate(model, image("2.20.0"))) == ["KERAS2_FILE_ON_KERAS3"]
+
+
+def test_custom_modules_in_a_keras_file_must_be_importable_in_the_image():
+    model = keras_file("keras_v3", "3.11.3")
+    model.keras_modules = ["keras.layers", "my_project.layers"]
+    v = evaluate(model, image("2.20.0"))
+    assert v.verdict == "risky"
+    assert "my_project.layers" in finding(v, "KERAS_CUSTOM_MODULES").message

@@ -202,6 +202,24 @@ _CODES: list[Code] = [
         "Test the load in the image (the probe does), or serve with tf_keras and TF_USE_LEGACY_KERAS=1.",
     ),
     Code(
+        "KERAS_MODULE_NOT_IN_RUNTIME",
+        "The Keras file names Python modules the image's Keras does not have",
+        "A .keras config records the module of each class it serializes. Keras 2.13-2.15 write "
+        "internals such as keras.src.engine.functional (every Functional model); Keras 3 has no "
+        "keras.src.engine package, so load_model fails ('Could not deserialize class ... because its "
+        "parent module ... cannot be imported'), measured with TF 2.15.1 -> 2.20.0.",
+        "Re-save the model with the image's Keras (load it where it was written, then "
+        "`model.save('model.keras')` under Keras 3), serve it from a Keras 2 image, or export a SavedModel.",
+    ),
+    Code(
+        "KERAS_CUSTOM_MODULES",
+        "The Keras file uses classes from modules outside Keras",
+        "The config names custom layers, losses or models from your own modules; load_model can only "
+        "rebuild them if those modules are importable (and the classes registered) in the image.",
+        "Install the package with the custom objects in the image and register them "
+        "(`keras.saving.register_keras_serializable`), or pass `custom_objects` to load_model.",
+    ),
+    Code(
         "KERAS_NEWER_THAN_RUNTIME",
         "The model was written by a newer Keras than the image's",
         "Within one Keras major, a newer Keras may write config keys or layers an older one cannot "

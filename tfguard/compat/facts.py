@@ -41,6 +41,9 @@ class ModelFacts:
     # "saved_model_keras" (keras_metadata.pb), "keras_v3", "h5", or None for plain SavedModels
     keras_format: Optional[str] = None
     keras_backend: Optional[str] = None
+    # The Python modules a .keras config.json names (its "module" keys), sorted; None if not read.
+    # Keras 3 cannot import Keras 2 internals such as keras.src.engine.functional.
+    keras_modules: Optional[list[str]] = None
     signatures: list[str] = field(default_factory=list)
     digest: Optional[str] = None  # "sha256:..." over the model files
     # Where the facts came from: "inspect", "probe", "annotation", "profile"

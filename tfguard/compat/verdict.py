@@ -32,6 +32,8 @@ GPU_CHOICES = ("required", "optional", "none")
 KERAS_FILE_FORMATS = ("keras_v3", "h5")
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 _LISTED = 10  # names listed in a message; details carry them all
+# Packages of Keras 2 (2.x and the keras.src layout of 2.13-2.15) that Keras 3 does not have.
+_KERAS2_ONLY_MODULES = ("keras.engine", "keras.src.engine", "keras.src.saving.legacy", "keras.saving.legacy")
 _VERSION = re.compile(r"\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 
 
@@ -331,12 +333,21 @@ def _keras_rules(j: _Judgement) -> None:
                 model_keras=m.keras_version, keras_major=runtime,
             )
         elif writer == 2 and runtime == 3:
-            j.add(
-                "KERAS2_FILE_ON_KERAS3", "warning",
-                f"the {j.model_label} was written by Keras {m.keras_version} and {keras_from}: Keras 3 reads "
-                "Keras 2 files with built-in layers, custom and Lambda layers often fail",
-                model_keras=m.keras_version, keras_major=runtime,
-            )
+            legacy = [mod for mod in m.keras_modules or () if mod.startswith(_KERAS2_ONLY_MODULES)]
+            if legacy:
+                j.add(
+                    "KERAS_MODULE_NOT_IN_RUNTIME", "error",
+                    f"the {j.model_label} was written by Keras {m.keras_version} and names {_listing(legacy)}; "
+                    f"{keras_from}, which has no such module",
+                    modules=legacy, model_keras=m.keras_version,
+                )
+            else:
+                j.add(
+                    "KERAS2_FILE_ON_KERAS3", "warning",
+                    f"the {j.model_label} was written by Keras {m.keras_version} and {keras_from}: Keras 3 reads "
+                    "Keras 2 files with built-in layers, custom and Lambda layers often fail",
+                    model_keras=m.keras_version, keras_major=runtime,
+                )
         elif m.format == "keras_v3" and runtime == 2 and j.tf_key < (2, 12):
             j.add(
                 "KERAS_NEWER_THAN_RUNTIME", "warning",
@@ -345,6 +356,13 @@ def _keras_rules(j: _Judgement) -> None:
             )
         else:
             _keras_minor_rule(j)
+        custom = [mod for mod in m.keras_modules or () if mod != "keras" and not mod.startswith("keras.")]
+        if custom:
+            j.add(
+                "KERAS_CUSTOM_MODULES", "warning",
+                f"the {j.model_label} uses classes from {_listing(custom)}: they must be importable in {j.runtime_label}",
+                modules=custom,
+            )
         return
 
     if not m.format and loader == "keras" and m.tensorflow_version:
