@@ -96,4 +96,5 @@ def test_a_failing_probe_marks_the_deployment_incompatible_with_the_missing_op(o
     print(described)
     assert "TFGuardProbeFailed" in described
     assert "kubectl logs" in described  # tells on-call where the full report is
+    assert "Fix:" in described  # and what to do
     op.assert_running()

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from tfguard import annotations as A
+from tfguard.compat.codes import CODES
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts, Verdict
 from tfguard.compat.resources import image_stack_name
 from tfguard.operator.probe_results import ProbeResult
@@ -202,8 +203,9 @@ def _what_to_do(worst: Optional[Finding], findings: list[Finding]) -> str:
     if worst is None:
         return "tfguard found nothing specific."
     text = f"[{worst.code}] {worst.message}"
-    if worst.fix:
-        text += f" Fix: {worst.fix}"
+    fix = worst.fix or getattr(CODES.get(worst.code), "fix", "")  # the probe's summary carries no fixes
+    if fix:
+        text += f" Fix: {fix}"
     others = [f.code for f in findings if f is not worst and f.severity in ("error", "warning")]
     if others:
         text += f" Also: {', '.join(dict.fromkeys(others))}."
