@@ -1025,8 +1025,9 @@ _PROTOBUF_PATTERNS = ("Descriptors cannot be created directly", "cannot import n
                       "google.protobuf.runtime_version")
 
 
-def tail_lines(text, lines=12, limit=2000):
-    kept = [l for l in (text or "").splitlines() if l.strip()][-lines:]
+def tail_lines(text, lines=16, limit=2500):
+    # importlib's own frames say nothing about what broke
+    kept = [l for l in (text or "").splitlines() if l.strip() and "<frozen importlib._bootstrap" not in l][-lines:]
     return "\n".join(kept)[-limit:]
 
 
