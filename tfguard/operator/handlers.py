@@ -111,8 +111,10 @@ async def image_stack_changed(type: str, body: kopf.Body, memo: Runtime, **_: An
     if type == "DELETED":
         memo.caches.drop_stack(dict(body))
         memo.stacks.pop(body.metadata.name, None)
-    # A new or changed stack can change the verdict of every workload that runs the image.
-    memo.recheck_wanted.set()
+    # New or changed facts can change the verdict of every workload that runs the image; a status
+    # update (another Pod observed the same facts) cannot.
+    if _facts_changed(memo, ("ImageStack", body.metadata.name), type, body):
+        memo.recheck_wanted.set()
 
 
 @kopf.on.event(GROUP, VERSION, "modelprofiles")
@@ -121,7 +123,19 @@ async def model_profile_changed(type: str, body: kopf.Body, memo: Runtime, **_: 
     if type == "DELETED":
         memo.caches.drop_profile(dict(body))
         memo.profiles.pop((body.metadata.namespace, body.metadata.name), None)
-    memo.recheck_wanted.set()
+    if _facts_changed(memo, ("ModelProfile", body.metadata.namespace, body.metadata.name), type, body):
+        memo.recheck_wanted.set()
+
+
+def _facts_changed(memo: Runtime, key: tuple, type: str, body: kopf.Body) -> bool:
+    spec = None if type == "DELETED" else dict(body.get("spec") or {})
+    if memo.seen_specs.get(key) == spec:
+        return False
+    if spec is None:
+        memo.seen_specs.pop(key, None)
+    else:
+        memo.seen_specs[key] = spec
+    return True
 
 
 @kopf.on.event("pods", when=has_finished_probe)
@@ -144,8 +158,12 @@ async def workload_changed(type: str, body: kopf.Body, memo: Runtime, **_: Any) 
     memo.indexed.set()
     namespace = body.metadata.namespace
     key = (body.get("kind") or "", namespace or "", body.metadata.name or "")
-    if type == "DELETED" or not memo.settings.watches_namespace(namespace) or not annotate.is_tfguard_workload(body):
+    if type == "DELETED" or not memo.settings.watches_namespace(namespace):
         memo.workloads.pop(key, None)
+        return
+    if not annotate.is_tfguard_workload(body):
+        memo.workloads.pop(key, None)
+        await reconcile.forget_workload(memo, key, dict(body))  # its user annotations were removed
         return
     memo.workloads[key] = reconcile.compact(dict(body))
     await reconcile.reconcile_workload(memo, key)

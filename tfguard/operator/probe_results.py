@@ -188,19 +188,15 @@ def model_profile_name(model: ModelFacts) -> str:
 
 
 def newest_op_release(model: ModelFacts) -> Optional[str]:
-    """The newest TF release any of the model's ops first appeared in, from the release knowledge."""
+    """The newest TF release any of the model's ops first appeared in, from the release knowledge
+    (generated from real wheels). None when the knowledge is not available."""
     try:
         from tfguard.compat import releases
+        from tfguard.compat.verdict import version_key
     except ImportError:
         return None
-    for name in ("newest_op_release", "newest_release_for_ops"):
-        fn = getattr(releases, name, None)
-        if fn is not None:
-            try:
-                return fn(model.ops)
-            except Exception:
-                return None
-    return None
+    firsts = [first for first in (releases.first_release_with_op(op) for op in model.ops) if first]
+    return max(firsts, key=lambda v: version_key(v) or (0, 0, 0), default=None)
 
 
 def model_profile_body(result: ProbeResult) -> Optional[dict[str, Any]]:

@@ -83,6 +83,22 @@ async def reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
         return "patched"
 
 
+async def forget_workload(rt: Runtime, key: WorkloadKey, body: dict[str, Any]) -> None:
+    """A workload that no longer asks for tfguard keeps no stale verdict."""
+    current = (body.get("metadata") or {}).get("annotations") or {}
+    stale = [k for k in (*annotate.WRITTEN, A.CHECKED_AT) if k in current]
+    if not stale:
+        return
+    kind, namespace, name = key
+    try:
+        await rt.kube.patch(resource_path("apps", "v1", WORKLOAD_KINDS[kind], namespace, name),
+                            {"metadata": {"annotations": {k: None for k in stale}}})
+        rt.calls["patch workload"] += 1
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+
+
 async def post_event(rt: Runtime, workload: dict[str, Any], assessment: annotate.Assessment, previous: str) -> None:
     body = annotate.event_body(workload, assessment, previous)
     try:

@@ -29,6 +29,7 @@ class Runtime:
     stacks: dict[str, dict[str, Any]] = field(default_factory=dict)  # ImageStack name -> object
     profiles: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (ns, name) -> ModelProfile
     indices: dict[str, Any] = field(default_factory=dict)  # kopf's indices, by index name
+    seen_specs: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # facts a re-check was run for
     recheck_wanted: asyncio.Event = field(default_factory=asyncio.Event)
     indexed: asyncio.Event = field(default_factory=asyncio.Event)  # kopf has listed everything once
     calls: collections.Counter = field(default_factory=collections.Counter)  # writes made, by kind
