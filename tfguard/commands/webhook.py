@@ -28,6 +28,8 @@ def register(subparsers) -> None:
     serve.add_argument("--admission-timeout", type=float, metavar="SECONDS",
                        help="admit with a warning past this (default 2)")
     serve.add_argument("--max-body-bytes", type=int, help="larger requests get 413 (default 4 MiB)")
+    serve.add_argument("--verdict-cache-size", type=int, metavar="N",
+                       help="verdicts remembered by what they depend on (default 4096; 0 turns it off)")
     serve.add_argument("--log-level", help="debug, info, warning, error (default info)")
     serve.set_defaults(func=run_serve)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
@@ -42,7 +44,8 @@ def run_serve(args: argparse.Namespace) -> int:
     overrides = {
         name: getattr(args, name, None)
         for name in ("cert_file", "key_file", "host", "port", "kubeconfig", "watch", "default_mode",
-                     "probe_image", "namespace", "admission_timeout", "max_body_bytes", "log_level")
+                     "probe_image", "namespace", "admission_timeout", "max_body_bytes", "verdict_cache_size",
+                     "log_level")
     }
     try:
         settings = Settings.from_env(**overrides)

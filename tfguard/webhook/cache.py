@@ -42,6 +42,7 @@ class Caches:
         self._profiles: dict[tuple[str, str], ModelFacts] = {}
         self._synced = {IMAGE_STACKS: False, MODEL_PROFILES: False}
         self.gave_up = False
+        self.generation = 0  # bumped on every change: verdicts remembered under an older one are stale
         self.started_at = time.monotonic()
 
     # --- read side (admission path) ---
@@ -68,6 +69,7 @@ class Caches:
 
     # --- write side (watch events) ---
     def put_stack(self, obj: dict[str, Any]) -> None:
+        self.generation += 1
         uid = _uid(obj)
         self.drop_stack(obj)
         facts = stack_from_image_stack(obj)
@@ -81,25 +83,30 @@ class Caches:
                 self._stack_index[key] = uid
 
     def drop_stack(self, obj: dict[str, Any]) -> None:
+        self.generation += 1
         uid = _uid(obj)
         if self._stacks.pop(uid, None) is not None:
             for key in [k for k, v in self._stack_index.items() if v == uid]:
                 del self._stack_index[key]
 
     def replace_stacks(self, items: list[dict[str, Any]]) -> None:
+        self.generation += 1
         self._stacks, self._stack_index = {}, {}
         for obj in items:
             self.put_stack(obj)
 
     def put_profile(self, obj: dict[str, Any]) -> None:
+        self.generation += 1
         meta = obj.get("metadata") or {}
         self._profiles[(meta.get("namespace") or "", meta.get("name") or "")] = facts_from_model_profile(obj)
 
     def drop_profile(self, obj: dict[str, Any]) -> None:
+        self.generation += 1
         meta = obj.get("metadata") or {}
         self._profiles.pop((meta.get("namespace") or "", meta.get("name") or ""), None)
 
     def replace_profiles(self, items: list[dict[str, Any]]) -> None:
+        self.generation += 1
         self._profiles = {}
         for obj in items:
             self.put_profile(obj)

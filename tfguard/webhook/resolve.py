@@ -7,6 +7,7 @@ the built-in catalog. No network I/O on the admission path.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -78,12 +79,15 @@ def pick_container(pod_spec: dict[str, Any], annotations: dict[str, str], caches
     if len(containers) == 1:
         return containers[0], None
     for c in containers:
-        image = c.get("image") or ""
+        image = c.get("image")
+        if not isinstance(image, str):
+            continue
         if caches.stack_for(image) is not None or _catalog_stack(image) is not None:
             return c, None
     return containers[0], None
 
 
+@functools.lru_cache(maxsize=1024)  # the catalog is fixed: look each image up once
 def _catalog_stack(image: str) -> Optional[StackFacts]:
     if not image:
         return None
@@ -227,7 +231,8 @@ def resolve(
 ) -> Resolved:
     container, problem = pick_container(pod_spec, annotations, caches)
     findings = [problem] if problem else []
-    image = (container or {}).get("image") or ""
+    image = (container or {}).get("image")
+    image = image if isinstance(image, str) else ""
     stack = resolve_stack(image, annotations, caches, findings)
     model = resolve_model(namespace, annotations, caches, findings)
     loader = resolve_loader(annotations, findings)

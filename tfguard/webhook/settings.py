@@ -27,6 +27,9 @@ class Settings:
     watch: bool = True  # keep ImageStacks and ModelProfiles in memory through watches
     cache_sync_timeout: float = 10.0  # /readyz turns ready after this even if the caches never synced
     admission_timeout: float = 2.0  # past this a request is admitted with a warning (fail-open)
+    # Requests up to this size are judged on the event loop; larger ones in a thread, under admission_timeout.
+    inline_body_bytes: int = 64 * 1024
+    verdict_cache_size: int = 4096  # verdicts remembered by what they depend on (0: none)
     max_body_bytes: int = 4 * 1024 * 1024  # object + oldObject at etcd's 1.5 MiB limit still fit
     # Never checked or mutated: tfguard's own namespace and the cluster's system namespace.
     excluded_namespaces: tuple[str, ...] = ("kube-system",)

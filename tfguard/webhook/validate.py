@@ -10,7 +10,7 @@ from tfguard.compat.facts import Finding, StackFacts, Verdict
 from tfguard.webhook import codes
 from tfguard.webhook.cache import Caches
 from tfguard.webhook.models import AdmissionRequest, AdmissionResponse
-from tfguard.webhook.resolve import Resolved, has_user_annotations, resolve, tfguard_annotations
+from tfguard.webhook.resolve import Resolved, has_user_annotations, requests_gpu, resolve, tfguard_annotations
 from tfguard.webhook.settings import MODES
 
 # Kinds whose pod template /validate judges, and where that template lives.
@@ -85,7 +85,9 @@ def _relevant(kind: str, obj: Optional[dict[str, Any]]) -> Any:
     return pod_template(kind, obj), {k: v for k, v in mine.items() if k in A.USER_ANNOTATIONS}
 
 
-def validate(request: AdmissionRequest, namespace_mode: str, caches: Caches) -> Outcome:
+def validate(
+    request: AdmissionRequest, namespace_mode: str, caches: Caches, memo: Optional["VerdictMemo"] = None
+) -> Outcome:
     kind = request.kind.kind
     obj = request.object
     if request.operation not in ("CREATE", "UPDATE") or not isinstance(obj, dict):
@@ -113,19 +115,51 @@ def validate(request: AdmissionRequest, namespace_mode: str, caches: Caches) -> 
     findings: list[Finding] = []
     mode = effective_mode(namespace_mode, annotations, findings)
     pod_spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
-    resolved = resolve(pod_spec, request.namespace, annotations, caches)
-    findings += resolved.findings
-    from tfguard.compat.verdict import evaluate  # imported on first use: a broken engine fails open
-
-    verdict: Verdict = evaluate(
-        resolved.model,
-        resolved.stack,
-        loader=resolved.loader,
-        gpu=resolved.gpu,
-        model_name=resolved.model_name,
-    )
-    findings += verdict.findings
+    resolved, verdict = (memo or VerdictMemo(0)).judge(pod_spec, request.namespace, annotations, caches)
+    findings += resolved.findings + verdict.findings
     return decide(kind, request.name or metadata.get("name") or "", verdict, findings, resolved, mode)
+
+
+class VerdictMemo:
+    """Verdicts by what they depend on: the annotations, the namespace (for profiles), the containers'
+    names, images and GPU requests, and the caches' generation (any ImageStack/ModelProfile change
+    starts afresh). The same workload comes back often (every rollout makes a ReplicaSet with the
+    same template; `kubectl apply` re-sends unchanged objects), and then the check is a dict lookup."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._entries: dict[Any, tuple[Resolved, Verdict]] = {}
+
+    def judge(
+        self, pod_spec: dict[str, Any], namespace: Optional[str], annotations: dict[str, str], caches: Caches
+    ) -> tuple[Resolved, Verdict]:
+        key = None
+        if self.size:
+            containers = pod_spec.get("containers")
+            key = (
+                caches.generation,
+                namespace,
+                tuple(sorted(annotations.items())),
+                tuple(
+                    (str(c.get("name")), str(c.get("image")), requests_gpu(c))
+                    for c in (containers if isinstance(containers, list) else [])
+                    if isinstance(c, dict)
+                ),
+            )
+            hit = self._entries.get(key)
+            if hit is not None:
+                return hit
+        resolved = resolve(pod_spec, namespace, annotations, caches)
+        from tfguard.compat.verdict import evaluate  # loaded at startup by the app; a broken engine fails open
+
+        verdict = evaluate(
+            resolved.model, resolved.stack, loader=resolved.loader, gpu=resolved.gpu, model_name=resolved.model_name
+        )
+        if key is not None:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[key] = (resolved, verdict)
+        return resolved, verdict
 
 
 def decide(kind: str, name: str, verdict: Verdict, findings: list[Finding], resolved: Resolved, mode: str) -> Outcome:
