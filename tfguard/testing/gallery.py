@@ -169,7 +169,11 @@ class Applied:
 
 
 def apply_profile(kubectl: Kubectl, namespace: str, profile_yaml: str) -> None:
-    kubectl("apply", "-n", namespace, "-f", "-", input=profile_yaml)
+    # Sent as JSON: kubectl reads YAML 1.1, where an unquoted op attr named N (Pack, StringJoin) would
+    # be the boolean false.
+    import yaml
+
+    kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(yaml.safe_load(profile_yaml)))
 
 
 def apply_example(kubectl: Kubectl, example: Example, namespace: str, mode: str, dry_run: bool = False) -> Applied:
