@@ -92,18 +92,27 @@ build() {
 
     for b in "${BINARIES[@]}"; do
         if [[ -x "$BIN/$b" ]]; then continue; fi
-        log "building $b $release with $(go version | cut -d' ' -f3) (cold: 15-30 min on 2 cores)"
-        (cd "$module_dir" && nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$BIN/$b.tmp" "k8s.io/kubernetes/cmd/$b")
-        mv "$BIN/$b.tmp" "$BIN/$b"
+        log "building $b $release with $(go version | cut -d' ' -f3) (from scratch: about 10 minutes on 2 cores)"
+        (cd "$module_dir" && nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$BIN/.$b.partial" "k8s.io/kubernetes/cmd/$b")
+        mv "$BIN/.$b.partial" "$BIN/$b"
     done
 }
 
 if have_binaries; then
     log "kube-apiserver and kube-controller-manager $KUBERNETES_VERSION cached in $BIN"
 else
-    start=$(date +%s)
-    build
-    log "built in $(( $(date +%s) - start )) s: $BIN"
+    # Two sessions building at once would write the same wrapper module: the second waits.
+    mkdir -p "$RELEASE_DIR"
+    exec 9>"$RELEASE_DIR/.build.lock"
+    flock 9
+    if have_binaries; then
+        log "kube-apiserver and kube-controller-manager $KUBERNETES_VERSION built meanwhile in $BIN"
+    else
+        start=$(date +%s)
+        build
+        log "built in $(( $(date +%s) - start )) s: $BIN"
+    fi
+    exec 9>&-
 fi
 
 "${PYTHON:-python3}" "$HERE/tools.py"

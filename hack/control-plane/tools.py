@@ -58,10 +58,12 @@ def install(name: str, version: str, data: bytes, expected_sha256: str) -> Path:
         raise SystemExit(f"tools: {name} {version}: sha256 {actual} does not match the pinned {expected_sha256}")
     target_dir = cache_dir() / "tools" / f"{name}-{version}"
     target_dir.mkdir(parents=True, exist_ok=True)
-    partial = target_dir / f".{name}.partial"
-    partial.write_bytes(data)
-    partial.chmod(0o755)
-    partial.replace(target_dir / name)
+    # Write then rename, so a concurrent fetch or a reader never sees half a binary.
+    fd, partial = tempfile.mkstemp(dir=target_dir, prefix=f".{name}.")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(partial, 0o755)
+    os.replace(partial, target_dir / name)
     return target_dir / name
 
 
