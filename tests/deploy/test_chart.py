@@ -193,7 +193,7 @@ def test_webhook_reads_only_what_it_caches(render):
     verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}
     assert verbs == {"get", "list", "watch"}
     resources = {res for rule in role["rules"] for res in rule["resources"]}
-    assert resources == {"imagestacks", "modelprofiles", "namespaces"}
+    assert resources == {"imagestacks", "modelprofiles"}
 
 
 def test_prometheus_can_scrape_the_webhook(render):
