@@ -78,14 +78,14 @@ def start_webhook(tls_ca, serving_pair):
     running: list[RunningWebhook] = []
 
     def start(caches: Optional[Caches] = None, **overrides) -> RunningWebhook:
-        settings = Settings(
-            cert_file=str(serving_pair.cert_path),
-            key_file=str(serving_pair.key_path),
-            host="127.0.0.1",
-            port=free_port(),
-            watch=False,
+        settings = Settings(**{
+            "cert_file": str(serving_pair.cert_path),
+            "key_file": str(serving_pair.key_path),
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "watch": False,
             **overrides,
-        )
+        })
         hook = RunningWebhook(settings, caches or Caches(), tls_ca.pair.cert_path).start()
         running.append(hook)
         return hook

@@ -77,3 +77,25 @@ def test_serve_without_certificates_is_a_usage_error():
     result = subprocess.run([sys.executable, "-m", "tfguard.cli", "webhook", "serve"], capture_output=True, text=True,
                             env={k: v for k, v in os.environ.items() if not k.startswith("TFGUARD_WEBHOOK_")})
     assert result.returncode == 2 and "HTTPS only" in result.stderr
+
+
+def test_readiness_waits_for_the_caches_then_gives_up_and_serves_without_them(start_webhook, tmp_path):
+    import yaml
+
+    unreachable = tmp_path / "kubeconfig"
+    unreachable.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "x",
+        "clusters": [{"name": "x", "cluster": {"server": f"https://127.0.0.1:{free_port()}", "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "x", "user": {"token": "t"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
+    }))
+    hook = start_webhook(watch=True, kubeconfig=str(unreachable), cache_sync_timeout=2)
+    with hook.client() as client:
+        assert client.get("/readyz").status_code == 503
+        # admissions are answered all the same, from annotations and the catalog
+        assert client.post("/mutate", json=admission_review(pod(MODEL))).json()["response"]["allowed"] is True
+        deadline = time.monotonic() + 20
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert "without caches" in client.get("/readyz").text
