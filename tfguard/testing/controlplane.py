@@ -223,7 +223,9 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _kubeconfig(server: str, ca: bytes, user: str, pair: KeyPair) -> str:
-    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
     return json.dumps(
         {
             "apiVersion": "v1",
@@ -449,7 +451,10 @@ class ControlPlane:
     def _start_processes(self) -> None:
         d = self.workdir
         began = time.monotonic()
-        mark = lambda milestone: self.timings.__setitem__(milestone, time.monotonic() - began)  # noqa: E731
+
+        def mark(milestone: str) -> None:
+            self.timings[milestone] = time.monotonic() - began
+
         etcd_port, etcd_peer_port, api_port, kcm_port = (free_port() for _ in range(4))
         etcd_url = f"http://127.0.0.1:{etcd_port}"
         data_dir = d / f"etcd-{etcd_port}"
