@@ -76,10 +76,13 @@ def collect_ops(graph_defs: Iterable[Any]) -> dict[str, set[str]]:
     for graph_def in graph_defs:
         library = graph_def.library.function
         functions.update(f.signature.name for f in library)
+        get = op_attrs.get
+        # The hot loop of inspection (one pass per NodeDef): keep it to two field reads.
         for node in chain(graph_def.node, chain.from_iterable(f.node_def for f in library)):
-            attrs = op_attrs.get(node.op)
+            op = node.op
+            attrs = get(op)
             if attrs is None:
-                op_attrs[node.op] = set(node.attr)
+                op_attrs[op] = set(node.attr)
             else:
                 attrs.update(node.attr)
     for name in functions:
