@@ -109,3 +109,19 @@ def test_keras_facts_match_the_build(name, version):
 def test_the_new_op_model_names_the_new_op():
     assert NEW_OP in inspect_model(model_path("new_op_saved_model", NEW_TF)).ops
     assert NEW_OP not in inspect_model(model_path("plain_saved_model", NEW_TF)).ops
+
+
+@pytest.mark.parametrize("name,version", CASES, ids=[f"{n}-tf{v}" for n, v in CASES])
+def test_the_probe_reads_the_same_facts(name, version):
+    """The probe (stdlib only, inside the pod) and `tfguard inspect` must agree on every fact."""
+    from tfguard.probes import probe
+
+    path = str(model_path(name, version))
+    mine = inspect_model(path).to_dict()
+    theirs, problem = probe.model_facts(path)
+
+    assert problem is None
+    for key in ("format", "tensorflow_version", "tensorflow_git_version", "graph_producer", "graph_min_consumer",
+                "graph_bad_consumers", "ops", "op_attrs", "keras_version", "keras_format", "keras_backend",
+                "signatures", "digest", "saved_model_schema_version"):
+        assert theirs.get(key) == mine[key], key

@@ -167,3 +167,13 @@ def test_error_names_the_file(tmp_path):
         inspect_model(model)
     assert error.value.path == str(model / "saved_model.pb")
     assert str(error.value).startswith(str(model / "saved_model.pb") + ": not a valid SavedModel protobuf")
+
+
+def test_digest_is_the_one_the_probe_computes(tmp_path):
+    from tfguard.probes.probe import model_digest
+
+    model = write_saved_model(tmp_path / "m", keras_metadata=keras_metadata_bytes())
+    (model / "assets").mkdir()
+    (model / "assets" / "vocab.txt").write_text("a\nb\n")
+
+    assert inspect_model(model).digest == model_digest(str(model))
