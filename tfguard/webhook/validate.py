@@ -23,6 +23,7 @@ TEMPLATE_PATHS = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
 WARNING_LIMIT = 256  # the API server may cut longer warnings
+MAX_WARNINGS = 6
 
 
 @dataclass
@@ -178,9 +179,11 @@ def decide(kind: str, name: str, verdict: Verdict, findings: list[Finding], reso
         shown = [f for f in findings if f.severity == "warning"]
     else:
         shown = [f for f in findings if f.severity in ("error", "warning")]
+    if verdict.verdict == "unknown":  # the infos say what is missing
+        shown += [f for f in findings if f.severity == "info"]
     if outcome.allowed and verdict.verdict in ("risky", "unknown", "incompatible"):
         outcome.warnings.append(_clip(f"tfguard: {verdict.verdict}: {describe(resolved)}"))
-    outcome.warnings += [_warning(f) for f in shown]
+    outcome.warnings += [_warning(f) for f in shown[:MAX_WARNINGS]]
     return outcome
 
 
