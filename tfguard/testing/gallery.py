@@ -17,6 +17,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -105,19 +106,36 @@ BY_NAME = {e.name: e for e in EXAMPLES_LIST}
 # --- ModelProfiles from real models ---
 
 
+def model_path_in_image(example: Example) -> str:
+    """The example's tfguard.io/model-path annotation: where the serving container reads the model."""
+    import yaml
+
+    manifest = yaml.safe_load(example.manifest.read_text())
+    return manifest["spec"]["template"]["metadata"]["annotations"]["tfguard.io/model-path"]
+
+
 def model_profile(example: Example) -> Optional[str]:
-    """`tfguard inspect <real model> --profile <name>` as YAML; None for an example without a model."""
+    """`tfguard inspect <real model> --profile <name>` as YAML; None for an example without a model.
+
+    The model is inspected under the path the Deployment serves it from (a symlink in a scratch
+    directory, as a CI job would stage it), so the profile's `source` and tfguard's messages name
+    `models/<example>/...` rather than the test cache."""
     if example.model is None:
         return None
     from tfguard.testing.models import model_path
 
-    path = model_path(*example.model)
-    done = subprocess.run(
-        [sys.executable, "-m", "tfguard.cli", "inspect", str(path), "--profile", example.name],
-        capture_output=True, text=True, timeout=120,
-    )
+    artifact = model_path(*example.model)
+    relative = model_path_in_image(example).lstrip("/")
+    with tempfile.TemporaryDirectory(prefix="tfguard-gallery-") as stage:
+        link = Path(stage) / relative
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(artifact, target_is_directory=artifact.is_dir())
+        done = subprocess.run(
+            [sys.executable, "-m", "tfguard.cli", "inspect", relative, "--profile", example.name],
+            capture_output=True, text=True, timeout=120, cwd=stage,
+        )
     if done.returncode != 0:
-        raise RuntimeError(f"tfguard inspect {path} failed: {done.stderr.strip()[-500:]}")
+        raise RuntimeError(f"tfguard inspect {artifact} failed: {done.stderr.strip()[-500:]}")
     return done.stdout
 
 
