@@ -1031,6 +1031,13 @@ def tail_lines(text, lines=16, limit=2500):
     return "\n".join(kept)[-limit:]
 
 
+def _line_with(text, patterns):
+    for line in (text or "").splitlines():
+        if any(p in line for p in patterns):
+            return line.strip()
+    return _last_line(text)
+
+
 def _last_line(text):
     lines = [l.strip() for l in (text or "").splitlines() if l.strip()]
     return lines[-1] if lines else ""
@@ -1070,9 +1077,9 @@ def classify_import_failure(exc_type=None, missing_module=None, error="", stderr
     if m:
         return "PROBE_UNDEFINED_SYMBOL", "undefined symbol %s: %s" % (m.group(1), _last_line(error))
     if any(p in text for p in _NUMPY_PATTERNS):
-        return "PROBE_NUMPY_ABI", "NumPy ABI mismatch: %s%s" % (_last_line(error), numpy_note)
+        return "PROBE_NUMPY_ABI", "NumPy ABI mismatch: %s%s" % (_line_with(text, _NUMPY_PATTERNS), numpy_note)
     if any(p in text for p in _PROTOBUF_PATTERNS):
-        return "PROBE_PROTOBUF_INCOMPATIBLE", "protobuf is incompatible: %s" % _last_line(error)
+        return "PROBE_PROTOBUF_INCOMPATIBLE", "protobuf is incompatible: %s" % _line_with(text, _PROTOBUF_PATTERNS)
     if exc_type == "ModuleNotFoundError" and missing_module:
         return "PROBE_IMPORT_ERROR", "importing TensorFlow failed: module %s is missing" % missing_module
     return "PROBE_IMPORT_ERROR", "importing TensorFlow failed: %s" % (_last_line(error) or exc_type)
@@ -1395,9 +1402,11 @@ def _model_checks(args, child, model, problem, loader, import_ok, signum, timing
                     call.get("signature"), _last_line(call.get("error"))[:400])
             checks.append(_check("signature", status, code, message,
                                  details={"missing_ops": missing, "error_tail": tail_lines(call.get("error", ""))}))
+    elif child.phase == "call" and child.timed_out:
+        checks.append(_check("signature", "fail", "PROBE_MODEL_LOAD_TIMEOUT", "calling the serving signature did "
+                             "not finish within the %.0f s budget" % args.budget))
     elif child.phase == "call":
-        how = "died of %s" % _signal_name(signum) if signum else (
-            "did not finish in time" if child.timed_out else "ended")
+        how = "died of %s" % _signal_name(signum) if signum else "ended with status %s" % child.proc.returncode
         checks.append(_check("signature", "fail", "PROBE_MODEL_LOAD_CRASHED", "calling the serving signature: "
                              "TensorFlow %s" % how, details={"stderr_tail": tail_lines(child.stderr_text)}))
     return checks
