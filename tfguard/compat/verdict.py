@@ -484,7 +484,7 @@ def _op_rules(j: _Judgement, ops: list[str]) -> bool:
     """Registered ops, declared attrs and CPU kernels against a measured release. True if a load fails."""
     release, m = j.release, j.model
     registered = release.ops
-    missing = [op for op in ops if op not in registered]
+    missing = [] if registered.issuperset(ops) else [op for op in ops if op not in registered]
     if missing:
         j.add(
             "OP_NOT_REGISTERED", "error",
@@ -500,10 +500,11 @@ def _op_rules(j: _Judgement, ops: list[str]) -> bool:
         declared = declared_by.get(op)
         if declared is None:
             continue  # op missing (reported above) or no attr facts for it
-        extra = [a for a in attrs if not a.startswith("_") and a not in declared]
-        if extra:
-            unknown_attrs[op] = sorted(extra)
+        for attr in attrs:  # the hot loop of the admission path: cheapest test first
+            if attr not in declared and attr[:1] != "_":
+                unknown_attrs.setdefault(op, []).append(attr)
     if unknown_attrs:
+        unknown_attrs = {op: sorted(set(attrs)) for op, attrs in sorted(unknown_attrs.items())}
         pairs = [f"{op}.{attr}" for op, attrs in sorted(unknown_attrs.items()) for attr in attrs]
         j.add(
             "OP_ATTR_NOT_IN_OPDEF", "error",
@@ -514,7 +515,9 @@ def _op_rules(j: _Judgement, ops: list[str]) -> bool:
 
     on_gpu = j.gpu == "required" and j.stack.cuda_build is not False
     if not on_gpu:
-        no_cpu = [op for op in ops if op in release.ops_without_cpu_kernel]
+        no_cpu = [] if release.ops_without_cpu_kernel.isdisjoint(ops) else [
+            op for op in ops if op in release.ops_without_cpu_kernel
+        ]
         if no_cpu:
             j.add(
                 "OP_NO_CPU_KERNEL", "warning",
