@@ -61,7 +61,7 @@ def test_a_passing_probe_verifies_the_image_and_profiles_the_model(operator, nam
     assert notes["tfguard.io/observed-model-profile"] == profile["metadata"]["name"]
     assert notes["tfguard.io/checked-at"]
     events = cp.wait_for(lambda: tfguard_events(cp, namespace, "resnet"), timeout=30, what="an Event")
-    assert [e["reason"] for e in events] == ["TFGuardVerified"]
+    assert [e["reason"] for e in events] == ["TFGuardVerified"], [(e["reason"], e["message"]) for e in events]
 
     described = cp.kubectl("describe", "deployment", "resnet", "-n", namespace).stdout
     print(described)

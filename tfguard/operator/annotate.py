@@ -96,23 +96,33 @@ def assess(
 
     if engine is None:
         from tfguard.compat import verdict as engine
-    verdict: Verdict = engine.evaluate(
-        model, stack, loader=resolved.loader, gpu=resolved.gpu, model_name=resolved.model_name or model.path
-    )
+    # Named as the user names it, so the reason does not change when better facts arrive.
+    label = annotations.get(A.MODEL_PROFILE) or annotations.get(A.MODEL_PATH) or resolved.model_name or model.path
+    verdict: Verdict = engine.evaluate(model, stack, loader=resolved.loader, gpu=resolved.gpu, model_name=label)
     findings = list(resolved.findings) + list(verdict.findings)
     worst = _worst(findings)
-    name = resolved.model_name or model.path or "the model"
+    if probe is not None and probe.model_loaded and _same_model(model, probe.model) and verdict.verdict != "compatible":
+        # Truth comes from real TensorFlow: this image's own TF loaded this very model in the
+        # workload's Pod. The static rules disagreeing is worth saying, not a reason to doubt it.
+        disagreement = f" (tfguard's static check said {verdict.verdict}: {_what_to_do(worst, findings)})"
+        verdict = Verdict("compatible", findings=[], model=verdict.model, image=verdict.image)
+        findings, worst = [], None
+    else:
+        disagreement = ""
+    name = f"model {label}" if label else "the model"
     image = stack.image or serving_image or "(no image)"
     if verdict.verdict == "compatible":
         verified = stack.source == "probe"  # from this workload's Pods or an ImageStack: observed, not declared
         key = "verified" if verified else "compatible"
         where = "verified by the tfguard probe" if verified else f"image stack from the {stack.source}"
         reason = f"{name} loads on {image} (TF {stack.tensorflow_version or '?'}, {where})"
-        message = reason
+        if probe is not None and probe.model_loaded:
+            reason = f"{name} loads on {image} (TF {stack.tensorflow_version or '?'}: the tfguard probe loaded it)"
+        message = reason + disagreement
     else:
         key = verdict.verdict
         reason = verdict.summary if worst is None else f"{verdict.verdict}: [{worst.code}] {worst.message}"
-        message = f"{verdict.verdict}: model {name} on image {image}. " + _what_to_do(worst, findings)
+        message = f"{verdict.verdict}: {name} on image {image}. " + _what_to_do(worst, findings)
     event_type, event_reason = EVENTS.get(key, EVENTS["unknown"])
     return Assessment(
         verdict=verdict.verdict,
@@ -202,7 +212,9 @@ def event_body(workload: dict[str, Any], assessment: Assessment, previous_reason
 def _what_to_do(worst: Optional[Finding], findings: list[Finding]) -> str:
     if worst is None:
         return "tfguard found nothing specific."
-    text = f"[{worst.code}] {worst.message}"
+    text = f"[{worst.code}] {worst.message.rstrip()}"
+    if not text.endswith((".", "!", "?", ")")):
+        text += "."
     fix = worst.fix or getattr(CODES.get(worst.code), "fix", "")  # the probe's summary carries no fixes
     if fix:
         text += f" Fix: {fix}"
@@ -224,6 +236,14 @@ def _same_image(probe: ProbeResult, image: str) -> bool:
     if not image:
         return True
     return image == probe.image or (probe.image_digest is not None and image.endswith("@" + probe.image_digest))
+
+
+def _same_model(judged: ModelFacts, loaded: Optional[ModelFacts]) -> bool:
+    if loaded is None:
+        return False
+    if judged.digest and loaded.digest:
+        return judged.digest == loaded.digest
+    return judged is loaded or judged.source == "probe"
 
 
 def _with_path(facts: ModelFacts, declared: ModelFacts) -> ModelFacts:

@@ -35,6 +35,7 @@ class ProbeResult:
     checks: list[Finding] = field(default_factory=list)
     stack: StackFacts = field(default_factory=StackFacts)
     model: Optional[ModelFacts] = None
+    model_loaded: bool = False  # the probe really loaded the model with the image's own TensorFlow
 
     @property
     def failed(self) -> bool:
@@ -123,6 +124,13 @@ def read_probe_result(pod: dict[str, Any]) -> Optional[ProbeResult]:
     result.model = report.model if isinstance(report.model, ModelFacts) else None
     if result.model is not None and not result.model.ops and '"ops_dropped":true' in message.replace(" ", ""):
         result.model = None  # the summary had no room for the op list: no facts beat wrong facts
+    codes = {c.code for c in result.checks}
+    result.model_loaded = (
+        not result.failed
+        and report.model is not None
+        # the full report lists the passed load; the summary lists only failures and warnings
+        and ("PROBE_MODEL_LOADED" in codes or (getattr(report, "summary", False) and "PROBE_MODEL_NOT_CHECKED" not in codes))
+    )
     if result.model is not None:
         result.model.source = "probe"
     return result
