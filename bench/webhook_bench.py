@@ -166,8 +166,55 @@ def start_webhook(pair, port: int, log: Path, env: dict, *extra: str) -> subproc
     )
 
 
+def in_process_costs(body: bytes, n: int = 3000) -> dict[str, float]:
+    """CPU microseconds per request of the application work alone (no TLS, no HTTP), in this process:
+    a figure the other processes on a shared machine disturb far less than wall-clock throughput."""
+    import logging
+
+    from tfguard.webhook.cache import Caches
+    from tfguard.webhook.models import parse_review, review_response
+    from tfguard.webhook.serve import _JsonFormatter
+    from tfguard.webhook.validate import VerdictMemo, validate
+
+    caches, memo, cold = Caches(), VerdictMemo(), VerdictMemo(0)
+    handler = logging.StreamHandler(open(os.devnull, "w"))
+    handler.setFormatter(_JsonFormatter())
+    logger = logging.getLogger("tfguard.bench.sink")
+    logger.handlers[:], logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+
+    def bare():
+        review = json.loads(body)
+        json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                    "response": {"uid": review["request"]["uid"], "allowed": True}}, separators=(",", ":")).encode()
+
+    def webhook(memo):
+        def run():
+            req = parse_review(body).request
+            outcome = validate(req, "warn", caches, memo)
+            json.dumps(review_response(outcome.response(req.uid)), separators=(",", ":")).encode()
+            logger.info("admission", extra={"uid": req.uid, "kind": req.kind.kind, "namespace": req.namespace,
+                                            "object": req.name, "verdict": outcome.verdict, "mode": outcome.mode,
+                                            "allowed": outcome.allowed, "codes": [f.code for f in outcome.findings]})
+        return run
+
+    costs = {}
+    for name, fn in (("bare", bare), ("webhook", webhook(memo)), ("webhook-cold", webhook(cold))):
+        fn()
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            for _ in range(n):
+                fn()
+            best = min(best, (time.process_time() - start) / n * 1e6)
+        costs[name] = round(best, 1)
+    return costs
+
+
 def main() -> int:
     from tfguard.testing.controlplane import CertificateAuthority
+
+    load_before = os.getloadavg()
 
     work = Path(tempfile.mkdtemp(prefix="tfguard-webhook-bench-"))
     ca = CertificateAuthority(work)
@@ -227,6 +274,8 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
     modules = json.loads((work / "modules.json").read_text())
+    load_after = os.getloadavg()
+    app_costs = in_process_costs(body.read_bytes())
 
     def ratio(name: str, key: str = "throughput") -> float:
         return median([w[key] / b[key] for w, b in zip(closed[name], closed["bare"])])
@@ -255,6 +304,9 @@ def main() -> int:
         rounds = ", ".join(f"{w['throughput'] / b['throughput']:.2f}" for w, b in zip(closed[name], closed["bare"]))
         print(f"{name}: throughput {ratio(name):.2f}x bare (per round: {rounds}); "
               f"CPU per request: bare/{name} = {cpu_ratio:.2f}")
+    print(f"application work alone, CPU us per request (in-process, best of 3): "
+          + ", ".join(f"{k} {v:.0f}" for k, v in app_costs.items()))
+    print(f"load average (1 min) before/after: {load_before[0]:.1f} / {load_after[0]:.1f} on {os.cpu_count()} CPUs")
     errors = sum(r["errors"] for runs in (*closed.values(), *rate.values()) for r in runs)
     print(f"errors: {errors}")
     print(f"webhook RSS after load: {rss:.1f} MB (peak {peak:.1f} MB); bare endpoint RSS {bare_rss:.1f} MB")

@@ -1,4 +1,11 @@
-"""The webhook's FastAPI app: /validate, /mutate, /healthz, /readyz, /metrics."""
+"""The webhook's FastAPI app: /validate, /mutate, /healthz, /readyz, /metrics.
+
+The two admission endpoints are served by `AdmissionEndpoints`, a plain ASGI middleware in front of
+the FastAPI router: the API server calls them for every matching object, and routing, a Request
+object and dependency solving would cost more than the check itself. The body is still parsed into
+the typed AdmissionReview model (`parse_review`), capped in size, and answered with the typed
+AdmissionResponse.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,10 @@ import contextlib
 import json
 import logging
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 
 from tfguard.webhook import codes
 from tfguard.webhook.cache import Caches
@@ -57,78 +64,16 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
 
     app = FastAPI(title="tfguard admission webhook", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings, app.state.caches, app.state.metrics = settings, caches, metrics
-
-    async def admit(request: Request, endpoint: str, mode: Optional[str], decide: Callable[..., Outcome]) -> Response:
-        started = time.perf_counter()
-        if mode is not None and mode not in MODES:
-            return _reject(metrics, 400, "bad-mode", f"the mode in the path must be one of {', '.join(MODES)}, not {mode[:40]!r}")
-        try:
-            body = await read_body(request, settings.max_body_bytes)
-            review = parse_review(body)
-        except BadReview as exc:
-            return _reject(metrics, exc.status, _reason(exc.status), str(exc))
-        req: AdmissionRequest = review.request
-        mode = mode or settings.default_mode
-        if settings.is_excluded(req.namespace):
-            outcome = Outcome("skipped", mode=mode, audit={"excluded": "namespace"})
-        else:
-            try:
-                if len(body) <= settings.inline_body_bytes:
-                    # Bounded by the object's size: well under a millisecond, less than a thread hop costs.
-                    outcome = decide(req, mode)
-                else:
-                    outcome = await asyncio.wait_for(asyncio.to_thread(decide, req, mode), settings.admission_timeout)
-            except Exception as exc:  # fail-open: an error in tfguard never blocks the cluster
-                timed_out = isinstance(exc, asyncio.TimeoutError)
-                why = f"the check took over {settings.admission_timeout:g}s" if timed_out else f"internal error ({type(exc).__name__})"
-                log.error(
-                    "admission failed open",
-                    exc_info=not timed_out,
-                    extra={"uid": req.uid, "endpoint": endpoint, "kind": req.kind.kind, "namespace": req.namespace, "object": req.name},
-                )
-                finding = codes.finding(codes.INTERNAL_ERROR, f"{why}; admitted unchecked")
-                outcome = Outcome("error", mode=mode, findings=[finding], warnings=[f"tfguard [{finding.code}]: {finding.message}"])
-        answer = review_response(outcome.response(req.uid))
-        seconds = time.perf_counter() - started
-        metrics.observe(endpoint, req.operation, outcome.verdict, outcome.mode, outcome.allowed, seconds)
-        if outcome.verdict not in ("skipped", "unchanged") or not outcome.allowed:
-            log.info(
-                "admission",
-                extra={
-                    "uid": req.uid,
-                    "endpoint": endpoint,
-                    "operation": req.operation,
-                    "kind": req.kind.kind,
-                    "namespace": req.namespace,
-                    "object": req.name,
-                    "verdict": outcome.verdict,
-                    "mode": outcome.mode,
-                    "allowed": outcome.allowed,
-                    "codes": [f.code for f in outcome.findings],
-                    "dryRun": bool(req.dryRun),
-                    "ms": round(seconds * 1000, 3),
-                },
-            )
-        return Response(json.dumps(answer, separators=(",", ":")).encode(), media_type="application/json")
-
     memo = VerdictMemo(settings.verdict_cache_size)
-
-    async def validate_endpoint(request: Request) -> Response:
-        return await admit(request, "validate", request.path_params.get("mode"),
-                           lambda req, m: validate(req, m, caches, memo))
-
-    async def mutate_endpoint(request: Request) -> Response:
-        return await admit(request, "mutate", request.path_params.get("mode"),
-                           lambda req, m: mutate(req, m, caches, settings))
-
-    # The mode is a path segment (/validate/enforce): webhook URLs may carry no query string. The chart
-    # registers one entry per namespace mode, picked by a namespaceSelector on the tfguard.io/mode label,
-    # so the webhook needs no namespace lookups. A bare /validate uses the default mode.
-    # Plain Starlette routes: the body is parsed by parse_review (typed, capped), so FastAPI's
-    # per-request dependency solving would be pure overhead on the admission path.
-    for path, endpoint in (("/validate", validate_endpoint), ("/mutate", mutate_endpoint)):
-        app.router.add_route(path, endpoint, methods=["POST"], include_in_schema=False)
-        app.router.add_route(path + "/{mode}", endpoint, methods=["POST"], include_in_schema=False)
+    app.add_middleware(
+        AdmissionEndpoints,
+        settings=settings,
+        metrics=metrics,
+        deciders={
+            "validate": lambda req, mode: validate(req, mode, caches, memo),
+            "mutate": lambda req, mode: mutate(req, mode, caches, settings),
+        },
+    )
 
     @app.get("/healthz")
     async def healthz() -> PlainTextResponse:
@@ -148,27 +93,122 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
     return app
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    content_type = request.headers.get("content-type", "application/json")
+class AdmissionEndpoints:
+    """POST /validate[/MODE] and /mutate[/MODE].
+
+    The mode is a path segment (/validate/enforce): webhook URLs may carry no query string. The chart
+    registers one entry per namespace mode, picked by a namespaceSelector on the tfguard.io/mode label,
+    so the webhook needs no namespace lookups. A bare /validate uses the default mode.
+    """
+
+    def __init__(self, app, settings: Settings, metrics: Metrics, deciders: dict[str, Callable[..., Outcome]]):
+        self.app, self.settings, self.metrics, self.deciders = app, settings, metrics, deciders
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            endpoint, _, mode = scope["path"].strip("/").partition("/")
+            if endpoint in self.deciders:
+                if scope["method"] != "POST":
+                    return await _respond(send, 405, {"error": f"/{endpoint} takes POST"})
+                status, answer = await self.admit(scope, receive, endpoint, mode or None)
+                return await _respond(send, status, answer)
+        await self.app(scope, receive, send)
+
+    async def admit(self, scope, receive, endpoint: str, mode: Optional[str]) -> tuple[int, dict[str, Any]]:
+        started = time.perf_counter()
+        settings = self.settings
+        if mode is not None and mode not in MODES:
+            return self._reject(400, "bad-mode", f"the mode in the path must be one of {', '.join(MODES)}, not {mode[:40]!r}")
+        try:
+            body = await read_body(scope, receive, settings.max_body_bytes)
+            review = parse_review(body)
+        except BadReview as exc:
+            return self._reject(exc.status, {413: "too-large", 415: "not-json"}.get(exc.status, "malformed"), str(exc))
+        req: AdmissionRequest = review.request
+        mode = mode or settings.default_mode
+        if settings.is_excluded(req.namespace):
+            outcome = Outcome("skipped", mode=mode, audit={"excluded": "namespace"})
+        else:
+            decide = self.deciders[endpoint]
+            try:
+                if len(body) <= settings.inline_body_bytes:
+                    # Bounded by the object's size: well under a millisecond, less than a thread hop costs.
+                    outcome = decide(req, mode)
+                else:
+                    outcome = await asyncio.wait_for(asyncio.to_thread(decide, req, mode), settings.admission_timeout)
+            except Exception as exc:  # fail-open: an error in tfguard never blocks the cluster
+                outcome = self._failed_open(exc, req, endpoint, mode)
+        answer = review_response(outcome.response(req.uid))
+        seconds = time.perf_counter() - started
+        self.metrics.observe(endpoint, req.operation, outcome.verdict, outcome.mode, outcome.allowed, seconds)
+        if outcome.verdict not in ("skipped", "unchanged") or not outcome.allowed:
+            log.info(
+                "admission",
+                extra={
+                    "uid": req.uid,
+                    "endpoint": endpoint,
+                    "operation": req.operation,
+                    "kind": req.kind.kind,
+                    "namespace": req.namespace,
+                    "object": req.name,
+                    "verdict": outcome.verdict,
+                    "mode": outcome.mode,
+                    "allowed": outcome.allowed,
+                    "codes": [f.code for f in outcome.findings],
+                    "dryRun": bool(req.dryRun),
+                    "ms": round(seconds * 1000, 3),
+                },
+            )
+        return 200, answer
+
+    def _failed_open(self, exc: Exception, req: AdmissionRequest, endpoint: str, mode: str) -> Outcome:
+        timed_out = isinstance(exc, asyncio.TimeoutError)
+        why = (
+            f"the check took over {self.settings.admission_timeout:g}s"
+            if timed_out
+            else f"internal error ({type(exc).__name__})"
+        )
+        log.error(
+            "admission failed open",
+            exc_info=not timed_out,
+            extra={"uid": req.uid, "endpoint": endpoint, "kind": req.kind.kind, "namespace": req.namespace, "object": req.name},
+        )
+        finding = codes.finding(codes.INTERNAL_ERROR, f"{why}; admitted unchecked")
+        return Outcome("error", mode=mode, findings=[finding], warnings=[f"tfguard [{finding.code}]: {finding.message}"])
+
+    def _reject(self, status: int, reason: str, message: str) -> tuple[int, dict[str, Any]]:
+        self.metrics.reject(reason)
+        log.warning("rejected request", extra={"status": status, "reason": reason, "error": message})
+        return status, {"error": message}
+
+
+async def read_body(scope, receive, limit: int) -> bytes:
+    headers = dict(scope["headers"])
+    content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
     if "json" not in content_type:
         raise BadReview(f"Content-Type {content_type[:60]!r}: expected application/json", status=415)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = headers.get(b"content-length", b"").decode("latin-1")
+    if declared.isdigit() and int(declared) > limit:
         raise BadReview(f"body of {int(declared)} bytes is over the {limit}-byte limit", status=413)
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadReview("the client went away before sending the whole body")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BadReview(f"body is over the {limit}-byte limit", status=413)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
-def _reason(status: int) -> str:
-    return {413: "too-large", 415: "not-json"}.get(status, "malformed")
-
-
-def _reject(metrics: Metrics, status: int, reason: str, message: str) -> JSONResponse:
-    metrics.reject(reason)
-    log.warning("rejected request", extra={"status": status, "reason": reason, "error": message})
-    return JSONResponse({"error": message}, status_code=status)
+async def _respond(send, status: int, payload: dict[str, Any]) -> None:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})
