@@ -90,8 +90,7 @@ def show_install(cp: ControlPlane, tfguard: LocalTfguard) -> None:
     heading("helm install tfguard (the webhook and the operator run as local processes)")
     values = " ".join(f"--set {v}" for v in tfguard.helm_values())
     print(f"{BOLD}$ helm install tfguard {CHART.relative_to(gallery.REPO)} -n {tfguard.namespace} {values}{RESET}")
-    done = cp.helm("status", tfguard.release, "-n", tfguard.namespace, "--show-resources", check=False)
-    echo(done.stdout)
+    echo(tfguard.install_output)
     note(f"webhook: tfguard webhook serve on {tfguard.url}; operator: tfguard operator run --standalone")
     note("the operator issued the webhook's certificate and injected its CA into both webhook configurations")
     kubectl_shown(cp, "get", "validatingwebhookconfigurations,mutatingwebhookconfigurations",

@@ -58,6 +58,7 @@ class LocalTfguard:
         self._webhook: Optional[_Process] = None
         self._operator: Optional[_Process] = None
         self.installed = False
+        self.install_output = ""
 
     # lifecycle
 
@@ -120,6 +121,7 @@ class LocalTfguard:
             self._self_signed_certificate()
         done = self.cp.helm("install", self.release, str(CHART), "--namespace", self.namespace, *self._set_args())
         self.installed = True
+        self.install_output = done.stdout
         return done
 
     def upgrade(self, *sets: str):
