@@ -6,19 +6,13 @@ exactly which fact makes the difference. The agreement test (test_agreement.py) 
 
 from __future__ import annotations
 
-import sys
 import types
 from dataclasses import dataclass, field
 from typing import Optional
 
 import pytest
 
-try:  # the engine imports the release knowledge; before it exists, give it a placeholder
-    import tfguard.compat.releases  # noqa: F401
-except ImportError:  # pragma: no cover - only while tfguard/compat/releases.py is being written
-    sys.modules["tfguard.compat.releases"] = types.ModuleType("tfguard.compat.releases")
-
-from tfguard.compat import verdict  # noqa: E402
+from tfguard.compat import verdict
 
 OLD_OPS = {"Const": [], "Placeholder": ["dtype", "shape"], "MatMul": ["T", "transpose_a", "transpose_b"],
            "AddV2": ["T"], "Relu": ["T"], "StatefulPartitionedCall": ["Tin", "Tout", "f", "config"],
@@ -73,7 +67,7 @@ class FakeKnowledge(types.SimpleNamespace):
     def first_release_with_op(op):
         for series in ("2.12", "2.15", "2.20"):
             if op in RELEASES[series].ops:
-                return RELEASES[series].wheel_version
+                return series
         return None
 
     @staticmethod
@@ -81,8 +75,8 @@ class FakeKnowledge(types.SimpleNamespace):
         return {"12.2": "525.60.13", "12.5": "525.60.13", "11.8": "450.80.02"}.get(cuda)
 
     @staticmethod
-    def oldest_measured():
-        return "2.12"
+    def measured_releases():
+        return [r for r in RELEASES.values() if r.measured]
 
 
 @pytest.fixture

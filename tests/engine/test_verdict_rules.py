@@ -115,7 +115,7 @@ def test_op_missing_from_the_runtime_is_named_with_the_release_that_introduced_i
     v = evaluate(model, image(), model_name="fingerprinter")
     assert v.verdict == "incompatible"
     f = finding(v, "OP_NOT_REGISTERED")
-    assert "DatasetFingerprint (first in TensorFlow 2.20.0)" in f.message
+    assert "DatasetFingerprint (first in TensorFlow 2.20)" in f.message
     assert "fingerprinter" in f.message and "registry.example/serving:test" in f.message
     assert f.details["ops"] == ["DatasetFingerprint"]
     assert f.fix == codes.CODES["OP_NOT_REGISTERED"].fix

@@ -531,9 +531,10 @@ def _op_rules(j: _Judgement, ops: list[str]) -> bool:
 def _ops_newer_than_unmeasured_runtime(j: _Judgement, ops: list[str]) -> bool:
     """For a runtime older than every measured release: ops first seen after the oldest measured
     release certainly did not exist in it. True if it found some (and reported them)."""
-    oldest = releases.oldest_measured()
-    if oldest is None or j.tf_key >= version_key(oldest):
+    measured = releases.measured_releases()
+    if not measured or j.tf_key[:2] >= version_key(measured[0].series)[:2]:
         return False
+    oldest = measured[0].series
     later = []
     for op in ops:
         first = releases.first_release_with_op(op)
