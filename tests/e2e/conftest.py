@@ -57,10 +57,11 @@ class Release:
         return name
 
     def configurations(self) -> list[dict]:
+        """This release's webhook configurations, found by the label the operator finds them by."""
         selector = f"tfguard.io/webhook-configuration={self.tfguard.configuration_name}"
-        found = self.cp.get("validatingwebhookconfigurations,mutatingwebhookconfigurations")
-        return [c for c in found["items"]
-                if c["metadata"].get("labels", {}).get("tfguard.io/webhook-configuration") == selector.split("=")[1]]
+        done = self.cp.kubectl("get", "validatingwebhookconfigurations,mutatingwebhookconfigurations",
+                               "-l", selector, "-o", "json")
+        return json.loads(done.stdout)["items"]
 
 
 @pytest.fixture
