@@ -262,3 +262,45 @@ def test_the_operator_is_pointed_at_exactly_what_its_rbac_allows(render, release
     assert binding["subjects"][0]["name"] == pod["serviceAccountName"]
     skip_operator = one(objects, "ValidatingWebhookConfiguration")["webhooks"][0]["matchConditions"][-1]
     assert f"system:serviceaccount:tfguard-system:{pod['serviceAccountName']}'" in skip_operator["expression"]
+
+
+def container_of(objects, name):
+    deployment = [d for d in by_kind(objects, "Deployment") if d["metadata"]["name"] == name][0]
+    return deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_the_webhook_pod_settings_are_ones_the_webhook_reads(render):
+    """Every TFGUARD_WEBHOOK_* variable the chart sets is a field of the webhook's Settings, and
+    Settings.from_env accepts the values."""
+    from tfguard.webhook.settings import Settings
+
+    container = container_of(render("webhook.defaultMode=enforce"), "tfguard-webhook")
+    assert container["args"] == ["webhook", "serve"]
+    env = {e["name"]: e.get("value") for e in container["env"] if "value" in e}
+    fields = {f.upper() for f in Settings.__dataclass_fields__}
+    for name in env:
+        if name.startswith("TFGUARD_WEBHOOK_"):
+            assert name.removeprefix("TFGUARD_WEBHOOK_") in fields, name
+    settings = Settings.from_env(environ={**env, "POD_NAMESPACE": "tfguard-system"})
+    assert settings.default_mode == "enforce"
+    assert settings.port == 8443
+    assert settings.is_excluded("kube-system") and settings.is_excluded("tfguard-system")
+    assert settings.cert_file.startswith("/etc/tfguard/tls/")
+
+
+def test_the_operator_accepts_the_chart_arguments(render):
+    from tfguard.cli import build_parser
+
+    for sets in ((), ("webhook.certificate.managedByOperator=false",)):
+        container = container_of(render(*sets), "tfguard-operator")
+        args = build_parser().parse_args(container["args"])
+        assert args.namespace == "tfguard-system"
+        assert args.manage_certificates is (not sets)
+
+
+def test_the_probe_image_holds_probe_py_where_the_webhook_copies_it_from():
+    from tfguard.webhook.settings import Settings
+
+    source = Settings().probe_install_command[-2]
+    dockerfile = (CHART.parents[1] / "Dockerfile").read_text()
+    assert f"tfguard/probes/probe.py {source}" in dockerfile

@@ -33,3 +33,39 @@ def test_e2e_kind_script_is_shellcheck_clean(venv_tool):
     done = subprocess.run([venv_tool("shellcheck"), "-x", str(REPO / "hack" / "e2e-kind.sh")],
                           capture_output=True, text=True, cwd=REPO / "hack")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_tfguard_image_install_step_works_without_tensorflow(tmp_path):
+    """What the Dockerfile's build stage does (copy pyproject.toml, README.md and tfguard/, install
+    them into a fresh venv), done here with uv: the package installs with its data files and the
+    webhook, the operator and the engine import without TensorFlow."""
+    import shutil
+    import sys
+
+    uv = Path(sys.executable).parent / "uv"
+    if not uv.exists():
+        import pytest
+
+        pytest.skip("uv is not installed in the dev venv (make install)")
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    shutil.copytree(REPO / "tfguard", src / "tfguard", ignore=shutil.ignore_patterns("__pycache__"))
+    venv = tmp_path / "venv"
+    subprocess.run([str(uv), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    done = subprocess.run([str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(src)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    check = (
+        "import sys, tfguard.cli, tfguard.webhook.app, tfguard.operator.main, tfguard.compat.verdict\n"
+        "from tfguard.compat import releases\n"
+        "assert releases.release('2.15.1') is not None, 'release knowledge missing from the package'\n"
+        "import importlib.resources as r\n"
+        "assert r.files('tfguard.probes').joinpath('probe.py').is_file()\n"
+        "assert 'tensorflow' not in sys.modules\n"
+    )
+    done = subprocess.run([str(venv / "bin" / "python"), "-c", check], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = subprocess.run([str(venv / "bin" / "tfguard"), "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and "webhook" in done.stdout and "operator" in done.stdout
