@@ -21,7 +21,7 @@ def create(cp, namespace, names, image, digest, report):
 
 def all_annotated(cp, namespace, names):
     found = {n: annotations_of(cp, namespace, "deployment", n) for n in names}
-    return found if all(a.get("tfguard.io/verdict") for a in found.values()) else None
+    return found if all(a.get("tfguard.io/verdict") == "compatible" for a in found.values()) else None
 
 
 def test_killing_the_leader_loses_and_duplicates_nothing(operator, namespace, probe_reports, crds):
@@ -33,6 +33,7 @@ def test_killing_the_leader_loses_and_duplicates_nothing(operator, namespace, pr
     create(cp, namespace, first, image, digest, report)
     before = cp.wait_for(lambda: all_annotated(cp, namespace, first), timeout=90, what="the first six annotated")
     cp.wait_for(lambda: all(tfguard_events(cp, namespace, n) for n in first), timeout=30, what="their Events")
+    before_events = {n: [e["reason"] for e in tfguard_events(cp, namespace, n)] for n in first}
 
     standby = operator(*LEASE)
     second = [f"model-{i}" for i in range(6, 10)]
@@ -48,9 +49,16 @@ def test_killing_the_leader_loses_and_duplicates_nothing(operator, namespace, pr
     for name in first:
         assert after[name] == before[name], f"{name}: annotations rewritten after the restart"
     for name in first + second:
-        events = tfguard_events(cp, namespace, name)
-        assert [(e["reason"], e.get("count", 1)) for e in events] == [("TFGuardVerified", 1)], (name, events)
+        events = sorted(tfguard_events(cp, namespace, name), key=lambda e: e["firstTimestamp"])
+        # One Event per change of verdict, each recorded once (a Deployment seen before its Pod's probe
+        # finished may first have been `unknown`), and the last one says what the annotations say.
+        reported = [(e["reason"], e["message"]) for e in events]
+        assert len(reported) == len(set(reported)), (name, reported)
+        assert all(e.get("count", 1) == 1 for e in events), (name, events)
+        assert events[-1]["reason"] == "TFGuardVerified", (name, reported)
         assert after[name]["tfguard.io/verdict"] == "compatible"
+    for name in first:
+        assert [e["reason"] for e in tfguard_events(cp, namespace, name)] == before_events[name]
     stacks = [s for s in cp.get("imagestacks")["items"] if s["spec"]["imageDigest"] == digest]
     assert len(stacks) == 1
     assert len(cp.get("modelprofiles", namespace=namespace)["items"]) == 1
