@@ -251,6 +251,26 @@ def test_truncated_h5(tmp_path):
     expect_error(path, r"model.h5: unreadable HDF5 file")
 
 
+def test_hdf5_library_crash_is_an_error_not_a_crash(tmp_path, monkeypatch):
+    """Fuzzing Keras-written .h5 files crashes libhdf5 (SIGSEGV) now and then: it reads in a child."""
+    import sys
+
+    from tfguard.compat.inspect import h5
+
+    crash = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
+    monkeypatch.setattr(h5, "CHILD", [sys.executable, "-c", crash])
+    expect_error(write_h5(tmp_path / "model.h5"), r"model.h5: corrupt HDF5 file: the HDF5 library crashed reading it \(SIGSEGV\)")
+
+
+def test_hdf5_library_hang_is_cut_short(tmp_path, monkeypatch):
+    import sys
+
+    from tfguard.compat.inspect import h5
+
+    monkeypatch.setattr(h5, "CHILD", [sys.executable, "-c", "import time; time.sleep(60)"])
+    expect_error(write_h5(tmp_path / "model.h5"), r"took over 1 s: corrupt or hostile", limits=Limits(h5_seconds=1))
+
+
 def test_h5_attribute_over_the_limit(tmp_path):
     import numpy as np
 

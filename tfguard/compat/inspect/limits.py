@@ -26,6 +26,7 @@ class Limits:
     # uncompressed / compressed for a member read from a zip; honest JSON compresses ~5-20x
     zip_ratio: int = 200
     h5_attribute_bytes: int = 64 * MiB
+    h5_seconds: int = 30  # the HDF5 library reads in a child process under this timeout
     model_files: int = 100_000  # files hashed for the digest of a SavedModel directory
     directory_depth: int = 32
 
