@@ -10,9 +10,10 @@ What it does, and prints as a user would see it:
   5. runs the real probe with real TensorFlow against two of the models and writes its report into
      the Pods' status, as a kubelet would; the operator turns it into an ImageStack, annotations and
      Events, shown by `kubectl describe deployment`;
-  6. cleans up: no process is left behind.
+  6. stops the webhook to show that admission then fails open;
+  7. cleans up: no process is left behind.
 
-    python -m tfguard.testing.demo [--keep-going]
+    python -m tfguard.testing.demo [--no-probe]
 """
 
 from __future__ import annotations
@@ -155,6 +156,19 @@ def show_probe_and_operator(cp: ControlPlane, namespaces: dict[str, str], workdi
     kubectl_shown(cp, "get", "modelprofiles", "-n", namespaces["warn"])
 
 
+def show_fail_open(cp: ControlPlane, tfguard: LocalTfguard, namespaces: dict[str, str]) -> None:
+    heading("And when tfguard itself is down? (failurePolicy: Ignore)")
+    note("stopping the webhook; the API server cannot reach it and, fail-open, admits without it")
+    tfguard.stop_webhook()
+    ns = namespaces["enforce"]
+    example = gallery.BY_NAME["missing-op"]
+    shell(["kubectl", "apply", "-n", ns, "-f", str(example.manifest.relative_to(gallery.REPO))])
+    applied = gallery.apply_example(cp.kubectl, example, ns, "enforce")
+    echo(applied.stdout, applied.stderr)
+    note("admitted unchecked: tfguard never blocks a cluster it cannot answer for. "
+         "`--set webhook.failurePolicy=Fail` makes it refuse instead (opt-in).")
+
+
 def _annotated(cp: ControlPlane, ns: str, name: str) -> bool:
     annotations = cp.get("deployment", name, ns).get("metadata", {}).get("annotations") or {}
     events = cp.kubectl("get", "events", "-n", ns, "--field-selector", f"involvedObject.name={name}",
@@ -199,6 +213,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 results = show_gallery(cp, namespaces, profiles)
                 if not args.no_probe:
                     show_probe_and_operator(cp, namespaces, Path(tmp))
+                show_fail_open(cp, tfguard, namespaces)
                 problems = summary(results)
                 heading("Cleaning up")
                 note("helm uninstall tfguard, stop the webhook, the operator and the control plane")
