@@ -75,3 +75,32 @@ def test_whole_directory_reader(saved_model_pb, metadata_suffix):
             inspect_model(model)
         except InspectError:
             pass
+
+
+PBTXT = b"""saved_model_schema_version: 1
+meta_graphs {
+  meta_info_def { tags: "serve" tensorflow_version: "2.12.0" }
+  graph_def {
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    library { function { signature { name: "f" } node_def { op: "Relu" attr { key: "T" value { list { i: [1, 2] } } } } } }
+    versions { producer: 1395 min_consumer: 12 bad_consumers: 3 }
+  }
+  signature_def { key: "serving_default" value { method_name: "predict" } }
+}
+"""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_pbtxt(data):
+    from tfguard.compat.inspect.savedmodel import parse_saved_model_text
+
+    text = bytearray(PBTXT)
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(text) - 1))
+        text[at : at + data.draw(st.integers(0, 4))] = data.draw(st.binary(max_size=4) | st.sampled_from(
+            [b"{", b"}", b":", b'"', b"[", b"]", b"99999999999999999999999", b"-", b"nan", b"\\x"]))
+    try:
+        facts_from_saved_model(parse_saved_model_text(bytes(text)))
+    except InspectError:
+        pass
