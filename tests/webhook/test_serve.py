@@ -65,9 +65,13 @@ def test_logs_are_json_lines_carrying_the_request_uid(served):
     client.post("/mutate", json=review)
     client.post("/mutate", content=b"nonsense", headers={"Content-Type": "application/json"})
     client.get("/healthz")
-    time.sleep(0.3)
-    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-    admission = [l for l in lines if l.get("message") == "admission"]
+    deadline = time.monotonic() + 10  # log lines are written in batches, every half second
+    while True:
+        lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+        admission = [l for l in lines if l.get("message") == "admission"]
+        if admission or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert admission and admission[-1]["uid"] == review["request"]["uid"]
     assert admission[-1]["verdict"] == "injected" and admission[-1]["level"] == "info"
     assert any(l.get("message") == "rejected request" and l["status"] == 400 for l in lines)
