@@ -193,6 +193,13 @@ def test_model_path_that_is_a_symlink_loop(tmp_path):
     expect_error(tmp_path / "a", r"a: symlink loop")
 
 
+def test_saved_model_pb_that_is_a_looping_link(tmp_path):
+    model = tmp_path / "m"
+    model.mkdir()
+    os.symlink(model / "saved_model.pb", model / "saved_model.pb")
+    expect_error(model, r"m/saved_model.pb: symlink loop")
+
+
 def test_too_many_files(tmp_path):
     model = write_saved_model(tmp_path / "m")
     expect_error(model, r"more than 2 files", limits=Limits(model_files=2))

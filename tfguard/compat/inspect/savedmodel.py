@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -25,7 +26,8 @@ INIT_OP_SIGNATURE_KEY = "__saved_model_init_op"
 
 
 def is_saved_model_dir(directory: Path) -> bool:
-    return (directory / SAVED_MODEL_PB).exists() or (directory / SAVED_MODEL_PBTXT).exists()
+    # lexists: a broken or looping saved_model.pb link is still a (broken) SavedModel, reported as such
+    return os.path.lexists(directory / SAVED_MODEL_PB) or os.path.lexists(directory / SAVED_MODEL_PBTXT)
 
 
 def parse_saved_model(data: bytes, path: "Path | str" = SAVED_MODEL_PB) -> Any:
@@ -54,6 +56,8 @@ def _decode_problem(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     text = str(exc).strip() or type(exc).__name__
+    if text.startswith("Error parsing message"):  # upb says no more than that
+        return "truncated or malformed"
     return text.splitlines()[0][:200]
 
 
@@ -136,7 +140,7 @@ def keras_metadata(data: bytes, path: "Path | str" = KERAS_METADATA_PB) -> dict[
 
 def inspect_saved_model(directory: Path, limits: Limits) -> ModelFacts:
     pb, pbtxt = directory / SAVED_MODEL_PB, directory / SAVED_MODEL_PBTXT
-    if pb.exists() or not pbtxt.exists():
+    if os.path.lexists(pb) or not os.path.lexists(pbtxt):
         saved_model = parse_saved_model(read_bounded(pb, limits.saved_model_bytes, "saved_model_bytes"), pb)
     else:
         text = read_bounded(pbtxt, limits.saved_model_pbtxt_bytes, "saved_model_pbtxt_bytes")
