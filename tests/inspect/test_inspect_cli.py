@@ -135,3 +135,10 @@ def test_inspect_never_imports_tensorflow(model):
     )
     done = subprocess.run([sys.executable, "-c", code, str(model)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_malformed_limit_in_the_environment_is_exit_2(model, capsys, monkeypatch):
+    monkeypatch.setenv("TFGUARD_INSPECT_SAVED_MODEL_BYTES", "lots")
+    status, _, err = run(capsys, model)
+
+    assert status == 2 and "TFGUARD_INSPECT_SAVED_MODEL_BYTES='lots' is not an integer" in err
