@@ -98,3 +98,67 @@ def start_webhook(tls_ca, serving_pair):
 @pytest.fixture
 def webhook(start_webhook) -> RunningWebhook:
     return start_webhook()
+
+
+CRDS = Path(__file__).resolve().parents[2] / "charts" / "tfguard" / "crds"
+
+
+@pytest.fixture
+def cluster_webhook(control_plane, namespace, tmp_path):
+    for crd in ("imagestacks.yaml", "modelprofiles.yaml"):
+        control_plane.kubectl("apply", "-f", str(CRDS / crd))
+    for crd in ("imagestacks.tfguard.io", "modelprofiles.tfguard.io"):
+        control_plane.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    pair = control_plane.issue_certificate(f"webhook-{namespace}", hosts=["127.0.0.1"])
+    settings = Settings(cert_file=str(pair.cert_path), key_file=str(pair.key_path), host="127.0.0.1",
+                        port=free_port(), kubeconfig=str(control_plane.kubeconfig), cache_sync_timeout=30)
+    hook = RunningWebhook(settings, Caches(), control_plane.ca_path).start()
+    registered: list[tuple[str, str]] = []
+
+    def register(mode: str) -> RunningWebhook:
+        common = {
+            "admissionReviewVersions": ["v1"],
+            "sideEffects": "None",
+            "failurePolicy": "Ignore",
+            "timeoutSeconds": 5,
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+        }
+        url = f"https://127.0.0.1:{settings.port}"
+        validating = {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": f"tfguard-{namespace}"},
+            "webhooks": [{
+                "name": "validate.tfguard.io",
+                "clientConfig": {"url": f"{url}/validate/{mode}", "caBundle": control_plane.ca_bundle},
+                "rules": [
+                    {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                     "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"]},
+                    {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                     "resources": ["jobs", "cronjobs"]},
+                ],
+                **common,
+            }],
+        }
+        mutating = {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration",
+            "metadata": {"name": f"tfguard-{namespace}"},
+            "webhooks": [{
+                "name": "mutate.tfguard.io",
+                "clientConfig": {"url": f"{url}/mutate/{mode}", "caBundle": control_plane.ca_bundle},
+                "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}],
+                "reinvocationPolicy": "IfNeeded",
+                **common,
+            }],
+        }
+        control_plane.apply([validating, mutating])
+        registered.append(("validatingwebhookconfiguration", f"tfguard-{namespace}"))
+        registered.append(("mutatingwebhookconfiguration", f"tfguard-{namespace}"))
+        return hook
+
+    control_plane.wait_for(lambda: hook.caches.synced, timeout=60, what="webhook caches synced")
+    yield register
+    for kind, name in registered:
+        control_plane.kubectl("delete", kind, name, "--ignore-not-found", check=False)
+    hook.stop()

@@ -8,87 +8,21 @@ namespace only, so other tests sharing the control plane never reach it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-import yaml
 
 from tfguard import annotations as A
 from tfguard.compat.facts import ModelFacts, StackFacts
 from tfguard.compat.resources import image_stack_resource, model_profile_resource
-from tfguard.webhook.cache import Caches
 
-from conftest import RunningWebhook, free_port
-from tfguard.webhook.settings import Settings
+from webhook_documents import deployment_yaml
 
-CRDS = Path(__file__).resolve().parents[2] / "charts" / "tfguard" / "crds"
 IMAGE = "registry.example/ml/tf-server:2.15"
 
 
 @pytest.fixture
-def cluster_webhook(control_plane, namespace, tmp_path):
-    for crd in ("imagestacks.yaml", "modelprofiles.yaml"):
-        control_plane.kubectl("apply", "-f", str(CRDS / crd))
-    for crd in ("imagestacks.tfguard.io", "modelprofiles.tfguard.io"):
-        control_plane.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
-    pair = control_plane.issue_certificate(f"webhook-{namespace}", hosts=["127.0.0.1"])
-    settings = Settings(cert_file=str(pair.cert_path), key_file=str(pair.key_path), host="127.0.0.1",
-                        port=free_port(), kubeconfig=str(control_plane.kubeconfig), cache_sync_timeout=30)
-    hook = RunningWebhook(settings, Caches(), control_plane.ca_path).start()
-    registered: list[tuple[str, str]] = []
-
-    def register(mode: str) -> RunningWebhook:
-        common = {
-            "admissionReviewVersions": ["v1"],
-            "sideEffects": "None",
-            "failurePolicy": "Ignore",
-            "timeoutSeconds": 5,
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
-        }
-        url = f"https://127.0.0.1:{settings.port}"
-        validating = {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": f"tfguard-{namespace}"},
-            "webhooks": [{
-                "name": "validate.tfguard.io",
-                "clientConfig": {"url": f"{url}/validate/{mode}", "caBundle": control_plane.ca_bundle},
-                "rules": [
-                    {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                     "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"]},
-                    {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                     "resources": ["jobs", "cronjobs"]},
-                ],
-                **common,
-            }],
-        }
-        mutating = {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "MutatingWebhookConfiguration",
-            "metadata": {"name": f"tfguard-{namespace}"},
-            "webhooks": [{
-                "name": "mutate.tfguard.io",
-                "clientConfig": {"url": f"{url}/mutate/{mode}", "caBundle": control_plane.ca_bundle},
-                "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}],
-                "reinvocationPolicy": "IfNeeded",
-                **common,
-            }],
-        }
-        control_plane.apply([validating, mutating])
-        registered.append(("validatingwebhookconfiguration", f"tfguard-{namespace}"))
-        registered.append(("mutatingwebhookconfiguration", f"tfguard-{namespace}"))
-        return hook
-
-    control_plane.wait_for(lambda: hook.caches.synced, timeout=60, what="webhook caches synced")
-    yield register
-    for kind, name in registered:
-        control_plane.kubectl("delete", kind, name, "--ignore-not-found", check=False)
-    hook.stop()
-
-
-@pytest.fixture
 def facts_in_api(control_plane, namespace, cluster_webhook):
-    """A probed ImageStack (TF 2.15.1) and two ModelProfiles, created in the API and seen by the webhook."""
+    """A probed ImageStack (TF 2.15.1) and a ModelProfile no runtime loads, created in the API and seen by the webhook."""
     stack = image_stack_resource(
         StackFacts(image=IMAGE, image_digest="sha256:" + "cd" * 32, source="probe", tensorflow_version="2.15.1",
                    tf_keras_major=2, import_ok=True), references=[IMAGE])
@@ -99,24 +33,6 @@ def facts_in_api(control_plane, namespace, cluster_webhook):
     control_plane.apply([stack, future])
     yield stack
     control_plane.kubectl("delete", "imagestack", stack["metadata"]["name"], "--ignore-not-found", check=False)
-
-
-def deployment_yaml(namespace: str, name: str, annotations: dict[str, str], image: str = IMAGE) -> str:
-    return yaml.safe_dump({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}, "annotations": annotations},
-                "spec": {"containers": [{"name": "server", "image": image,
-                                         "volumeMounts": [{"name": "models", "mountPath": "/models"}]}],
-                         "volumes": [{"name": "models", "emptyDir": {}}]},
-            },
-        },
-    })
 
 
 def seen_by_webhook(hook, namespace):

@@ -6,6 +6,8 @@ import copy
 import uuid
 from typing import Any, Optional
 
+import yaml
+
 from tfguard import annotations as A
 
 
@@ -87,3 +89,21 @@ def admission_review(obj: dict[str, Any], operation: str = "CREATE", old: Option
 
 
 MODEL = {A.MODEL_PATH: "/models/resnet/1", A.MODEL_PRODUCER_VERSION: "2.15.1"}
+
+
+def deployment_yaml(namespace: str, name: str, annotations: dict[str, str], image: str = "registry.example/ml/tf-server:2.15") -> str:
+    return yaml.safe_dump({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}, "annotations": annotations},
+                "spec": {"containers": [{"name": "server", "image": image,
+                                         "volumeMounts": [{"name": "models", "mountPath": "/models"}]}],
+                         "volumes": [{"name": "models", "emptyDir": {}}]},
+            },
+        },
+    })
