@@ -56,7 +56,7 @@ def test_annotated_pod_gets_the_install_and_probe_init_containers(webhook):
 
 
 def test_patch_applies_when_the_pod_has_no_volumes_and_no_init_containers(webhook):
-    spec = {"containers": [{"name": "server", "image": "tensorflow/serving:2.15.0"}]}
+    spec = {"containers": [{"name": "server", "image": "tensorflow/tensorflow:2.15.1"}]}
     _, result = patched(webhook, pod(MODEL, spec))
     assert [v["name"] for v in result["spec"]["volumes"]] == [A.PROBE_VOLUME]
     assert list(init_containers(result)) == [A.PROBE_INSTALL_CONTAINER, A.PROBE_CONTAINER]
@@ -81,7 +81,7 @@ def test_named_container_is_the_one_probed(webhook):
     spec = pod_spec()
     spec["containers"].insert(0, {"name": "proxy", "image": "envoyproxy/envoy:v1.30"})
     _, result = patched(webhook, pod({**MODEL, A.CONTAINER: "server"}, spec))
-    assert init_containers(result)[A.PROBE_CONTAINER]["image"] == "tensorflow/serving:2.15.0"
+    assert init_containers(result)[A.PROBE_CONTAINER]["image"] == "tensorflow/tensorflow:2.15.1"
 
 
 def test_injection_is_idempotent(webhook):
@@ -119,3 +119,11 @@ def patched_with_mode(webhook, obj, mode):
     with webhook.client() as client:
         response = client.post(f"/mutate/{mode}", json=admission_review(obj)).json()["response"]
     return response, jsonpatch.apply_patch(obj, json.loads(base64.b64decode(response["patch"])))
+
+
+def test_images_without_python_get_no_probe(webhook):
+    # TF Serving is a C++ server: no python3 to run the probe with, and an init container that cannot
+    # start would keep the Pod from running at all.
+    response, result = patched(webhook, pod(MODEL, pod_spec("tensorflow/serving:2.15.0")))
+    assert "patch" not in response and "initContainers" not in result["spec"]
+    assert response["auditAnnotations"]["inject"] == "no-python-in-image"

@@ -11,7 +11,7 @@ import yaml
 from tfguard import annotations as A
 
 
-def pod_spec(image: str = "tensorflow/serving:2.15.0", **container) -> dict[str, Any]:
+def pod_spec(image: str = "tensorflow/tensorflow:2.15.1", **container) -> dict[str, Any]:
     return {
         "containers": [
             {

@@ -47,6 +47,10 @@ def mutate(request: AdmissionRequest, namespace_mode: str, caches: Caches, setti
     findings += resolved.findings
     if resolved.container is None:
         return Outcome("skipped", mode=mode)
+    if not runs_python(resolved.stack):
+        # A C++ server image (TF Serving) has no python3 to run the probe with: an init container that
+        # cannot start would keep the Pod from ever running, whatever the mode.
+        return Outcome("skipped", mode=mode, findings=findings, audit={"inject": "no-python-in-image"})
     probe = probe_container(resolved.container, resolved.model.path, resolved.model.tensorflow_version,
                             resolved.loader, resolved.gpu, mode)
     install = install_container(settings)
@@ -58,6 +62,12 @@ def mutate(request: AdmissionRequest, namespace_mode: str, caches: Caches, setti
         audit={"inject": "injected", "container": str(resolved.container.get("name", ""))[:60]},
         patch=base64.b64encode(json.dumps(patch, separators=(",", ":")).encode()).decode(),
     )
+
+
+def runs_python(stack) -> bool:
+    """False for stacks known to have no Python: StackFacts.loaders is None for a Python TF stack and
+    ["saved_model"] for TF Serving, a C++ server."""
+    return stack.loaders is None or "keras" in stack.loaders
 
 
 def install_container(settings: Settings) -> dict[str, Any]:
