@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from google.protobuf import message as _message
-from google.protobuf import text_format
 
 from tfguard.compat.facts import ModelFacts
 from tfguard.compat.inspect import schema
@@ -42,6 +41,8 @@ def parse_saved_model(data: bytes, path: "Path | str" = SAVED_MODEL_PB) -> Any:
 
 
 def parse_saved_model_text(text: bytes, path: "Path | str" = SAVED_MODEL_PBTXT) -> Any:
+    from google.protobuf import text_format  # rare, and ~25 ms to import
+
     saved_model = schema.TEXT.SavedModel()
     try:
         text_format.Parse(text.decode("utf-8"), saved_model, allow_unknown_field=True)
