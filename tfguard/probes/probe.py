@@ -463,36 +463,55 @@ class _Budget(object):
     def __init__(self, fields):
         self.left = fields
 
-    def spend(self):
-        self.left -= 1
+    def spend(self, count=1):
+        self.left -= count
         if self.left < 0:
             raise WireError("too many fields: not a model this probe can read")
 
 
 def iter_fields(buf, start, end, budget):
-    """(field number, wire type, value) of one message; value is an int or a (start, end) span."""
+    """[(field number, wire type, value)] of one message; value is an int or a (start, end) span.
+
+    The hot loop of the reader: one-byte varints (nearly all tags and lengths) take a fast path.
+    """
+    out = []
+    append = out.append
     pos = start
+    limit = budget.left
     while pos < end:
-        budget.spend()
-        key, pos = _varint(buf, pos, end)
+        if len(out) >= limit:
+            raise WireError("too many fields: not a model this probe can read")
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
         number, wire_type = key >> 3, key & 7
         if number == 0:
             raise WireError("field number 0 at byte %d" % pos)
-        if wire_type == 0:
+        if wire_type == 2:
+            if pos >= end:
+                raise WireError("truncated varint at byte %d" % pos)
+            size = buf[pos]
+            if size < 0x80:
+                pos += 1
+            else:
+                size, pos = _varint(buf, pos, end)
+            value = (pos, pos + size)
+            pos += size
+        elif wire_type == 0:
             value, pos = _varint(buf, pos, end)
         elif wire_type == 1:
             value, pos = None, pos + 8
-        elif wire_type == 2:
-            size, pos = _varint(buf, pos, end)
-            value = (pos, pos + size)
-            pos += size
         elif wire_type == 5:
             value, pos = None, pos + 4
         else:
             raise WireError("unsupported wire type %d at byte %d" % (wire_type, pos))
         if pos > end:
             raise WireError("field %d runs past the end of its message" % number)
-        yield number, wire_type, value
+        append((number, wire_type, value))
+    budget.spend(len(out))
+    return out
 
 
 def _text(buf, span, limit=512):
@@ -506,7 +525,13 @@ def _node_def(buf, span, budget, ops, op_attrs):
         if number == 2 and wire_type == 2:
             op = _text(buf, value, 256)
         elif number == 5 and wire_type == 2:
-            for n, w, v in iter_fields(buf, value[0], value[1], budget):
+            start, end = value
+            # Fast path: a map entry starts with its key (field 1, length-delimited, short).
+            if end - start > 2 and buf[start] == 0x0A and buf[start + 1] < 0x80 and start + 2 + buf[start + 1] <= end:
+                attrs.append(_text(buf, (start + 2, start + 2 + buf[start + 1]), 256))
+                budget.spend()
+                continue
+            for n, w, v in iter_fields(buf, start, end, budget):
                 if n == 1 and w == 2:
                     attrs.append(_text(buf, v, 256))
     if op:
@@ -692,8 +717,9 @@ def _hash_into(h, path):
 
 def _read_pb(path):
     size = os.path.getsize(path)
-    if size == 0:
-        return read_saved_model_pb(b"")
+    if size < (256 << 20):  # bytes index faster than an mmap
+        with open(path, "rb") as f:
+            return read_saved_model_pb(f.read(size + 1))
     with open(path, "rb") as f:
         mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         try:
