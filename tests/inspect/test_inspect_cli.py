@@ -89,6 +89,18 @@ def test_profile_is_a_model_profile_resource(model, capsys):
     assert facts.tensorflow_version == "2.15.1"
 
 
+def test_profile_quotes_attr_names_that_kubectl_would_read_as_booleans(tmp_path, capsys):
+    # Pack's attr `N` is the boolean false to a YAML 1.1 reader such as kubectl.
+    packing_model = write_saved_model(
+        tmp_path / "pack", saved_model_message(nodes=[("p", "Pack", ["N", "T", "axis"])])
+    )
+    status, out, _ = run(capsys, packing_model, "--profile", "packer")
+
+    assert status == 0
+    assert "- 'N'" in out
+    assert yaml.safe_load(out)["spec"]["opAttrs"] == {"Pack": ["N", "T", "axis"]}
+
+
 def test_profile_names_the_newest_release_its_ops_need(model, capsys, monkeypatch):
     import types
 

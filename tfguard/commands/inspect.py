@@ -78,8 +78,6 @@ def suggested_loader(facts: ModelFacts) -> str:
 
 
 def annotations_yaml(facts: ModelFacts, profile: Optional[str] = None) -> str:
-    import yaml
-
     values = {}
     if facts.tensorflow_version:
         values[annotations.MODEL_PRODUCER_VERSION] = facts.tensorflow_version
@@ -93,7 +91,7 @@ def annotations_yaml(facts: ModelFacts, profile: Optional[str] = None) -> str:
             f"(it holds only the Keras version, {facts.keras_version or 'unknown'})"
         )
     lines.append(f"# {annotations.MODEL_PATH}: <path of the model inside the serving container>")
-    body = yaml.safe_dump(values, default_flow_style=False, sort_keys=False)
+    body = kube_yaml(values)
     return "\n".join(lines) + "\n" + body
 
 
@@ -124,13 +122,30 @@ def _version_key(version: str) -> tuple:
     return tuple(int(p) if p.isdigit() else -1 for p in re.split(r"[.\-+]", version))
 
 
-def profile_yaml(facts: ModelFacts, name: str, namespace: Optional[str] = None) -> str:
+# Words that YAML 1.1 parsers (kubectl's among them) read as booleans; PyYAML leaves y/n unquoted.
+_YAML11_BOOLEAN_WORDS = re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE)$")
+
+
+def kube_yaml(document) -> str:
+    """YAML that kubectl reads back as it was written: attr names like `N` stay strings."""
     import yaml
 
+    class KubeDumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper, value):
+        style = "'" if _YAML11_BOOLEAN_WORDS.match(value) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    KubeDumper.add_representer(str, represent_str)
+    return yaml.dump(document, Dumper=KubeDumper, default_flow_style=False, sort_keys=False)
+
+
+def profile_yaml(facts: ModelFacts, name: str, namespace: Optional[str] = None) -> str:
     from tfguard.compat.resources import model_profile_resource
 
     resource = model_profile_resource(facts, name, namespace, newest_op_release(facts.ops))
-    return yaml.safe_dump(resource, default_flow_style=False, sort_keys=False)
+    return kube_yaml(resource)
 
 
 def summary(facts: ModelFacts) -> str:
