@@ -3,12 +3,10 @@ a ModelProfile from `tfguard inspect` decides at admission time with op-level pr
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
-import yaml
 
 from tfguard import annotations as A
 from tfguard.testing.models import NEW_OP, model_path
@@ -27,9 +25,7 @@ def apply_profile(control_plane, namespace, model: str, name: str) -> None:
          "--namespace", namespace],
         capture_output=True, text=True, check=True,
     )
-    # Sent on as JSON: kubectl reads YAML 1.1, where a bare `N` or `Y` (attr names in opAttrs) is a
-    # boolean, and the printed YAML does not quote them (reported to the owner of tfguard inspect).
-    control_plane.kubectl("apply", "-f", "-", input=json.dumps(yaml.safe_load(inspected.stdout)))
+    control_plane.kubectl("apply", "-f", "-", input=inspected.stdout)  # `tfguard inspect ... | kubectl apply -f -`
 
 
 @pytest.fixture
