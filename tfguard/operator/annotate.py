@@ -69,6 +69,7 @@ def assess(
     probe: Optional[ProbeResult] = None,
     probe_profile: Optional[str] = None,
     engine=None,
+    stack_name=None,
 ) -> Assessment:
     """The workload's verdict from the verdict engine; a failed probe in its Pods overrides it."""
     meta = body.get("metadata") or {}
@@ -89,7 +90,7 @@ def assess(
         elif probe is not None and probe.model is not None:
             model = _with_path(probe.model, model)
     profile_name = (probe_profile or "") if model.source in ("profile", "probe") else ""
-    stack_label = _stack_label(stack)
+    stack_label = (stack_name(stack) if stack_name and stack.source == "probe" else None) or _stack_label(stack)
 
     if probe is not None and probe.failed:
         return _probe_failed(probe, stack_label, profile_name)

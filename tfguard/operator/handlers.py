@@ -165,5 +165,7 @@ async def workload_changed(type: str, body: kopf.Body, memo: Runtime, **_: Any) 
         memo.workloads.pop(key, None)
         await reconcile.forget_workload(memo, key, dict(body))  # its user annotations were removed
         return
+    if reconcile.older_than_held(memo, key, body):
+        return  # a late watch event, overtaken by the response to our own patch
     memo.workloads[key] = reconcile.compact(dict(body))
     await reconcile.reconcile_workload(memo, key)

@@ -55,9 +55,11 @@ async def run(settings: OperatorSettings, stop_flag: Optional[asyncio.Event] = N
         )
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if task.exception() is not None:
+            if not task.cancelled() and task.exception() is not None:
                 log.error("%s stopped: %s", task.get_name(), task.exception())
                 return 1
+        return 0
+    except asyncio.CancelledError:
         return 0
     finally:
         for task in tasks:

@@ -45,6 +45,19 @@ def compact(body: dict[str, Any]) -> dict[str, Any]:
 # --- workloads -------------------------------------------------------------------------------
 
 
+def older_than_held(rt: Runtime, key: WorkloadKey, body: dict[str, Any]) -> bool:
+    """True when we already hold a newer version of the object (from a patch response) than this
+    watch event carries. resourceVersions are etcd revisions: integers in every API server we know;
+    anything else is never treated as older."""
+    held = rt.workloads.get(key)
+    if held is None:
+        return False
+    try:
+        return int((body.get("metadata") or {}).get("resourceVersion")) < int(held["metadata"].get("resourceVersion"))
+    except (TypeError, ValueError):
+        return False
+
+
 async def reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
     """Assess one workload; patch its annotations and record an Event if the outcome changed.
 
@@ -58,7 +71,9 @@ async def reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
         probe = rt.latest_probe(kind, namespace, name)
         linked = model_profile_name(probe.model) if probe is not None and probe.model is not None else None
         try:
-            assessment = annotate.assess(body, rt.caches, probe, linked or current.get(A.OBSERVED_MODEL_PROFILE))
+            assessment = annotate.assess(
+                body, rt.caches, probe, linked or current.get(A.OBSERVED_MODEL_PROFILE), stack_name=rt.stack_object_name
+            )
         except Exception:  # one workload the engine cannot judge must not stop the others
             log.exception("could not assess %s %s/%s", kind, namespace, name)
             return None

@@ -14,7 +14,7 @@ from typing import Any, Optional
 from tfguard.kube import KubeClient
 from tfguard.operator.probe_results import ProbeResult
 from tfguard.operator.settings import OperatorSettings
-from tfguard.webhook.cache import IMAGE_STACKS, MODEL_PROFILES, Caches
+from tfguard.webhook.cache import IMAGE_STACKS, MODEL_PROFILES, Caches, image_keys
 
 WORKLOAD_KINDS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
 WorkloadKey = tuple[str, str, str]  # (kind, namespace, name)
@@ -57,6 +57,14 @@ class Runtime:
         for owner_kind, owner_name in owners:
             found.extend(probes.get((namespace, owner_kind, owner_name), []))
         return max(found, key=lambda p: (p.finished_at, p.pod), default=None)
+
+    def stack_object_name(self, stack) -> Optional[str]:
+        """The name of the ImageStack that holds these facts (by digest, else by reference)."""
+        names = self.indices.get("stack_names") or {}
+        for key in [stack.image_digest, *image_keys(stack.image or "")]:
+            for name in names.get(key, []) if key else []:
+                return name
+        return None
 
     def workloads_of_pod(self, result: ProbeResult) -> list[WorkloadKey]:
         if result.owner_kind == "ReplicaSet":
