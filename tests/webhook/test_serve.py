@@ -15,7 +15,7 @@ import pytest
 from conftest import free_port
 from tfguard import annotations as A
 
-from webhook_documents import MODEL, admission_review, pod
+from webhook_documents import MODEL, admission_review, deployment, pod, pod_spec
 
 
 @pytest.fixture
@@ -61,8 +61,8 @@ def test_health_readiness_and_metrics(served):
 
 def test_logs_are_json_lines_carrying_the_request_uid(served):
     client, log_path = served
-    review = admission_review(pod(MODEL))
-    client.post("/mutate", json=review)
+    review = admission_review(deployment(annotations=MODEL, spec=pod_spec("registry.example/in-house/server:7")))
+    assert client.post("/validate", json=review).json()["response"]["warnings"]
     client.post("/mutate", content=b"nonsense", headers={"Content-Type": "application/json"})
     client.get("/healthz")
     deadline = time.monotonic() + 10  # log lines are written in batches, every half second
@@ -73,7 +73,8 @@ def test_logs_are_json_lines_carrying_the_request_uid(served):
             break
         time.sleep(0.1)
     assert admission and admission[-1]["uid"] == review["request"]["uid"]
-    assert admission[-1]["verdict"] == "injected" and admission[-1]["level"] == "info"
+    assert admission[-1]["verdict"] == "unknown" and admission[-1]["level"] == "info"
+    assert admission[-1]["codes"] and admission[-1]["kind"] == "Deployment"
     assert any(l.get("message") == "rejected request" and l["status"] == 400 for l in lines)
 
 

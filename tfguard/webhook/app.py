@@ -141,8 +141,12 @@ class AdmissionEndpoints:
         answer = review_response(outcome.response(req.uid))
         seconds = time.perf_counter() - started
         self.metrics.observe(endpoint, req.operation, outcome.verdict, outcome.mode, outcome.allowed, seconds)
-        if outcome.verdict not in ("skipped", "unchanged") or not outcome.allowed:
-            log.info(
+        # Denials, warnings and failures at INFO; quiet admissions at DEBUG (the API server's audit log
+        # has every decision through auditAnnotations).
+        quiet = outcome.allowed and not outcome.warnings
+        if log.isEnabledFor(logging.DEBUG if quiet else logging.INFO):
+            log.log(
+                logging.DEBUG if quiet else logging.INFO,
                 "admission",
                 extra={
                     "uid": req.uid,
