@@ -18,6 +18,7 @@ data against the releases the test suite installs anyway.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -31,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tfguard.testing.tfenvs import venv  # noqa: E402
+from tfguard.testing.tfenvs import cache_dir, venv  # noqa: E402
 
 DATA_FILE = ROOT / "tfguard" / "compat" / "data" / "releases.json"
 MEASURE = Path(__file__).resolve().parent / "measure_release.py"
@@ -106,14 +107,22 @@ SOURCES = {
 }
 
 
-def measure(wheel: str) -> dict:
+def measure(wheel: str, reuse: bool = False) -> dict:
+    """Install tensorflow-cpu==wheel and measure it (`reuse`: take the last measurement of this
+    wheel by this measuring script, kept under $TFGUARD_CACHE/knowledge)."""
     python = venv(f"tf-{wheel}", [f"tensorflow-cpu=={wheel}"])
+    script_hash = hashlib.sha256(MEASURE.read_bytes()).hexdigest()[:12]
+    kept = cache_dir() / "knowledge" / f"tf-{wheel}-{script_hash}.json"
+    if reuse and kept.exists():
+        return json.loads(kept.read_text())
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     done = subprocess.run(
         [str(python), str(MEASURE)], capture_output=True, text=True, env=env, timeout=900, cwd=MEASURE.parent
     )
     if done.returncode != 0:
         raise RuntimeError(f"measuring tensorflow-cpu {wheel} failed:\n{done.stderr[-3000:]}")
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(done.stdout)
     return json.loads(done.stdout)
 
 
@@ -149,8 +158,12 @@ def _series(version: str) -> str:
 
 
 def _major_minor(spec: str) -> str | None:
-    numbers = re.findall(r"\d+(?:\.\d+)+", spec or "")
-    return ".".join(numbers[0].split(".")[:2]) if numbers else None
+    """"12.5" from a pin or lower bound such as "==12.5.82" or "<13.0,>=12.5.82"."""
+    for clause in (spec or "").split(","):
+        match = re.match(r"\s*(==|>=|~=)\s*(\d+\.\d+)", clause)
+        if match:
+            return match.group(2)
+    return None
 
 
 def release_entry(measured: dict) -> dict:
@@ -249,12 +262,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("wheels", nargs="*", default=list(WHEELS), help="tensorflow-cpu versions to measure")
     parser.add_argument("--output", type=Path, default=DATA_FILE)
     parser.add_argument("--jobs", type=int, default=2, help="venvs installed/measured at once")
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="reuse measurements kept from an earlier run (same wheel, same measuring script) instead of measuring again",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
 
     def one(wheel: str) -> dict:
         t0 = time.monotonic()
-        result = measure(wheel)
+        result = measure(wheel, reuse=args.reuse)
         print(f"tensorflow-cpu {wheel}: {len(result['ops'])} ops, GraphDef {result['graph_def_version']}, "
               f"tf.keras -> Keras {result.get('tf_keras_major')} ({time.monotonic() - t0:.0f}s)", flush=True)
         return result

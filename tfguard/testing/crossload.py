@@ -113,6 +113,14 @@ def classify(message: str, exception: str | None = None, frames: list[str] | Non
     return OTHER
 
 
+def _summary(message: str, chars: int = 1500) -> str:
+    """The start of an exception message (what it is about) and its end (often the hint)."""
+    message = message.strip()
+    if len(message) <= chars:
+        return message
+    return message[: chars // 2] + " ... " + message[-chars // 2 :]
+
+
 def _tail(text: str, lines: int = 8, chars: int = 1500) -> str:
     kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
     return "\n".join(kept)[-chars:]
@@ -140,7 +148,7 @@ def try_load(python: Path | str, model: Path | str, loader: str, timeout: float 
         return LoadOutcome(True, None, f"loaded; called {called}" if called else "loaded")
     message = result.get("message") or ""
     kind = classify(message, result.get("exception"), result.get("frames"), loader)
-    return LoadOutcome(False, kind, _tail(message), result.get("exception"))
+    return LoadOutcome(False, kind, _summary(message), result.get("exception"))
 
 
 @dataclass(frozen=True)
@@ -176,7 +184,7 @@ CASES: tuple[Case, ...] = tuple(cases())
 def _cache_file(case: Case) -> Path:
     build_id = build_record(case.model, case.producer)["build_id"]
     key = hashlib.sha256(
-        json.dumps([build_id, str(tf_python(case.runtime)), case.loader, _LOAD_SCRIPT]).encode()
+        json.dumps([build_id, str(tf_python(case.runtime)), case.loader, _LOAD_SCRIPT, _summary.__doc__]).encode()
     ).hexdigest()[:16]
     return cache_dir() / "crossload" / f"{case.model}-{case.producer}-{case.runtime}-{case.loader}-{key}.json"
 
@@ -225,7 +233,8 @@ def markdown_table(outcomes: dict[Case, LoadOutcome]) -> str:
         if record.get("keras_metadata"):
             fmt += " + keras_metadata.pb"
         actual = "loads" if outcome.ok else f"fails: {outcome.error_kind}"
-        error = "" if outcome.ok else outcome.message.splitlines()[0][:140].replace("|", "\\|")
+        first_line = outcome.message.replace(str(cache_dir()), "$TFGUARD_CACHE").splitlines()[0] if outcome.message else ""
+        error = "" if outcome.ok else first_line[:140].replace("|", "\\|")
         if outcome.exception:
             error = f"{outcome.exception}: {error}"
         lines.append(

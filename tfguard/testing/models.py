@@ -29,6 +29,8 @@ from tfguard.testing.tfenvs import NEW_TF, OLD_TF, cache_dir, tf_python
 # An op registered in NEW_TF (2.20) but not in OLD_TF (2.15), with a CPU kernel, that a serving
 # graph can run: found by diffing the two releases' op registries (tools/gen_knowledge.py).
 NEW_OP = "DatasetFingerprint"
+# An attr NEW_TF's GatherNd declares and OLD_TF's does not (same diff, op_attrs_changed).
+NEW_ATTR, NEW_ATTR_VALUE = "bad_indices_policy", "IGNORE"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             "new_op_saved_model", "saved_model", "saved_model",
             f"tf.Module whose serving_default runs {NEW_OP}, an op OLD_TF does not register",
+            releases=(NEW_TF,),
+        ),
+        ModelSpec(
+            "new_attr_saved_model", "saved_model", "saved_model",
+            f"tf.Module whose serving_default runs GatherNd with {NEW_ATTR}={NEW_ATTR_VALUE!r}, an attr "
+            "OLD_TF's GatherNd does not declare (set to a non-default value, so it is not stripped)",
             releases=(NEW_TF,),
         ),
     )
@@ -92,6 +100,13 @@ class Dense(tf.Module):
         return {"y": tf.nn.relu(tf.matmul(x, self.w) + self.b)}
 
 
+class WithNewAttr(Dense):
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+    def serve(self, x):
+        picked = tf.raw_ops.GatherNd(params=x, indices=[[0, 1]], **{%(new_attr)r: %(new_attr_value)r})
+        return {"y": tf.nn.relu(tf.matmul(x, self.w) + self.b), "picked": picked}
+
+
 class WithNewOp(Dense):
     @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
     def serve(self, x):
@@ -115,8 +130,9 @@ def keras_version():
     return getattr(sys.modules[module], "__version__", None)
 
 
-if name in ("plain_saved_model", "new_op_saved_model"):
-    module = Dense() if name == "plain_saved_model" else WithNewOp()
+MODULES = {"plain_saved_model": Dense, "new_op_saved_model": WithNewOp, "new_attr_saved_model": WithNewAttr}
+if name in MODULES:
+    module = MODULES[name]()
     path = os.path.join(out, "saved_model")
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
     record["method"] = "tf.saved_model.save"
@@ -145,6 +161,9 @@ sys.stdout.write("\n" + json.dumps(record) + "\n")
 '''
 
 
+_SCRIPT_VALUES = {"new_op": NEW_OP, "new_attr": NEW_ATTR, "new_attr_value": NEW_ATTR_VALUE}
+
+
 def _models_root() -> Path:
     return cache_dir() / "models"
 
@@ -167,7 +186,7 @@ def model_path(name: str, tf_version: str) -> Path:
 
 
 def _revision() -> str:
-    return hashlib.sha256((_BUILD_SCRIPT % {"new_op": NEW_OP}).encode()).hexdigest()[:12]
+    return hashlib.sha256((_BUILD_SCRIPT % _SCRIPT_VALUES).encode()).hexdigest()[:12]
 
 
 def _is_current(final: Path) -> bool:
@@ -192,10 +211,11 @@ def _build(name: str, tf_version: str, final: Path) -> None:
             return
         python = tf_python(tf_version)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=final.parent))
+        tmp.chmod(0o755)  # mkdtemp makes it private; the model is for anyone who reads the cache
         try:
             env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
             done = subprocess.run(
-                [str(python), "-c", _BUILD_SCRIPT % {"new_op": NEW_OP}, name, str(tmp)],
+                [str(python), "-c", _BUILD_SCRIPT % _SCRIPT_VALUES, name, str(tmp)],
                 capture_output=True, text=True, timeout=600, env=env, cwd=tmp,
             )
             if done.returncode != 0:
