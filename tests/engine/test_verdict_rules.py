@@ -139,13 +139,14 @@ def test_newer_model_without_attr_facts_is_only_risky():
     assert codes_of(v) == ["PRODUCER_NEWER_UNVERIFIED"]
 
 
-def test_attr_the_runtime_opdef_lacks_is_incompatible():
+def test_attr_the_runtime_opdef_lacks_is_risky_because_the_tf2_loader_ignores_it():
     attrs = {**SERVING_ATTRS, "MatMul": ["T", "grad_a"]}
     v = evaluate(saved_model("2.20.0", attrs=attrs), image("2.15.1"))
-    assert v.verdict == "incompatible"
+    assert v.verdict == "risky"
     f = finding(v, "OP_ATTR_NOT_IN_OPDEF")
-    assert "MatMul.grad_a" in f.message and "NodeDef mentions attr" in f.message
+    assert "MatMul.grad_a (first in TensorFlow 2.20)" in f.message and "NodeDef mentions attr" in f.message
     assert f.details["attrs"] == {"MatMul": ["grad_a"]}
+    assert "PRODUCER_NEWER_OPS_PRESENT" not in codes_of(v)
 
 
 def test_same_attr_is_fine_where_the_opdef_declares_it():
@@ -222,7 +223,7 @@ def test_release_unknown_to_the_knowledge_is_judged_by_version():
     v = evaluate(saved_model("2.15.1"), image("2.99.0"))
     assert v.verdict == "compatible"
     assert codes_of(v) == ["RELEASE_UNKNOWN"]
-    assert evaluate(saved_model("2.99.1"), image("2.99.0")).verdict == "risky"
+    assert evaluate(saved_model("2.100.0"), image("2.99.0")).verdict == "risky"
 
 
 # --- loaders and Keras formats ---
@@ -294,7 +295,7 @@ def test_keras_version_of_the_image_decides_keras_major_before_2_16():
 # --- TF Serving ---
 
 
-def serving(tf="2.15.1", gpu=False) -> StackFacts:
+def serving(tf="2.15.0", gpu=False) -> StackFacts:
     return StackFacts(image=f"tensorflow/serving:{tf}", source="catalog", tensorflow_version=tf,
                       cuda_build=gpu, loaders=["saved_model"])
 
@@ -406,3 +407,8 @@ def test_custom_modules_in_a_keras_file_must_be_importable_in_the_image():
     v = evaluate(model, image("2.20.0"))
     assert v.verdict == "risky"
     assert "my_project.layers" in finding(v, "KERAS_CUSTOM_MODULES").message
+
+
+def test_a_newer_patch_release_of_the_same_series_is_not_a_newer_producer():
+    assert evaluate(saved_model("2.15.1"), image("2.15.0")).findings == []
+    assert evaluate(annotated("2.15.1"), image("2.15")).verdict == "compatible"

@@ -6,9 +6,10 @@ come from `tfguard.compat.releases` (generated from real wheels), everything els
 passed in. The rules follow what TensorFlow and Keras actually do when they load a model:
 
 - GraphDef versions, as `CheckVersions` in tensorflow/core/framework/versions.cc does;
-- every op type in the graph registered in the runtime, every attr a NodeDef sets declared by the
-  runtime's OpDef (attrs starting with `_` are exempt, as in `ValidateNodeDef`), a kernel for the
-  device that will run it;
+- every op type in the graph registered in the runtime (else the load fails), a kernel for the
+  device that will run it, and every attr a NodeDef sets declared by the runtime's OpDef (attrs
+  starting with `_` are exempt, as in `ValidateNodeDef`). An undeclared attr is a warning, not a
+  failure: measured, TF 2.15.1 loads and runs a node with an attr its OpDef lacks, ignoring it;
 - what each loader accepts: `tf.saved_model.load` / TF Serving read SavedModel directories only;
   Keras 3 `load_model` reads .keras and .h5 only; Keras 2 cannot read Keras 3 files (measured
   with TF 2.15.1 and 2.20.0, see docs/verdicts.md);
@@ -126,7 +127,8 @@ class _Judgement:
         m, release = self.model, self.release
         produced = version_key(m.tensorflow_version) if m else None
         if produced and self.tf_key:
-            return produced[:2] > self.tf_key[:2] or (produced[:2] == self.tf_key[:2] and produced > self.tf_key)
+            # Patch releases of a series register the same ops: only the series can be newer.
+            return produced[:2] > self.tf_key[:2]
         if m and m.graph_producer is not None and release is not None and release.graph_def_version is not None:
             return m.graph_producer > release.graph_def_version
         return None
@@ -298,7 +300,7 @@ def _keras_rules(j: _Judgement) -> None:
     runtime = j.keras_major
     if runtime is None or j.serving_only:
         return
-    keras_from = f"tf.keras is Keras {runtime} in {j.runtime_label} (from {j.keras_major_from})"
+    keras_from = f"tf.keras is Keras {runtime} in {j.runtime_label}, per {j.keras_major_from}"
 
     if m.format == "saved_model":
         if loader == "keras" and runtime == 3:
@@ -480,8 +482,17 @@ def _first_release(op: str) -> str:
     return f"{op} (first in TensorFlow {first})" if first else f"{op} (in no release tfguard knows: a custom op?)"
 
 
+def _first_release_with_attr(op: str, attr: str) -> str:
+    for release in releases.measured_releases():
+        if attr in release.op_attrs.get(op, ()):
+            return f"{op}.{attr} (first in TensorFlow {release.series})"
+    return f"{op}.{attr}"
+
+
 def _op_rules(j: _Judgement, ops: list[str]) -> bool:
-    """Registered ops, declared attrs and CPU kernels against a measured release. True if a load fails."""
+    """Registered ops, declared attrs and CPU kernels against a measured release.
+
+    True if something the model uses is missing (an op, or an attr its nodes set)."""
     release, m = j.release, j.model
     registered = release.ops
     missing = [] if registered.issuperset(ops) else [op for op in ops if op not in registered]
@@ -505,11 +516,11 @@ def _op_rules(j: _Judgement, ops: list[str]) -> bool:
                 unknown_attrs.setdefault(op, []).append(attr)
     if unknown_attrs:
         unknown_attrs = {op: sorted(set(attrs)) for op, attrs in sorted(unknown_attrs.items())}
-        pairs = [f"{op}.{attr}" for op, attrs in sorted(unknown_attrs.items()) for attr in attrs]
+        pairs = [_first_release_with_attr(op, attr) for op, attrs in unknown_attrs.items() for attr in attrs]
         j.add(
-            "OP_ATTR_NOT_IN_OPDEF", "error",
-            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack "
-            f"(NodeDef mentions attr not in Op): {_listing(pairs)}",
+            "OP_ATTR_NOT_IN_OPDEF", "warning",
+            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {_listing(pairs)}; "
+            "TensorFlow there runs these ops ignoring the attr, or refuses them (NodeDef mentions attr not in Op)",
             attrs=unknown_attrs,
         )
 
