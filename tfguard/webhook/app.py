@@ -1,8 +1,9 @@
 """The webhook's FastAPI app: /validate, /mutate, /healthz, /readyz, /metrics.
 
-The two admission endpoints are served by `AdmissionEndpoints`, a plain ASGI middleware in front of
-the FastAPI router: the API server calls them for every matching object, and routing, a Request
-object and dependency solving would cost more than the check itself. The body is still parsed into
+`create_app` returns the ASGI application: `AdmissionEndpoints` serving the two admission endpoints,
+in front of the FastAPI app that serves the rest. The API server calls the admission endpoints for
+every matching object, and FastAPI's middleware, routing and dependency solving would cost more than
+the check itself. The body is still parsed into
 the typed AdmissionReview model (`parse_review`), capped in size, and answered with the typed
 AdmissionResponse.
 """
@@ -30,7 +31,7 @@ from tfguard.webhook.validate import Outcome, VerdictMemo, validate
 log = logging.getLogger("tfguard.webhook")
 
 
-def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = None) -> FastAPI:
+def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = None) -> "AdmissionEndpoints":
     settings = settings or Settings.from_env()
     caches = caches if caches is not None else Caches()
     metrics = Metrics(caches.sizes)
@@ -65,8 +66,8 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
     app = FastAPI(title="tfguard admission webhook", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings, app.state.caches, app.state.metrics = settings, caches, metrics
     memo = VerdictMemo(settings.verdict_cache_size)
-    app.add_middleware(
-        AdmissionEndpoints,
+    endpoints = AdmissionEndpoints(
+        app,
         settings=settings,
         metrics=metrics,
         deciders={
@@ -90,19 +91,20 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
     async def metrics_endpoint() -> PlainTextResponse:
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
-    return app
+    return endpoints
 
 
 class AdmissionEndpoints:
-    """POST /validate[/MODE] and /mutate[/MODE].
+    """POST /validate[/MODE] and /mutate[/MODE]; everything else (lifespan included) goes to the FastAPI app.
 
     The mode is a path segment (/validate/enforce): webhook URLs may carry no query string. The chart
     registers one entry per namespace mode, picked by a namespaceSelector on the tfguard.io/mode label,
     so the webhook needs no namespace lookups. A bare /validate uses the default mode.
     """
 
-    def __init__(self, app, settings: Settings, metrics: Metrics, deciders: dict[str, Callable[..., Outcome]]):
+    def __init__(self, app: FastAPI, settings: Settings, metrics: Metrics, deciders: dict[str, Callable[..., Outcome]]):
         self.app, self.settings, self.metrics, self.deciders = app, settings, metrics, deciders
+        self.state = app.state  # settings, caches, metrics
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
