@@ -67,15 +67,31 @@ def table() -> str:
         "| artifact | producer | runtime | loader | actual | verdict | findings | agrees |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    disagreements = []
     for case in CASES:
         outcome, verdict = observe(case), judge(case)
         actual = "loads" if outcome.ok else f"fails ({outcome.error_kind})"
         found = ", ".join(f"{f.code}" for f in verdict.findings) or "-"
         artifact = f"{case.model} (`{MODELS[case.model].artifact}`)"
+        agreed = agrees(outcome, verdict)
         rows.append(
             f"| {artifact} | {case.producer} | {case.runtime} | {case.loader} | {actual} | "
-            f"**{verdict.verdict}** | {found} | {'yes' if agrees(outcome, verdict) else 'NO'} |"
+            f"**{verdict.verdict}** | {found} | {'yes' if agreed else 'NO'} |"
         )
+        if not agreed:
+            disagreements.append((case, outcome, verdict))
+    rows += ["", f"{len(CASES) - len(disagreements)} of {len(CASES)} cases agree."]
+    for case, outcome, verdict in disagreements:
+        rows += [
+            "",
+            f"**{case.id}**: TensorFlow says `{outcome.message.splitlines()[0][:300]}`; the engine says "
+            f"{verdict.verdict} ({verdict.summary[:300]}).",
+        ]
+        if MODELS[case.model].kind == "keras_v3" and inspect_model(case.path).keras_modules is None:
+            rows[-1] += (
+                " The engine decides this case from the modules the .keras config names "
+                "(KERAS_MODULE_NOT_IN_RUNTIME), but `tfguard inspect` does not report `keras_modules` yet."
+            )
     return "\n".join(rows) + "\n"
 
 
