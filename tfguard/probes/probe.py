@@ -952,6 +952,7 @@ def _child_main(config):
         return 1
     send("import", ok=True, seconds=time.monotonic() - started)
 
+    stack_started = time.monotonic()
     stack = {"tensorflow_version": getattr(tf, "__version__", None),
              "tensorflow_git_version": getattr(getattr(tf, "version", None), "GIT_VERSION", None)}
     for module, key in (("numpy", "numpy_version"), ("google.protobuf", "protobuf_version")):
@@ -977,7 +978,7 @@ def _child_main(config):
         stack["tf_keras_version"] = version
     except BaseException as exc:
         stack["tf_keras_error"] = _exception_text(exc, 1500)
-    send("stack", stack=stack)
+    send("stack", stack=stack, seconds=time.monotonic() - stack_started)
 
     if config.get("gpu") != "none":
         send("phase", phase="gpu")
@@ -1349,7 +1350,9 @@ def run_probe(args):
     stack.pop("_build", None)
 
     # Model
-    timings = {"import_s": _round((imported or {}).get("seconds"))}
+    timings = {"import_s": _round((imported or {}).get("seconds")),
+               "stack_s": _round((child.first("stack") or {}).get("seconds")),
+               "gpu_s": _round((child.first("gpu") or {}).get("seconds"))}
     if args.model:
         checks.extend(_model_checks(args, child, model, problem, loader, import_ok, signum, timings))
 
