@@ -113,3 +113,17 @@ def test_tfguard_probe_runs_the_same_file(py38, tmp_path, capsys):
 def test_tfguard_probe_with_a_python_that_does_not_exist(tmp_path, capsys):
     assert tfguard_main(["probe", "--python", str(tmp_path / "python3")]) == 2
     assert "cannot run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("version", ["3.6", "3.7"])
+def test_older_pythons_of_old_tf_images_run_it_too(version, probe_runner):
+    from tfguard.testing.tfenvs import python_interpreter
+
+    try:
+        python = python_interpreter(version)
+    except FileNotFoundError:
+        pytest.skip(f"no CPython {version} on this machine")
+    run = probe_runner(python, "--gpu", "none")
+    assert run.failed_codes == ["PROBE_TF_NOT_INSTALLED"]
+    if version == "3.6":  # no importlib.metadata: said, not silently passed
+        assert run.check("requirements")["status"] == "skip"

@@ -15,8 +15,6 @@ Output: the full JSON report on stdout (--json) or a readable one, a compact sum
 check fails in enforce mode (0 in warn mode; 2 for usage errors).
 """
 
-from __future__ import annotations
-
 import argparse
 import base64
 import ctypes
@@ -390,8 +388,8 @@ def installed_distributions():
     """{canonical name: (display name, version, [requirement strings])}, first on sys.path wins."""
     try:
         from importlib import metadata
-    except ImportError:  # Python < 3.8
-        return {}
+    except ImportError:  # Python < 3.8: no requirement check
+        return None
     found = {}
     for dist in metadata.distributions():
         try:
@@ -1232,6 +1230,9 @@ def _parent_work(args, result):
     t = time.monotonic()
     try:
         dists = installed_distributions()
+        if dists is None:
+            result["requirements_error"] = "this Python (%d.%d) has no importlib.metadata" % sys.version_info[:2]
+            dists = {}
         result["dists"] = dists
         result["violations"] = requirement_violations(dists)
     except Exception as exc:
@@ -1303,8 +1304,8 @@ def run_probe(args):
 
     # Declared requirements
     if parent.get("requirements_error"):
-        checks.append(_check("requirements", "skip", "PROBE_REQUIREMENTS_OK", "could not read the installed "
-                             "packages: %s" % parent["requirements_error"]))
+        checks.append(_check("requirements", "skip", "PROBE_REQUIREMENTS_OK", "declared requirements not "
+                             "checked: %s" % parent["requirements_error"]))
     elif violations:
         shown = ["%s %s requires %s, installed %s" % (v["package"], v["version"], v["requires"],
                                                        v["installed"] or "none") for v in violations]
