@@ -13,7 +13,6 @@ import json
 
 import pytest
 
-from tfguard.compat.inspect import inspect_model
 from tfguard.testing.crossload import CASES, observe
 from tfguard.testing.verdicts import agrees, judge
 
@@ -24,11 +23,6 @@ pytestmark = pytest.mark.tf
 def test_engine_verdict_agrees_with_the_real_load(case):
     outcome = observe(case)
     verdict = judge(case)
-    if not agrees(outcome, verdict) and needs_keras_modules(case):
-        pytest.xfail(
-            "a Keras 2 .keras file under Keras 3 fails when its config names keras.src.engine modules; "
-            "the engine decides that from ModelFacts.keras_modules, which inspect does not fill yet"
-        )
     assert agrees(outcome, verdict), json.dumps({"actual": outcome.to_dict(), "verdict": verdict.to_dict()}, indent=1)
 
 
@@ -37,7 +31,3 @@ def test_the_matrix_covers_both_directions_both_loaders_and_a_new_op():
     assert {c.loader for c in CASES} == {"saved_model", "keras"}
     assert {(c.producer, c.runtime) for c in CASES} >= {("2.15.1", "2.20.0"), ("2.20.0", "2.15.1")}
 
-
-def needs_keras_modules(case) -> bool:
-    facts = inspect_model(case.path)
-    return facts.format == "keras_v3" and facts.keras_modules is None and case.loader == "keras"

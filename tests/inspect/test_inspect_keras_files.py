@@ -20,6 +20,17 @@ def test_keras_zip_gives_keras_version_and_format(tmp_path):
     assert facts.digest == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_keras_zip_names_the_modules_its_config_deserializes_from(tmp_path):
+    keras2_functional = {
+        "module": "keras.src.engine.functional",
+        "class_name": "Functional",
+        "config": {"layers": [{"module": "keras.layers", "class_name": "Dense", "config": {}}]},
+    }
+    facts = inspect_model(write_keras_zip(tmp_path / "m.keras", "2.15.0", config=keras2_functional))
+
+    assert facts.keras_modules == ["keras.layers", "keras.src.engine.functional"]
+
+
 def test_keras_zip_is_recognised_by_content_not_name(tmp_path):
     path = write_keras_zip(tmp_path / "exported.bin", keras_version="2.15.0")
 

@@ -111,6 +111,7 @@ def model_profile_resource(
                 ("version", facts.keras_version),
                 ("format", facts.keras_format),
                 ("backend", facts.keras_backend),
+                ("modules", facts.keras_modules),
             )
             if v
         },
@@ -143,6 +144,7 @@ def facts_from_model_profile(obj: dict[str, Any]) -> ModelFacts:
         keras_version=keras.get("version"),
         keras_format=keras.get("format"),
         keras_backend=keras.get("backend"),
+        keras_modules=list(keras["modules"]) if keras.get("modules") else None,
         signatures=list(spec.get("signatures") or []),
         digest=spec.get("digest") or None,
         source="profile",

@@ -87,11 +87,6 @@ def table() -> str:
             f"**{case.id}**: TensorFlow says `{outcome.message.splitlines()[0][:300]}`; the engine says "
             f"{verdict.verdict} ({verdict.summary[:300]}).",
         ]
-        if MODELS[case.model].kind == "keras_v3" and inspect_model(case.path).keras_modules is None:
-            rows[-1] += (
-                " The engine decides this case from the modules the .keras config names "
-                "(KERAS_MODULE_NOT_IN_RUNTIME), but `tfguard inspect` does not report `keras_modules` yet."
-            )
     return "\n".join(rows) + "\n"
 
 
