@@ -127,3 +127,11 @@ def test_older_pythons_of_old_tf_images_run_it_too(version, probe_runner):
     assert run.failed_codes == ["PROBE_TF_NOT_INSTALLED"]
     if version == "3.6":  # no importlib.metadata: said, not silently passed
         assert run.check("requirements")["status"] == "skip"
+
+
+@pytest.mark.parametrize("expected, recorded, match", [
+    ("2.15.1", "2.15.1", True), ("2.15", "2.15.1", True), ("2.15.0", "2.15.1", False), ("2.14", "2.15.1", False),
+    ("2.20.0", "2.20.0-rc1", True), ("nonsense", "2.15.1", False),
+])
+def test_expected_producer_comparison(expected, recorded, match):
+    assert probe.producer_matches(expected, recorded) is match

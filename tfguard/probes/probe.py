@@ -1366,6 +1366,14 @@ def run_probe(args):
     }
 
 
+def producer_matches(expected, recorded):
+    """"2.15" matches a model saved by 2.15.1; "2.15.0" does not match 2.15.1."""
+    want, have = _vtuple(expected), _vtuple(recorded)
+    if not want or not have:
+        return expected.strip() == recorded.strip()
+    return have[:len(want)] == want
+
+
 def _keras_note(dists):
     keras = dists.get("keras")
     return " (installed keras %s)" % keras[1] if keras else ""
@@ -1383,7 +1391,7 @@ def _model_checks(args, child, model, problem, loader, import_ok, signum, timing
         checks.append(_check("model_facts", "warn", problem["code"], problem["message"]))
     if args.expected_producer and model is not None:
         recorded = model.get("tensorflow_version")
-        if recorded and recorded != args.expected_producer:
+        if recorded and not producer_matches(args.expected_producer, recorded):
             checks.append(_check("producer", "warn", "PROBE_PRODUCER_MISMATCH", "expected a model saved by "
                                  "TensorFlow %s but %s records %s" % (args.expected_producer, args.model, recorded),
                                  details={"expected": args.expected_producer, "recorded": recorded}))
