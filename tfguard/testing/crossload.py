@@ -183,6 +183,8 @@ CASES: tuple[Case, ...] = tuple(cases())
 
 def _cache_file(case: Case) -> Path:
     build_id = build_record(case.model, case.producer)["build_id"]
+    # Keyed by the built model, the venv, the loader, the load script and (through its docstring)
+    # how a message is summarised: change any of them and the case is loaded again.
     key = hashlib.sha256(
         json.dumps([build_id, str(tf_python(case.runtime)), case.loader, _LOAD_SCRIPT, _summary.__doc__]).encode()
     ).hexdigest()[:16]
