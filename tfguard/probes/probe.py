@@ -736,23 +736,56 @@ def _keras_zip_facts(path):
                 facts["keras_version"] = meta["keras_version"][:64]
         if "config.json" not in names:
             raise ValueError("a zip without config.json is not a .keras model")
+        if archive.getinfo("config.json").file_size < (64 << 20):
+            config = json.loads(archive.read("config.json").decode("utf-8", "replace"))
+            facts["keras_modules"] = _keras_modules(config)
     return facts
 
 
-def _h5_facts(path):
+def _keras_modules(config):
+    """The modules a Keras config deserializes from; the same list `tfguard inspect` reports."""
+    modules, stack = set(), [config]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if isinstance(value.get("module"), str) and "class_name" in value:
+                modules.add(value["module"])
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return sorted(modules)
+
+
+# libhdf5 segfaults on some corrupt files: read the attributes in a child, never in the probe.
+_H5_ATTRS_SCRIPT = """
+import json, sys
+import h5py
+out = {}
+with h5py.File(sys.argv[1], "r") as f:
+    for attr, key in (("keras_version", "keras_version"), ("backend", "keras_backend")):
+        value = f.attrs.get(attr)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, str):
+            out[key] = value[:64]
+print(json.dumps(out))
+"""
+
+
+def _h5_facts(path, timeout=30):
     try:
-        import h5py  # noqa: optional; most Keras 2 images have it
-    except Exception:
+        done = subprocess.run([sys.executable, "-c", _H5_ATTRS_SCRIPT, path], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
         return {}
-    facts = {}
-    with h5py.File(path, "r") as f:
-        for attr, key in (("keras_version", "keras_version"), ("backend", "keras_backend")):
-            value = f.attrs.get(attr)
-            if isinstance(value, bytes):
-                value = value.decode("utf-8", "replace")
-            if isinstance(value, str):
-                facts[key] = value[:64]
-    return facts
+    if done.returncode != 0:
+        if b"No module named" in done.stderr and b"h5py" in done.stderr:
+            return {}  # no h5py in the image: the Keras version is left unknown
+        raise ValueError("the .h5 file could not be read (%s)" % (
+            "killed by signal %d" % -done.returncode if done.returncode < 0
+            else done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]))
+    facts = json.loads(done.stdout.decode("utf-8", "replace") or "{}")
+    return facts if isinstance(facts, dict) else {}
 
 
 def model_facts(path, digest=True):
