@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 from pathlib import Path
 
 from tfguard.testing.tfenvs import OLD_TF, tf_python, venv
@@ -63,12 +64,26 @@ def corrupt_core_library() -> Path:
 
     def corrupt(site: Path) -> None:
         lib = site / "tensorflow" / "python" / "_pywrap_tensorflow_internal.so"
+        _own_copy(lib)
         offset, size = _text_section(lib)
         with open(lib, "r+b") as f:
             f.seek(offset)
             f.write(b"\x00" * size)
 
     return _mutate_once(python, "corrupt-pywrap", corrupt)
+
+
+def _own_copy(path: Path) -> None:
+    """Give `path` its own inode before it is written in place.
+
+    uv hardlinks installed files from its cache into every venv: writing through the link would
+    corrupt the cache and every healthy TF venv along with this one.
+    """
+    if path.stat().st_nlink > 1:
+        copy = path.with_name(path.name + ".tfguard-copy")
+        shutil.copyfile(path, copy)
+        os.replace(copy, path)
+    assert path.stat().st_nlink == 1, f"{path} is still shared with another venv"
 
 
 def _text_section(path: Path) -> tuple[int, int]:
