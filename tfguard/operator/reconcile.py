@@ -127,13 +127,18 @@ async def post_event(rt: Runtime, workload: dict[str, Any], assessment: annotate
 async def recheck_all(rt: Runtime) -> dict[str, int]:
     """Re-assess every tfguard workload from memory: no reads, a write only where something changed."""
     outcomes: dict[str, int] = {}
-    for key in list(rt.workloads):
-        try:
-            outcome = await reconcile_workload(rt, key)
-        except Exception as exc:
-            log.warning("re-check of %s failed: %s", "/".join(key), exc)
-            outcome = "failed"
+    slots = asyncio.Semaphore(rt.settings.recheck_concurrency)  # bounded: never a storm of writes
+
+    async def one(key: WorkloadKey) -> None:
+        async with slots:
+            try:
+                outcome = await reconcile_workload(rt, key)
+            except Exception as exc:
+                log.warning("re-check of %s failed: %s", "/".join(key), exc)
+                outcome = "failed"
         outcomes[outcome or "skipped"] = outcomes.get(outcome or "skipped", 0) + 1
+
+    await asyncio.gather(*(one(key) for key in list(rt.workloads)))
     return outcomes
 
 

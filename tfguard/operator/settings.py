@@ -21,6 +21,7 @@ class OperatorSettings:
     # --- background re-check ---
     recheck_interval: float = 600.0  # seconds between re-checks of every tfguard-annotated workload
     recheck_debounce: float = 2.0  # a burst of new ImageStacks causes one re-check, not one each
+    recheck_concurrency: int = 8  # workloads whose changed verdicts are written at the same time
 
     # --- certificates ---
     manage_certificates: bool = True
