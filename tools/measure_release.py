@@ -27,7 +27,10 @@ def op_list():
 
 
 def cpu_kernel_ops():
-    return sorted({k.op for k in kernels.get_all_registered_kernels().kernel if k.device_type == "CPU"})
+    # DEFAULT-device kernels (NoOp, Const, AddV2, Assert, ...) run on the CPU as well.
+    return sorted(
+        {k.op for k in kernels.get_all_registered_kernels().kernel if k.device_type in ("CPU", "DEFAULT")}
+    )
 
 
 def keras_facts():

@@ -10,22 +10,9 @@ from tfguard.testing import gallery
 pytestmark = [pytest.mark.cluster, pytest.mark.tf]
 
 
-def noop_without_cpu_kernel() -> bool:
-    """The release knowledge once listed NoOp (whose kernel is registered for DEVICE_DEFAULT) as an op
-    without a CPU kernel, which makes every SavedModel `risky` (OP_NO_CPU_KERNEL)."""
-    from tfguard.compat import releases
-    from tfguard.testing.tfenvs import OLD_TF
-
-    release = releases.release(OLD_TF)
-    return release is not None and "NoOp" in release.ops_without_cpu_kernel
-
-
 @pytest.mark.parametrize("mode", gallery.MODES)
 @pytest.mark.parametrize("example", [e.name for e in gallery.EXAMPLES_LIST])
-def test_example_behaves_as_described(gallery_release, control_plane, example, mode, request):
-    if example == "loads" and mode != "audit" and noop_without_cpu_kernel():
-        request.applymarker(pytest.mark.xfail(reason="release knowledge: NoOp listed without a CPU kernel "
-                                              "(DEVICE_DEFAULT kernels), so the model that loads is called risky"))
+def test_example_behaves_as_described(gallery_release, control_plane, example, mode):
     applied = gallery.apply_example(
         control_plane.kubectl, gallery.BY_NAME[example], gallery_release.mode_namespaces[mode], mode
     )
