@@ -3,12 +3,10 @@ plane, tfguard's CRDs installed, and probe reports produced by the real probe in
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 

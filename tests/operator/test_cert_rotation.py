@@ -3,7 +3,7 @@ real webhook (`tfguard webhook serve`, failurePolicy Fail): not one admission fa
 
 from __future__ import annotations
 
-import json
+import base64
 import os
 import signal
 import socket
@@ -95,7 +95,7 @@ def test_no_admission_fails_while_certificates_rotate(operator, namespace, crds,
                 served.add(served_certificate(port, str(cert_dir / "ca.crt")))
                 bundle = cp.get("validatingwebhookconfiguration", config_name)["webhooks"][0]["clientConfig"]["caBundle"]
                 bundles.add(bundle)
-        cas = {c.serial_number for b in bundles for c in load_certs(__import__("base64").b64decode(b))}
+        cas = {c.serial_number for b in bundles for c in load_certs(base64.b64decode(b))}
         print(f"admitted {admitted}, failed {len(failures)}, serving certificates seen {len(served)}, "
               f"CAs seen {len(cas)}, bundles seen {len(bundles)}")
         assert not failures, failures[:5]
@@ -122,7 +122,6 @@ def _healthy(port: int, ca_file: str) -> bool:
 
 
 def test_a_user_supplied_certificate_is_never_overwritten_but_its_ca_is_injected(operator, crds, tfguard_namespace):
-    import base64
     import datetime as dt
 
     from tfguard.operator.certs import CertState, plan

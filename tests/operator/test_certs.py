@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 import socket
-import tempfile
 import threading
 from pathlib import Path
+
+from cryptography import x509
 
 from tfguard.operator.certs import CertState, load_certs, plan, write_files, _signed_by
 from tfguard.operator.settings import OperatorSettings
@@ -31,10 +32,8 @@ def test_a_fresh_install_gets_a_ca_and_a_serving_certificate_for_the_service_and
     state, changed = advance(CertState(), 0)
     assert "new CA" in changed and "new serving certificate" in changed
     cert = load_certs(state.data["tls.crt"])[0]
-    names = cert.extensions.get_extension_for_oid(
-        __import__("cryptography").x509.oid.ExtensionOID.SUBJECT_ALTERNATIVE_NAME
-    ).value
-    assert "tfguard-webhook.tfguard.svc" in names.get_values_for_type(__import__("cryptography").x509.DNSName)
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "tfguard-webhook.tfguard.svc" in names.get_values_for_type(x509.DNSName)
     assert serving_trusted(state)
 
 
@@ -75,7 +74,6 @@ def test_ca_rotation_adds_the_new_ca_first_and_switches_the_certificate_only_aft
 
 
 def test_local_files_are_written_atomically_and_serve_tls(tmp_path: Path):
-    state, _ = advance(CertState(), 0)
     # Real time for a real handshake.
     state, _ = plan(CertState(), OperatorSettings(), dt.datetime.now(dt.timezone.utc))
     write_files(str(tmp_path), state)

@@ -4,6 +4,8 @@ an ImageStack and a ModelProfile, and the Deployment gets tfguard's annotations 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tfguard.compat.resources import image_stack_name
@@ -39,7 +41,7 @@ def test_a_passing_probe_verifies_the_image_and_profiles_the_model(operator, nam
         lambda: cp.kubectl("get", "imagestack", stack_name, "-o", "json", check=False).stdout or None,
         timeout=60, what="the ImageStack",
     )
-    stack = __import__("json").loads(stack)
+    stack = json.loads(stack)
     assert stack["spec"]["imageDigest"] == digest
     assert image in stack["spec"]["references"]
     assert stack["spec"]["stack"]["tensorflowVersion"] == tf_version
@@ -97,4 +99,27 @@ def test_a_failing_probe_marks_the_deployment_incompatible_with_the_missing_op(o
     assert "TFGuardProbeFailed" in described
     assert "kubectl logs" in described  # tells on-call where the full report is
     assert "Fix:" in described  # and what to do
+    op.assert_running()
+
+
+def test_a_statefulset_is_annotated_from_its_own_pods_probe(operator, namespace, probe_reports, crds):
+    cp = crds
+    op = operator("--standalone")
+    tf_version, report = probe_reports["missing_op"]
+    image, digest = image_for(tf_version)
+    manifest = serving_deployment("ranker", namespace, image)
+    manifest["kind"] = "StatefulSet"
+    manifest["spec"]["serviceName"] = "ranker"
+    cp.apply(manifest)
+    pod = cp.wait_for(
+        lambda: cp.kubectl("get", "pod", "ranker-0", "-n", namespace, check=False).returncode == 0 and "ranker-0",
+        timeout=60, what="the StatefulSet's Pod",
+    )
+    write_probe_status(cp, namespace, pod, image, digest, report, 1)
+    notes = cp.wait_for(lambda: (a := annotations_of(cp, namespace, "statefulset", "ranker")).get("tfguard.io/verdict") and a,
+                        timeout=60, what="the verdict annotation")
+    assert notes["tfguard.io/verdict"] == "incompatible"
+    events = cp.wait_for(lambda: tfguard_events(cp, namespace, "ranker"), timeout=30, what="an Event")
+    assert [e["reason"] for e in events] == ["TFGuardProbeFailed"]
+    assert events[0]["involvedObject"]["kind"] == "StatefulSet"
     op.assert_running()

@@ -10,7 +10,7 @@ from typing import Optional
 import kopf
 
 from tfguard.kube import KubeClient, load_config
-from tfguard.operator import handlers  # noqa: F401  (registers the kopf handlers)
+import tfguard.operator.handlers  # noqa: F401  (registers the kopf handlers)
 from tfguard.operator.certs import reconcile_certificates
 from tfguard.operator.leader import Leader
 from tfguard.operator.reconcile import recheck_loop
