@@ -146,7 +146,10 @@ async def probe_finished(type: str, body: kopf.Body, memo: Runtime, **_: Any) ->
     result = read_probe_result(dict(body))
     if result is None:
         return
-    await reconcile.record_probe_result(memo, result)
+    try:
+        await reconcile.record_probe_result(memo, result)
+    except Exception as exc:  # the facts can be written on the next event; the verdict is needed now
+        log.warning("could not record the probe result of Pod %s/%s: %s", result.namespace, result.pod, exc)
     for key in memo.workloads_of_pod(result):
         await reconcile.reconcile_workload(memo, key)
 
