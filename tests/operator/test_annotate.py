@@ -90,3 +90,19 @@ def test_the_probe_result_is_found_in_the_init_container_status_and_the_digest_i
     assert status["name"] == "tfguard-probe" and terminated["exitCode"] == 1
     assert image_digest(status["imageID"]) == DIGEST
     assert probe_state({"status": {"initContainerStatuses": [{"name": "tfguard-probe", "state": {"running": {}}}]}}) is None
+
+
+def test_a_report_tfguard_cannot_read_is_a_finding_not_a_crash():
+    from tfguard.operator.probe_results import read_probe_result
+
+    for message in ("", "not json", '{"probe":"tfguard","status":"maybe"}', "{" * 5000, "\x00\xff"):
+        pod = {"metadata": {"name": "web-abc", "namespace": "ml", "uid": "p1",
+                            "ownerReferences": [{"controller": True, "kind": "ReplicaSet", "name": "web-5d"}]},
+               "status": {"initContainerStatuses": [{"name": "tfguard-probe", "image": "img:1", "imageID": f"img@{DIGEST}",
+                                                     "state": {"terminated": {"exitCode": 2, "message": message}}}]}}
+        result = read_probe_result(pod)
+        assert result.failed and result.status == "unreadable"
+        assert result.checks[0].code == "OPERATOR_UNREADABLE_PROBE_REPORT"
+        assert result.stack.image_digest == DIGEST and result.model is None
+        assessment = assess(deployment({A.MODEL_PATH: "/m"}, image="img:1"), Caches(), result)
+        assert assessment.event_reason == "TFGuardProbeFailed"
