@@ -55,6 +55,8 @@ def test_the_operator_may_do_its_job(operator_account, namespace):
         ("patch", "mutatingwebhookconfigurations.admissionregistration.k8s.io", None, webhooks, None),
         ("get", "secrets", own, secret, None),
         ("update", "secrets", own, secret, None),
+        ("get", "secrets", own, f"{secret}-ca", None),
+        ("patch", "secrets", own, f"{secret}-ca", None),
         ("create", "secrets", own, None, None),
         ("get", "leases.coordination.k8s.io", own, lease, None),
         ("update", "leases.coordination.k8s.io", own, lease, None),
@@ -149,7 +151,9 @@ def test_the_operator_works_with_exactly_this_rbac(operator_account, operator, n
         notes = cp.wait_for(lambda: annotations_of(cp, namespace, "deployment", "rbac-check").get("tfguard.io/verdict"),
                             timeout=60, what="the verdict annotation")
         assert notes == "compatible"
-        assert cp.get("secret", f"{release}-tfguard-webhook-tls", own)["type"] == "kubernetes.io/tls"
+        serving = cp.get("secret", f"{release}-tfguard-webhook-tls", own)
+        assert serving["type"] == "kubernetes.io/tls" and set(serving["data"]) == {"tls.crt", "tls.key", "ca.crt"}
+        assert set(cp.get("secret", f"{release}-tfguard-webhook-tls-ca", own)["data"]) == {"ca-signing.crt", "ca-signing.key"}
         assert cp.get("validatingwebhookconfiguration", webhooks)["webhooks"][0]["clientConfig"].get("caBundle")
         assert cp.get("lease", f"{release}-tfguard-operator", own)["spec"]["holderIdentity"]
         op.assert_running()

@@ -49,7 +49,8 @@ def test_killing_the_leader_loses_and_duplicates_nothing(operator, namespace, pr
     for name in first:
         assert after[name] == before[name], f"{name}: annotations rewritten after the restart"
     for name in first + second:
-        events = sorted(tfguard_events(cp, namespace, name), key=lambda e: e["firstTimestamp"])
+        # In the order the API server stored them (timestamps have whole seconds only).
+        events = sorted(tfguard_events(cp, namespace, name), key=lambda e: int(e["metadata"]["resourceVersion"]))
         # One Event per change of verdict, each recorded once (a Deployment seen before its Pod's probe
         # finished may first have been `unknown`), and the last one says what the annotations say.
         reported = [(e["reason"], e["message"]) for e in events]

@@ -226,7 +226,7 @@ def _what_to_do(worst: Optional[Finding], findings: list[Finding]) -> str:
 
 
 def _worst(findings: list[Finding]) -> Optional[Finding]:
-    for severity in ("error", "warning"):
+    for severity in ("error", "warning", "info"):
         for f in findings:
             if f.severity == severity:
                 return f

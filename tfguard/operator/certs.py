@@ -1,9 +1,11 @@
 """The webhook's TLS: a CA, a serving certificate, the caBundle of the webhook configurations.
 
-The Secret (kubernetes.io/tls, in tfguard's namespace) holds:
-  tls.crt, tls.key           the serving certificate the webhook presents
-  ca.crt                     every CA the API server should trust now (the caBundle)
-  ca-signing.crt/.key        the CA that signs new serving certificates
+Two Secrets in tfguard's namespace:
+  SECRET (kubernetes.io/tls, mounted by the webhook pods)
+    tls.crt, tls.key         the serving certificate the webhook presents
+    ca.crt                   every CA the API server should trust now (the caBundle)
+  SECRET-ca (Opaque, read by the operator alone)
+    ca-signing.crt/.key      the CA that signs new serving certificates
 
 A rotation never fails an admission because trust always moves ahead of use:
   1. a new CA joins the bundle (old + new) and the bundle is injected into the webhook configurations;
@@ -254,39 +256,72 @@ def _decode(secret: dict[str, Any]) -> CertState:
     return CertState(data, dict((secret.get("metadata") or {}).get("annotations") or {}))
 
 
-async def reconcile_certificates(kube: KubeClient, settings: OperatorSettings, now: Optional[dt.datetime] = None) -> float:
-    """One pass: rotate if due, inject the bundle, write the local files. Returns seconds to the next pass."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    path = resource_path("", "v1", "secrets", settings.namespace, settings.cert_secret)
+SERVING_KEYS = ("tls.crt", "tls.key", "ca.crt")
+SIGNING_KEYS = ("ca-signing.crt", "ca-signing.key")
+
+
+def ca_secret_name(settings: OperatorSettings) -> str:
+    """The CA's key lives in a Secret of its own, which only the operator reads: the webhook pods
+    mount the serving Secret and never hold the key that could sign another serving certificate."""
+    return f"{settings.cert_secret}-ca"
+
+
+async def _get_secret(kube: KubeClient, namespace: str, name: str) -> Optional[dict[str, Any]]:
     try:
-        secret = await kube.get(path)
+        return await kube.get(resource_path("", "v1", "secrets", namespace, name))
     except ApiError as exc:
         if exc.status != 404:
             raise
-        secret = None
+        return None
 
+
+async def _write_secret(
+    kube: KubeClient, namespace: str, name: str, existing: Optional[dict[str, Any]], secret_type: str,
+    data: dict[str, Optional[bytes]], annotations: dict[str, str],
+) -> None:
+    encoded = {k: (base64.b64encode(v).decode() if v is not None else None) for k, v in data.items()}
+    if existing is None:
+        await kube.create(resource_path("", "v1", "secrets", namespace), {
+            "apiVersion": "v1", "kind": "Secret", "type": secret_type,
+            "metadata": {"name": name, "namespace": namespace, "annotations": annotations,
+                         "labels": {"app.kubernetes.io/part-of": "tfguard"}},
+            "data": {k: v for k, v in encoded.items() if v is not None},
+        })
+        return
+    body = {
+        # resourceVersion makes the patch conditional: no lost update if anyone else wrote meanwhile
+        "metadata": {"annotations": annotations, "resourceVersion": existing["metadata"]["resourceVersion"]},
+        "data": encoded,
+    }
+    await kube.patch(resource_path("", "v1", "secrets", namespace, name), body)
+
+
+async def reconcile_certificates(kube: KubeClient, settings: OperatorSettings, now: Optional[dt.datetime] = None) -> float:
+    """One pass: rotate if due, inject the bundle, write the local files. Returns seconds to the next pass."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    ns = settings.namespace
+    secret = await _get_secret(kube, ns, settings.cert_secret)
     if secret is not None and is_user_supplied(secret):
         state = _decode(secret)
         await inject_bundle(kube, settings, state.bundle)
         write_files(settings.webhook_cert_dir, state)
         return settings.cert_check_interval
 
+    ca_secret = await _get_secret(kube, ns, ca_secret_name(settings))
     state = _decode(secret) if secret else CertState()
+    if ca_secret is not None:
+        state.data.update({k: v for k, v in _decode(ca_secret).data.items() if k in SIGNING_KEYS})
     wanted, changed = plan(state, settings, now)
-    if changed:
-        body = {
-            "metadata": {"annotations": wanted.annotations},
-            "data": {k: base64.b64encode(v).decode() for k, v in wanted.data.items()},
-        }
-        if secret is None:
-            body.update(apiVersion="v1", kind="Secret", type="kubernetes.io/tls")
-            body["metadata"].update(name=settings.cert_secret, namespace=settings.namespace,
-                                    labels={"app.kubernetes.io/part-of": "tfguard"})
-            await kube.create(resource_path("", "v1", "secrets", settings.namespace), body)
-        else:
-            body["metadata"]["resourceVersion"] = secret["metadata"]["resourceVersion"]  # no lost update
-            await kube.patch(path, body)
-        log.info("webhook certificate: %s", ", ".join(changed))
+    if ca_secret is None or any(wanted.data.get(k) != _decode(ca_secret).data.get(k) for k in SIGNING_KEYS):
+        # The CA first: a serving certificate is never stored before the key that signed it.
+        await _write_secret(kube, ns, ca_secret_name(settings), ca_secret, "Opaque",
+                            {k: wanted.data[k] for k in SIGNING_KEYS}, {MANAGED_BY: MANAGER})
+    stray = [k for k in (secret or {}).get("data", {}) if k not in SERVING_KEYS]  # e.g. a CA key from before
+    if changed or secret is None or stray:
+        data: dict[str, Optional[bytes]] = {k: wanted.data[k] for k in SERVING_KEYS}
+        data.update({k: None for k in stray})
+        await _write_secret(kube, ns, settings.cert_secret, secret, "kubernetes.io/tls", data, wanted.annotations)
+        log.info("webhook certificate: %s", ", ".join(changed or ["moved the CA key to its own Secret"]))
     # Trust first, then use: the bundle reaches the API server before a certificate it must verify.
     await inject_bundle(kube, settings, wanted.bundle)
     write_files(settings.webhook_cert_dir, wanted)
