@@ -106,3 +106,4 @@ def test_a_report_tfguard_cannot_read_is_a_finding_not_a_crash():
         assert result.stack.image_digest == DIGEST and result.model is None
         assessment = assess(deployment({A.MODEL_PATH: "/m"}, image="img:1"), Caches(), result)
         assert assessment.event_reason == "TFGuardProbeFailed"
+

@@ -79,6 +79,20 @@ def run_command(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("kopf").setLevel(max(logging.WARNING, logging.getLogger().level))
+    import sys
+
+    import yaml
+
+    from tfguard.kube import ConfigError, load_config
     from tfguard.operator.main import run
 
-    return asyncio.run(run(settings_from(args)))
+    settings = settings_from(args)
+    try:
+        load_config(settings.kubeconfig)  # a missing or broken kubeconfig is a usage error, said once
+    except (ConfigError, OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        print(f"tfguard operator run: no usable cluster configuration: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        return 0
