@@ -119,7 +119,6 @@ def probe_reports(tmp_path_factory):
     """Two real reports, made once per session:
     `verified`: a SavedModel written by the old TF release, probed in the new release's stack (pass);
     `missing_op`: a SavedModel that needs an op only the new release has, probed in the old stack (fail)."""
-    pytest.importorskip("tfguard.compat.probe_report")
     from tfguard.testing.models import model_path
     from tfguard.testing.tfenvs import NEW_TF, OLD_TF
 

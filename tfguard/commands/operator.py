@@ -45,6 +45,8 @@ def register(subparsers) -> None:
     ha.add_argument("--lease-name", default=d.lease_name)
     ha.add_argument("--lease-duration", type=float, default=d.lease_duration, metavar="SECONDS")
     ha.add_argument("--lease-renew-every", type=float, default=d.lease_renew_every, metavar="SECONDS")
+    run.add_argument("--health-port", type=int, default=None, metavar="PORT",
+                     help="serve GET /healthz on this port for a liveness probe (default: off)")
     run.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     run.set_defaults(func=run_command)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
@@ -71,6 +73,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         lease_name=args.lease_name,
         lease_duration=args.lease_duration,
         lease_renew_every=args.lease_renew_every,
+        health_port=args.health_port,
     )
 
 

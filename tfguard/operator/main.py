@@ -12,6 +12,7 @@ import kopf
 from tfguard.kube import KubeClient, load_config
 import tfguard.operator.handlers  # noqa: F401  (registers the kopf handlers)
 from tfguard.operator.certs import reconcile_certificates
+from tfguard.operator.health import serve_health
 from tfguard.operator.leader import Leader
 from tfguard.operator.reconcile import recheck_loop
 from tfguard.operator.runtime import Runtime
@@ -34,6 +35,7 @@ async def run(settings: OperatorSettings, stop_flag: Optional[asyncio.Event] = N
     kube = KubeClient(load_config(settings.kubeconfig))
     leader = None if settings.standalone else Leader(kube, settings)
     tasks: list[asyncio.Task] = []
+    health = await serve_health(settings.health_port) if settings.health_port is not None else None
     try:
         if leader is not None:
             await leader.acquire()
@@ -69,4 +71,6 @@ async def run(settings: OperatorSettings, stop_flag: Optional[asyncio.Event] = N
                 await task
         if leader is not None:
             await leader.release()
+        if health is not None:
+            health.close()
         await kube.close()

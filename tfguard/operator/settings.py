@@ -48,6 +48,9 @@ class OperatorSettings:
     lease_name: str = "tfguard-operator"
     lease_duration: float = 15.0
     lease_renew_every: float = 5.0
+    # --- liveness ---
+    health_port: Optional[int] = None  # serve GET /healthz here (the chart sets 8080); None: off
+
     identity: str = field(default_factory=lambda: f"{os.environ.get('POD_NAME') or socket.gethostname()}-{os.getpid()}")
 
     @property
