@@ -288,7 +288,9 @@ def _sweep_stale_workdirs() -> None:
             pass
 
 
-class _Process:
+class ChildProcess:
+    """A child that dies with this process (PR_SET_PDEATHSIG through a small exec wrapper), logging to a file."""
+
     def __init__(self, name: str, argv: list[str], log_path: Path, env: Mapping[str, str]):
         self.name = name
         self.log_path = log_path
@@ -348,7 +350,7 @@ class ControlPlane:
         self.controller_manager = controller_manager
         self.extra_apiserver_args = list(extra_apiserver_args)
         self.startup_timeout = startup_timeout
-        self._processes: list[_Process] = []
+        self._processes: list[ChildProcess] = []
         self.workdir: Path | None = None
         self.server = ""
         self.logs: dict[str, Path] = {}
@@ -441,10 +443,10 @@ class ControlPlane:
 
     # processes
 
-    def _spawn(self, name: str, argv: list[str]) -> _Process:
+    def _spawn(self, name: str, argv: list[str]) -> ChildProcess:
         log = self.workdir / f"{name}.log"
         self.logs[name] = log
-        process = _Process(name, argv, log, os.environ)
+        process = ChildProcess(name, argv, log, os.environ)
         self._processes.append(process)
         return process
 
@@ -549,7 +551,7 @@ class ControlPlane:
             )
             mark("controllers working")
 
-    def _wait_for_tcp(self, process: _Process, port: int) -> None:
+    def _wait_for_tcp(self, process: ChildProcess, port: int) -> None:
         def listening() -> bool:
             with socket.socket() as s:
                 s.settimeout(0.5)
@@ -557,7 +559,7 @@ class ControlPlane:
 
         self._wait_until(process, listening, f"port {port}")
 
-    def _wait_until(self, process: _Process, condition, what: str) -> None:
+    def _wait_until(self, process: ChildProcess, condition, what: str) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if not process.running():

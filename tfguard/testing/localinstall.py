@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tfguard.testing.controlplane import REPO, ControlPlane, ControlPlaneError, _Process, free_port
+from tfguard.testing.controlplane import REPO, ControlPlane, ControlPlaneError, ChildProcess, free_port
 
 CHART = REPO / "charts" / "tfguard"
 
@@ -55,8 +55,8 @@ class LocalTfguard:
         self.workdir = Path(tempfile.mkdtemp(prefix="tfguard-local-"))
         self.cert_dir = self.workdir / "certs"
         self.logs: dict[str, Path] = {}
-        self._webhook: Optional[_Process] = None
-        self._operator: Optional[_Process] = None
+        self._webhook: Optional[ChildProcess] = None
+        self._operator: Optional[ChildProcess] = None
         self.installed = False
         self.install_output = ""
 
@@ -138,7 +138,7 @@ class LocalTfguard:
     def start_operator(self) -> None:
         log = self.workdir / "operator.log"
         self.logs["operator"] = log
-        self._operator = _Process(
+        self._operator = ChildProcess(
             "operator",
             [
                 sys.executable, "-m", "tfguard.cli", "operator", "run",
@@ -182,7 +182,7 @@ class LocalTfguard:
     def start_webhook(self) -> None:
         log = self.workdir / "webhook.log"
         self.logs["webhook"] = log
-        self._webhook = _Process(
+        self._webhook = ChildProcess(
             "webhook",
             [
                 sys.executable, "-m", "tfguard.cli", "webhook", "serve",
@@ -212,7 +212,7 @@ class LocalTfguard:
         except (urllib.error.URLError, OSError):
             return False
 
-    def _check_alive(self, process: Optional[_Process], name: str) -> None:
+    def _check_alive(self, process: Optional[ChildProcess], name: str) -> None:
         if process is not None and not process.running():
             raise ControlPlaneError(f"the local {name} exited:\n{self.log_tail(name)}")
 
