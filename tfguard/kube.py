@@ -58,6 +58,15 @@ class ApiError(Exception):
         message = self.body.get("message") or str(body)
         super().__init__(f"{method} {path}: {status} {self.reason}: {message}".strip())
 
+    @property
+    def namespace_terminating(self) -> bool:
+        """Creation refused because the namespace is being deleted: expected, not worth a warning."""
+        causes = (self.body.get("details") or {}).get("causes") or []
+        return self.status == 403 and (
+            any(c.get("reason") == "NamespaceTerminating" for c in causes if isinstance(c, dict))
+            or "because it is being terminated" in str(self.body.get("message", ""))
+        )
+
 
 @dataclass
 class KubeConfig:

@@ -97,3 +97,15 @@ def test_resource_paths():
     assert resource_path("", "v1", "pods", "ns", "web-0", "status") == "/api/v1/namespaces/ns/pods/web-0/status"
     assert resource_path("apps", "v1", "deployments", "ns") == "/apis/apps/v1/namespaces/ns/deployments"
     assert resource_path("tfguard.io", "v1alpha1", "imagestacks", name="sha256-ab") == "/apis/tfguard.io/v1alpha1/imagestacks/sha256-ab"
+
+
+def test_a_refusal_in_a_terminating_namespace_is_recognised():
+    from tfguard.kube import ApiError
+
+    status = {
+        "kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403,
+        "message": 'events "x" is forbidden: unable to create new content in namespace ns because it is being terminated',
+        "details": {"name": "x", "kind": "events", "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace"}]},
+    }
+    assert ApiError(403, status).namespace_terminating
+    assert not ApiError(403, {"reason": "Forbidden", "message": "RBAC: access denied"}).namespace_terminating

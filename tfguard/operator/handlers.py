@@ -13,7 +13,7 @@ from typing import Any
 import kopf
 
 from tfguard.compat.resources import GROUP, VERSION
-from tfguard.kube import load_config
+from tfguard.kube import ApiError, load_config
 from tfguard.operator import annotate, reconcile
 from tfguard.operator.probe_results import has_finished_probe, read_probe_result
 from tfguard.operator.runtime import Runtime
@@ -148,6 +148,9 @@ async def probe_finished(type: str, body: kopf.Body, memo: Runtime, **_: Any) ->
         return
     try:
         await reconcile.record_probe_result(memo, result)
+    except ApiError as exc:
+        if not exc.namespace_terminating:
+            log.warning("could not record the probe result of Pod %s/%s: %s", result.namespace, result.pod, exc)
     except Exception as exc:  # the facts can be written on the next event; the verdict is needed now
         log.warning("could not record the probe result of Pod %s/%s: %s", result.namespace, result.pod, exc)
     for key in memo.workloads_of_pod(result):

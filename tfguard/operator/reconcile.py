@@ -120,8 +120,12 @@ async def post_event(rt: Runtime, workload: dict[str, Any], assessment: annotate
         await rt.kube.create(resource_path("", "v1", "events", body["metadata"]["namespace"]), body)
         rt.calls["create event"] += 1
     except ApiError as exc:
-        if exc.status != 409:  # 409: this very change was already reported
-            log.warning("could not record Event %s: %s", assessment.event_reason, exc)
+        if exc.status == 409:  # this very change was already reported
+            return
+        if exc.namespace_terminating:
+            log.debug("no Event %s: namespace is being deleted", assessment.event_reason)
+            return
+        log.warning("could not record Event %s: %s", assessment.event_reason, exc)
 
 
 async def recheck_all(rt: Runtime) -> dict[str, int]:
