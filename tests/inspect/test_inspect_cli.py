@@ -101,15 +101,13 @@ def test_profile_quotes_attr_names_that_kubectl_would_read_as_booleans(tmp_path,
     assert yaml.safe_load(out)["spec"]["opAttrs"] == {"Pack": ["N", "T", "axis"]}
 
 
-def test_profile_names_the_newest_release_its_ops_need(model, capsys, monkeypatch):
-    import types
-
-    releases = types.ModuleType("tfguard.compat.releases")
-    releases.first_release_with_op = {"MatMul": "2.0.0", "Placeholder": "2.0.0", "StatefulPartitionedCall": "2.10.0"}.get
-    monkeypatch.setitem(sys.modules, "tfguard.compat.releases", releases)
-
-    _, out, _ = run(capsys, model, "--profile", "resnet")
-    assert yaml.safe_load(out)["spec"]["newestOpRelease"] == "2.10.0"
+def test_profile_names_the_newest_release_its_ops_need(tmp_path, capsys):
+    # DatasetFingerprint was first registered by TF 2.16 (release knowledge from real wheels).
+    fingerprinting_model = write_saved_model(
+        tmp_path / "fp", saved_model_message(nodes=[("m", "MatMul", ["T"]), ("f", "DatasetFingerprint", [])])
+    )
+    _, out, _ = run(capsys, fingerprinting_model, "--profile", "fingerprint")
+    assert yaml.safe_load(out)["spec"]["newestOpRelease"] == "2.16"
 
 
 def test_keras_summaries(tmp_path, capsys):

@@ -141,3 +141,11 @@ def test_stored_facts_match_the_real_release(version):
     assert {op: set(attrs) for op, attrs in stored.op_attrs.items()} == {
         op: set(attrs) for op, attrs in real["ops"].items()
     }
+
+
+def test_newest_op_release_is_the_release_that_first_registered_the_newest_op():
+    from tfguard.compat.releases import newest_op_release
+
+    assert newest_op_release(["MatMul", "DatasetFingerprint"]) == "2.16"
+    assert newest_op_release(["MatMul"]) == "2.12"  # as old as the oldest measured release
+    assert newest_op_release(["NoSuchOpAnywhere"]) is None

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sys
-from typing import Iterable, Optional
+from typing import Optional
 
 from tfguard import annotations
 from tfguard.compat.facts import ModelFacts
@@ -101,27 +101,6 @@ def _profile_name(name: str) -> str:
     return model_profile_resource(ModelFacts(), name)["metadata"]["name"]
 
 
-def newest_op_release(ops: Iterable[str]) -> Optional[str]:
-    """The newest TF release any of `ops` first appeared in; None when release knowledge is missing."""
-    try:
-        from tfguard.compat.releases import first_release_with_op
-    except ImportError:
-        return None
-    releases = []
-    for op in ops:
-        try:
-            release = first_release_with_op(op)
-        except (KeyError, LookupError, ValueError):
-            release = None
-        if release:
-            releases.append(str(release))
-    return max(releases, key=_version_key) if releases else None
-
-
-def _version_key(version: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else -1 for p in re.split(r"[.\-+]", version))
-
-
 # Words that YAML 1.1 parsers (kubectl's among them) read as booleans; PyYAML leaves y/n unquoted.
 _YAML11_BOOLEAN_WORDS = re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE)$")
 
@@ -142,6 +121,7 @@ def kube_yaml(document) -> str:
 
 
 def profile_yaml(facts: ModelFacts, name: str, namespace: Optional[str] = None) -> str:
+    from tfguard.compat.releases import newest_op_release
     from tfguard.compat.resources import model_profile_resource
 
     resource = model_profile_resource(facts, name, namespace, newest_op_release(facts.ops))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping, Optional
+from typing import Iterable, Mapping, Optional
 
 DATA_FILE = Path(__file__).with_name("data") / "releases.json"
 
@@ -136,6 +136,13 @@ def first_release_with_op(op: str) -> Optional[str]:
         if op in r.ops:
             return r.series
     return None
+
+
+def newest_op_release(ops: Iterable[str]) -> Optional[str]:
+    """The newest series any of `ops` first appeared in: the oldest TF that registers all of them
+    (as far as measured releases tell; ops no measured release has are left out)."""
+    firsts = {first for first in map(first_release_with_op, ops) if first}
+    return max(firsts, key=_series_tuple, default=None)
 
 
 def min_driver_for_cuda(cuda_version: str) -> Optional[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Optional
 
-from tfguard.compat import releases
+from tfguard.compat import catalog, releases
 from tfguard.compat.codes import CODES
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts, Verdict
 
@@ -203,19 +203,11 @@ def _stack_rules(j: _Judgement) -> None:
         why = "the TensorFlow release of the image is not known"
         if stack.tensorflow_version:
             why = f"{stack.tensorflow_version!r} is not a TensorFlow version"
-        elif stack.image and _moving_tag(stack.image):
+        elif stack.image and catalog.is_moving_tag(stack.image):
             why = f"the tag of {stack.image} moves (a moving tag is not a fact about what the image holds)"
         elif stack.image:
             why = f"{stack.image} is neither probed, annotated nor in the catalog of well-known images"
         j.add("STACK_UNKNOWN", "info", f"cannot judge the {j.model_label}: {why}", image=stack.image)
-
-
-def _moving_tag(image: str) -> bool:
-    try:
-        from tfguard.compat import catalog
-    except ImportError:  # pragma: no cover
-        return False
-    return catalog.is_moving_tag(image)
 
 
 def _gpu_rules(j: _Judgement) -> None:

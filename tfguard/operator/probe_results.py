@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tfguard import annotations as A
-from tfguard.compat import resources
+from tfguard.compat import releases, resources
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts
 
 _DIGEST = re.compile(r"(sha256:[0-9a-f]{64})")
@@ -195,18 +195,6 @@ def model_profile_name(model: ModelFacts) -> str:
     return resources._dns_label(f"{stem}-{key[:16]}", 253)
 
 
-def newest_op_release(model: ModelFacts) -> Optional[str]:
-    """The newest TF release any of the model's ops first appeared in, from the release knowledge
-    (generated from real wheels). None when the knowledge is not available."""
-    try:
-        from tfguard.compat import releases
-        from tfguard.compat.verdict import version_key
-    except ImportError:
-        return None
-    firsts = [first for first in (releases.first_release_with_op(op) for op in model.ops) if first]
-    return max(firsts, key=lambda v: version_key(v) or (0, 0, 0), default=None)
-
-
 def model_profile_body(result: ProbeResult) -> Optional[dict[str, Any]]:
     if result.model is None:
         return None
@@ -214,7 +202,7 @@ def model_profile_body(result: ProbeResult) -> Optional[dict[str, Any]]:
         result.model,
         name=model_profile_name(result.model),
         namespace=result.namespace,
-        newest_op_release=newest_op_release(result.model),
+        newest_op_release=releases.newest_op_release(result.model.ops),
     )
     body["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "tfguard-operator"}
     return body
