@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
+from tfguard.commands.output import write_stdout
 from tfguard.compat.facts import LOADERS, StackFacts
 
 
@@ -80,11 +80,7 @@ def run(args: argparse.Namespace) -> int:
         text = json.dumps(verdict.to_dict(), indent=2) + "\n"
     else:
         text = human(verdict)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `tfguard check ... | head`
-        sys.stdout = open(os.devnull, "w")
+    write_stdout(text)
     return 1 if verdict.verdict == "incompatible" else 0
 
 

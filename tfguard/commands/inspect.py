@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from typing import Optional
 
 from tfguard import annotations
+from tfguard.commands.output import write_stdout
 from tfguard.compat.facts import ModelFacts
 
 
@@ -64,11 +64,7 @@ def run(args: argparse.Namespace) -> int:
         text = json.dumps(facts.to_dict(), indent=2) + "\n"
     else:
         text = summary(facts)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `tfguard inspect ... | head`
-        sys.stdout = open(os.devnull, "w")
+    write_stdout(text)
     return 0
 
 
