@@ -1,6 +1,7 @@
-"""Admission webhook: throughput and latency against a bare ASGI endpoint, measured side by side.
+"""Admission webhook: throughput and latency against bare ASGI endpoints, measured side by side.
 
-Both servers run as their own processes under uvicorn with TLS from the same throwaway CA; the load
+The brief's baseline is `bare-echo` (parses the review and echoes the same JSON back); `bare` (parses
+it and gives the smallest possible answer) is a stricter one, reported beside it. All servers run as their own processes under uvicorn with TLS from the same throwaway CA; the load
 comes from a third process (bench/loadgen.py). The request is a Deployment-sized AdmissionReview
 with tfguard annotations, so the webhook runs its whole path (parse, resolve, verdict, warnings).
 """
@@ -226,15 +227,21 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TFGUARD_WEBHOOK_") and k != "KUBECONFIG"}
     repo = Path(__file__).parent.parent
 
-    ports = {name: free_port() for name in ("bare", "webhook", "webhook-cold")}
+    ports = {name: free_port() for name in ("bare", "bare-echo", "webhook", "webhook-cold")}
     logs = {name: work / f"{name}.log" for name in ports}
-    servers = {
-        "bare": subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bench.bare_echo:app", "--host", "127.0.0.1", "--port",
-             str(ports["bare"]), "--ssl-certfile", str(pair.cert_path), "--ssl-keyfile", str(pair.key_path),
+
+    def start_bare(name: str, app: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port",
+             str(ports[name]), "--ssl-certfile", str(pair.cert_path), "--ssl-keyfile", str(pair.key_path),
              "--no-access-log", "--log-level", "warning", "--timeout-keep-alive", "60"],
-            stdout=open(logs["bare"], "wb"), stderr=subprocess.STDOUT, env=env, cwd=repo,
-        ),
+            stdout=open(logs[name], "wb"), stderr=subprocess.STDOUT, env=env, cwd=repo,
+        )
+
+    servers = {
+        "bare": start_bare("bare", "bench.bare_echo:app"),
+        # the review parsed and the same JSON echoed back: the brief's wording of the baseline
+        "bare-echo": start_bare("bare-echo", "bench.bare_echo:echo_app"),
         "webhook": start_webhook(pair, ports["webhook"], logs["webhook"],
                                  {**env, "TFGUARD_BENCH_MODULES_REPORT": str(work / "modules.json")}),
         # the same webhook with no verdict memo: every request resolves and evaluates from scratch
@@ -244,6 +251,7 @@ def main() -> int:
     }
     urls = {
         "bare": f"https://127.0.0.1:{ports['bare']}/",
+        "bare-echo": f"https://127.0.0.1:{ports['bare-echo']}/",
         "webhook": f"https://127.0.0.1:{ports['webhook']}/validate/warn",
         "webhook-cold": f"https://127.0.0.1:{ports['webhook-cold']}/validate/warn",
     }
@@ -279,13 +287,13 @@ def main() -> int:
     load_after = os.getloadavg()
     app_costs = in_process_costs(body.read_bytes())
 
-    def ratio(name: str, key: str = "throughput") -> float:
-        return median([w[key] / b[key] for w, b in zip(closed[name], closed["bare"])])
+    def ratio(name: str, key: str = "throughput", base: str = "bare") -> float:
+        return median([w[key] / b[key] for w, b in zip(closed[name], closed[base])])
 
     def med(runs: dict, name: str, key: str) -> float:
         return median([r[key] for r in runs[name]])
 
-    names = ("bare", "webhook", "webhook-cold")
+    names = ("bare", "bare-echo", "webhook", "webhook-cold")
     print(f"Admission webhook bench: {len(body.read_bytes())}-byte Deployment AdmissionReview (verdict "
           f"{verdict!r}), TLS, {os.cpu_count()} CPUs shared with other work; {ROUNDS} interleaved rounds of "
           f"{DURATION:g}s per run; medians (ratio = median of per-round ratios against bare)")
@@ -305,8 +313,8 @@ def main() -> int:
         cpu_ratio = median([b["cpu_us_per_request"] / w["cpu_us_per_request"] for w, b in zip(closed[name], closed["bare"])])
         rounds = ", ".join(f"{w['throughput'] / b['throughput']:.2f}" for w, b in zip(closed[name], closed["bare"]))
         print(f"{name}: throughput {ratio(name):.2f}x bare (per round: {rounds}); "
-              f"CPU per request: bare/{name} = {cpu_ratio:.2f}")
-    print(f"application work alone, CPU us per request (in-process, best of 3): "
+              f"CPU per request: bare/{name} = {cpu_ratio:.2f}; {ratio(name, base='bare-echo'):.2f}x bare-echo")
+    print("application work alone, CPU us per request (in-process, best of 3): "
           + ", ".join(f"{k} {v:.0f}" for k, v in app_costs.items()))
     print(f"load average (1 min) before/after: {load_before[0]:.1f} / {load_after[0]:.1f} on {os.cpu_count()} CPUs")
     errors = sum(r["errors"] for runs in (*closed.values(), *rate.values()) for r in runs)
@@ -316,7 +324,10 @@ def main() -> int:
     p99 = med(rate, "webhook", "p99_ms")
     goals = [
         ("p99 at 500 req/s <= 5 ms", p99 <= GOALS["p99_ms_at_500"]),
-        ("throughput >= 0.8x bare", ratio("webhook") >= GOALS["throughput_ratio"]),
+        ("throughput >= 0.8x the endpoint that parses and echoes the review (bare-echo)",
+         ratio("webhook", base="bare-echo") >= GOALS["throughput_ratio"]),
+        ("(stricter, beyond the brief) throughput >= 0.8x the minimal answer (bare)",
+         ratio("webhook") >= GOALS["throughput_ratio"]),
         ("RSS <= 120 MB", peak <= GOALS["rss_mb"]),
     ]
     for goal, met in goals:
