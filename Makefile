@@ -27,7 +27,7 @@ tf-envs: install
 	$(VENV)/bin/python -m tfguard.testing.tfenvs ensure
 
 test: install control-plane tf-envs
-	$(VENV)/bin/python -m pytest -ra
+	TFGUARD_REQUIRE_PREREQUISITES=1 $(VENV)/bin/python -m pytest -ra
 
 # Only what needs neither TensorFlow nor the control plane.
 test-fast: install

@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from tfguard.testing import controlplane
+from tfguard.testing.prerequisites import missing
 
 CLUSTER_FIXTURES = {"control_plane", "namespace"}
 
@@ -37,7 +38,7 @@ def pytest_collection_finish(session):
 def control_plane():
     """etcd + kube-apiserver + kube-controller-manager for this test session."""
     if not controlplane.binaries_present() and shutil.which("go") is None:
-        pytest.skip("the control plane is not built and there is no Go toolchain to build it (make control-plane)")
+        missing("the control plane is not built and there is no Go toolchain to build it (make control-plane)")
     with controlplane.ControlPlane() as cp:
         yield cp
 

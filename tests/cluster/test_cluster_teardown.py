@@ -10,11 +10,15 @@ import pytest
 
 from tfguard.testing import controlplane
 from tfguard.testing.controlplane import ControlPlane
+from tfguard.testing.prerequisites import missing
 
-pytestmark = [
-    pytest.mark.cluster,
-    pytest.mark.skipif(not controlplane.binaries_present(), reason="control plane not built (make control-plane)"),
-]
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(autouse=True)
+def built_control_plane():
+    if not controlplane.binaries_present():
+        missing("control plane not built (make control-plane)")
 
 
 def alive(pid: int) -> bool:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tfguard.testing import controlplane
+from tfguard.testing.prerequisites import missing
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "tfguard"
@@ -23,7 +24,7 @@ def helm() -> Path:
     if not path.exists():
         fetched = subprocess.run([sys.executable, str(controlplane.HACK / "tools.py")], capture_output=True, text=True)
         if fetched.returncode != 0 or not path.exists():
-            pytest.skip(f"helm is not cached and could not be fetched: {fetched.stderr.strip()[-300:]}")
+            missing(f"helm is not cached and could not be fetched: {fetched.stderr.strip()[-300:]}")
     return path
 
 
@@ -35,7 +36,7 @@ def venv_tool():
         path = Path(sys.executable).parent / name
         found = str(path) if path.exists() else shutil.which(name)
         if not found:
-            pytest.skip(f"{name} is not installed (the dev extra installs it: make install)")
+            missing(f"{name} is not installed (the dev extra installs it: make install)")
         return found
 
     return find

@@ -7,6 +7,8 @@ import subprocess
 
 from pathlib import Path
 
+from tfguard.testing.prerequisites import missing
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -44,9 +46,7 @@ def test_the_tfguard_image_install_step_works_without_tensorflow(tmp_path):
 
     uv = Path(sys.executable).parent / "uv"
     if not uv.exists():
-        import pytest
-
-        pytest.skip("uv is not installed in the dev venv (make install)")
+        missing("uv is not installed in the dev venv (make install)")
     src = tmp_path / "src"
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
