@@ -82,7 +82,8 @@ def test_saved_model_pb_linked_to_a_device_does_not_hang(tmp_path):
     expect_error(model, r"saved_model.pb: not a regular file")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: file permissions do not stop root from reading")
+@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: file permissions do not stop root from reading; "
+                    "test_unreadable_file_error_is_translated covers the same path")
 def test_unreadable_saved_model_pb(tmp_path):
     model = write_saved_model(tmp_path / "m")
     (model / "saved_model.pb").chmod(0)
