@@ -175,6 +175,18 @@ def _newer(result: ProbeResult, obj: dict[str, Any]) -> bool:
     return (result.finished_at or "") >= seen
 
 
+async def _create_or_get(rt: Runtime, path: str, name: str, body: dict[str, Any], call: str) -> dict[str, Any]:
+    """Create the object; if another replica or an earlier run already did (409), read it instead."""
+    try:
+        created = await rt.kube.create(path, body)
+        rt.calls[call] += 1
+        return created
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+        return await rt.kube.get(f"{path}/{name}")
+
+
 async def ensure_image_stack(rt: Runtime, result: ProbeResult) -> None:
     name = image_stack_name(result.stack.image, result.stack.image_digest)
     existing = rt.stacks.get(name)
@@ -183,13 +195,7 @@ async def ensure_image_stack(rt: Runtime, result: ProbeResult) -> None:
     wanted = image_stack_body(result, references)
     status = observation_status(result)
     if existing is None:
-        try:
-            existing = await rt.kube.create(plural, wanted)
-            rt.calls["create imagestack"] += 1
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
-            existing = await rt.kube.get(f"{plural}/{name}")
+        existing = await _create_or_get(rt, plural, name, wanted, "create imagestack")
         rt.stacks[name] = existing
     newer = _newer(result, existing) or not existing.get("status")
     spec = existing.get("spec") or {}
@@ -221,13 +227,7 @@ async def ensure_model_profile(rt: Runtime, result: ProbeResult) -> None:
     path = resource_path(GROUP, VERSION, "modelprofiles", namespace)
     existing = rt.profiles.get((namespace, name))
     if existing is None:
-        try:
-            existing = await rt.kube.create(path, wanted)
-            rt.calls["create modelprofile"] += 1
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
-            existing = await rt.kube.get(f"{path}/{name}")
+        existing = await _create_or_get(rt, path, name, wanted, "create modelprofile")
         rt.profiles[(namespace, name)] = existing
         rt.caches.put_profile(existing)
     labels = (existing.get("metadata") or {}).get("labels") or {}
