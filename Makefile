@@ -24,7 +24,7 @@ control-plane:
 
 # The TensorFlow releases the tests save and load real models with.
 tf-envs: install
-	$(VENV)/bin/python -m tfguard.testing.tfenvs ensure
+	$(VENV)/bin/python -m harness.tfenvs ensure
 
 test: install control-plane tf-envs
 	TFGUARD_REQUIRE_PREREQUISITES=1 $(VENV)/bin/python -m pytest -ra
@@ -37,7 +37,7 @@ bench: install tf-envs
 	$(VENV)/bin/python -m bench
 
 demo: install control-plane tf-envs
-	$(VENV)/bin/python -m tfguard.testing.demo
+	$(VENV)/bin/python -m harness.demo
 
 docs: install
 	$(VENV)/bin/python -m tfguard.compat.codes > docs/codes.md

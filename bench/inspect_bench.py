@@ -31,8 +31,8 @@ from pathlib import Path
 from tfguard.compat.inspect import inspect_model
 from tfguard.compat.inspect.schema import BINARY
 from tfguard.compat.inspect.savedmodel import facts_from_saved_model, parse_saved_model
-from tfguard.testing.models import model_path
-from tfguard.testing.tfenvs import OLD_TF, cache_dir, tf_python
+from harness.models import model_path
+from harness.tfenvs import OLD_TF, cache_dir, tf_python
 
 GOALS = {"speedup_vs_tf_load": 50.0, "parse_mb_per_s": 100.0}
 LARGE_MB = float(os.environ.get("TFGUARD_BENCH_INSPECT_MB", "40"))

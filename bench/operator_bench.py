@@ -121,7 +121,7 @@ async def baseline_patches(kubeconfig: str, namespace: str, n: int) -> float:
 
 
 def main() -> int:
-    from tfguard.testing.controlplane import ControlPlane
+    from harness.controlplane import ControlPlane
 
     repo = Path(__file__).resolve().parents[1]
     with ControlPlane() as cp, tempfile.TemporaryDirectory() as tmp:

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from tfguard.probes import probe as probe_module
-from tfguard.testing.models import model_path
-from tfguard.testing.tfenvs import NEW_TF, OLD_TF, tf_python
+from harness.models import model_path
+from harness.tfenvs import NEW_TF, OLD_TF, tf_python
 
 GOAL = 1.15
 PROBE = Path(probe_module.__file__).resolve()

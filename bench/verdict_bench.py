@@ -15,7 +15,7 @@ import time
 from tfguard.compat import releases
 from tfguard.compat.facts import ModelFacts, StackFacts
 from tfguard.compat.verdict import evaluate
-from tfguard.testing.tfenvs import NEW_TF, OLD_TF
+from harness.tfenvs import NEW_TF, OLD_TF
 
 N_OPS = 300
 

@@ -215,7 +215,7 @@ def in_process_costs(body: bytes, n: int = 3000) -> dict[str, float]:
 
 
 def main() -> int:
-    from tfguard.testing.controlplane import CertificateAuthority
+    from harness.controlplane import CertificateAuthority
 
     load_before = os.getloadavg()
 

@@ -91,5 +91,5 @@ done
 "$KUBECTL" -n "$NAMESPACE" rollout status "deployment/$RELEASE-webhook" --timeout 180s
 
 log "running the gallery"
-"$PYTHON" -m tfguard.testing.gallery --kubectl "$KUBECTL" --check
+"$PYTHON" -m harness.gallery --kubectl "$KUBECTL" --check
 log "passed"

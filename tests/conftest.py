@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from tfguard.testing import controlplane
-from tfguard.testing.prerequisites import missing
+from harness import controlplane
+from harness.prerequisites import missing
 
 CLUSTER_FIXTURES = {"control_plane", "namespace"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tfguard.testing.prerequisites import REQUIRE_ENV, missing
+from harness.prerequisites import REQUIRE_ENV, missing
 
 
 def test_a_missing_prerequisite_is_a_skip_when_run_by_hand(monkeypatch):

@@ -4,7 +4,7 @@
     .venv/bin/python tools/gen_knowledge.py 2.15.1 2.20.0   # just these wheels (others dropped)
 
 Each release's newest tensorflow-cpu patch is installed into a throwaway venv
-(tfguard.testing.tfenvs) and tools/measure_release.py runs inside it: GraphDef versions, every
+(harness.tfenvs) and tools/measure_release.py runs inside it: GraphDef versions, every
 registered op with its attr names, which ops have a CPU kernel, what tf.keras resolves to, and the
 wheel's declared requirements. Releases that have no wheel for this Python are kept with
 version-level facts only (`measured: false`). GPU-build facts come from the hand-kept tables
@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tfguard.testing.tfenvs import cache_dir, venv  # noqa: E402
+from harness.tfenvs import cache_dir, venv  # noqa: E402
 
 DATA_FILE = ROOT / "tfguard" / "compat" / "data" / "releases.json"
 MEASURE = Path(__file__).resolve().parent / "measure_release.py"

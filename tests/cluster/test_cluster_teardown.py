@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from tfguard.testing import controlplane
-from tfguard.testing.controlplane import ControlPlane
-from tfguard.testing.prerequisites import missing
+from harness import controlplane
+from harness.controlplane import ControlPlane
+from harness.prerequisites import missing
 
 pytestmark = pytest.mark.cluster
 
@@ -54,7 +54,7 @@ def test_a_sigkilled_owner_takes_its_control_plane_with_it():
     owner = subprocess.Popen(
         [sys.executable, "-c", (
             "import sys, time\n"
-            "from tfguard.testing.controlplane import ControlPlane\n"
+            "from harness.controlplane import ControlPlane\n"
             "cp = ControlPlane(controller_manager=False).start()\n"
             "print(*[p.popen.pid for p in cp._processes], flush=True)\n"
             "time.sleep(600)\n"

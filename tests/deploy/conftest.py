@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tfguard.testing import controlplane
-from tfguard.testing.prerequisites import missing
+from harness import controlplane
+from harness.prerequisites import missing
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "tfguard"

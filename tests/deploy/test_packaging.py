@@ -7,7 +7,7 @@ import subprocess
 
 from pathlib import Path
 
-from tfguard.testing.prerequisites import missing
+from harness.prerequisites import missing
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,5 +1,5 @@
 """tfguard installed with `helm install` into the local control plane, the webhook and the operator
-run locally (tfguard.testing.localinstall), and the example gallery applied to it.
+run locally (harness.localinstall), and the example gallery applied to it.
 
 Every release gets its own release namespace, and its webhooks only see namespaces labelled for it
 (`e2e-release=<id>`), so releases of different tests never answer for each other.
@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from tfguard.testing import gallery
-from tfguard.testing.localinstall import LocalTfguard
+from harness import gallery
+from harness.localinstall import LocalTfguard
 
 
 class Release:

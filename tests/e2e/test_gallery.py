@@ -1,11 +1,11 @@
 """Every example in examples/ does what examples/README.md says, in every mode, through the chart
-installed with helm on a real API server (tfguard.testing.gallery has the expectations)."""
+installed with helm on a real API server (harness.gallery has the expectations)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tfguard.testing import gallery
+from harness import gallery
 
 pytestmark = [pytest.mark.cluster, pytest.mark.tf]
 
@@ -44,8 +44,8 @@ def test_admitted_pods_get_the_probe_injected(gallery_release, control_plane):
 def test_the_probe_report_reaches_kubectl_describe(gallery_release, control_plane, tmp_path):
     """The kubelet's part is played by the test: it runs the real probe with TF 2.15.1 against the
     model that needs an op 2.15.1 lacks, and writes the report into the Pod status."""
-    from tfguard.testing.models import model_path
-    from tfguard.testing.tfenvs import NEW_TF, OLD_TF
+    from harness.models import model_path
+    from harness.tfenvs import NEW_TF, OLD_TF
 
     ns = gallery_release.mode_namespaces["audit"]
     assert gallery.apply_example(control_plane.kubectl, gallery.BY_NAME["missing-op"], ns, "audit").allowed

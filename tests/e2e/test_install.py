@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tfguard.testing import gallery
+from harness import gallery
 
 pytestmark = pytest.mark.cluster
 

@@ -1,7 +1,7 @@
 """The engine agrees with real TensorFlow on every case of the cross-load matrix.
 
-Each model of tfguard.testing.models, saved by each test release, is really loaded by each test
-release with each loader (tfguard.testing.crossload). The engine judges the same case from what
+Each model of harness.models, saved by each test release, is really loaded by each test
+release with each loader (harness.crossload). The engine judges the same case from what
 it would see in production: `inspect_model(artifact)` for the model, and the stack facts the
 probe reports from inside the runtime's venv. A load that failed must be `incompatible`; a load
 that worked must be `compatible` or `risky`. docs/verdicts.md is the table of these cases.
@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from tfguard.testing.crossload import CASES, observe
-from tfguard.testing.verdicts import agrees, judge
+from harness.crossload import CASES, observe
+from harness.verdicts import agrees, judge
 
 pytestmark = pytest.mark.tf
 

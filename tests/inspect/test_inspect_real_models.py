@@ -14,8 +14,8 @@ import subprocess
 import pytest
 
 from tfguard.compat.inspect import inspect_model
-from tfguard.testing.models import MODELS, NEW_OP, build_record, model_path, models_for
-from tfguard.testing.tfenvs import NEW_TF, OLD_TF, tf_python
+from harness.models import MODELS, NEW_OP, build_record, model_path, models_for
+from harness.tfenvs import NEW_TF, OLD_TF, tf_python
 
 pytestmark = pytest.mark.tf
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tfguard.testing.crossload import (
+from harness.crossload import (
     CASES,
     GRAPH_VERSION,
     KERAS_FORMAT,
@@ -24,8 +24,8 @@ from tfguard.testing.crossload import (
     markdown_table,
     observe_all,
 )
-from tfguard.testing.models import MODEL_NAMES, NEW_OP, build_record, models_for
-from tfguard.testing.tfenvs import NEW_TF, OLD_TF
+from harness.models import MODEL_NAMES, NEW_OP, build_record, models_for
+from harness.tfenvs import NEW_TF, OLD_TF
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "crossload.md"
 

@@ -21,7 +21,7 @@ from tfguard.compat.releases import (
     release,
     releases,
 )
-from tfguard.testing.tfenvs import NEW_TF, OLD_TF, tf_python
+from harness.tfenvs import NEW_TF, OLD_TF, tf_python
 
 
 @pytest.mark.parametrize("version", ["2.15.1", "2.15", "2.15.0", "v2.15.0-rc1", "2.15.0-gpu", " 2.15.1 "])

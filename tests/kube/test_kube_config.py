@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tfguard.kube import ConfigError, KubeClient, load_config, load_incluster, load_kubeconfig, resource_path
-from tfguard.testing.controlplane import CertificateAuthority
+from harness.controlplane import CertificateAuthority
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ def operator(crds, tfguard_namespace, tmp_path):
 def run_probe(tf_version: str, model: Path, tmp_path: Path, loader: str = "auto") -> str:
     """Run tfguard's probe with the real TF release against a real model; return the termination
     message it wrote (what the kubelet would put into the Pod status)."""
-    from tfguard.testing.tfenvs import tf_python
+    from harness.tfenvs import tf_python
 
     log = tmp_path / f"termination-{uuid.uuid4().hex[:6]}.log"
     result = subprocess.run(
@@ -119,8 +119,8 @@ def probe_reports(tmp_path_factory):
     """Two real reports, made once per session:
     `verified`: a SavedModel written by the old TF release, probed in the new release's stack (pass);
     `missing_op`: a SavedModel that needs an op only the new release has, probed in the old stack (fail)."""
-    from tfguard.testing.models import model_path
-    from tfguard.testing.tfenvs import NEW_TF, OLD_TF
+    from harness.models import model_path
+    from harness.tfenvs import NEW_TF, OLD_TF
 
     tmp = tmp_path_factory.mktemp("probe")
     return {

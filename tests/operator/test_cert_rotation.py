@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 from tfguard.operator.certs import load_certs
-from tfguard.testing.controlplane import free_port
+from harness.controlplane import free_port
 
 pytestmark = pytest.mark.cluster
 ROTATION = (

@@ -45,7 +45,7 @@ def run_probe(python: "Path | str", *args: str, tmp_path: Path, timeout: float =
 
 
 def python38() -> Optional[str]:
-    from tfguard.testing.tfenvs import python_interpreter
+    from harness.tfenvs import python_interpreter
 
     try:
         return python_interpreter("3.8")

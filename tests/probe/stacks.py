@@ -1,6 +1,6 @@
 """The real broken TensorFlow stacks the probe tests run against.
 
-Each is its own cached venv (tfguard.testing.tfenvs.venv, keyed by recipe); the ones that need
+Each is its own cached venv (harness.tfenvs.venv, keyed by recipe); the ones that need
 a file removed or corrupted are built under a distinct name and mutated once, guarded by a
 marker file, so the shared healthy venvs are never touched.
 """
@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tfguard.testing.tfenvs import OLD_TF, tf_python, venv
+from harness.tfenvs import OLD_TF, tf_python, venv
 
 TF_OLD = f"tensorflow-cpu=={OLD_TF}"
 

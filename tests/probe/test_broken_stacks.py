@@ -14,8 +14,8 @@ import pytest
 
 from tfguard.compat.inspect import inspect_model
 from tfguard.compat.probe_report import parse_probe_report
-from tfguard.testing.models import NEW_OP, model_path
-from tfguard.testing.tfenvs import NEW_TF, OLD_TF, tf_python
+from harness.models import NEW_OP, model_path
+from harness.tfenvs import NEW_TF, OLD_TF, tf_python
 
 from . import stacks
 from .helpers import run_probe

@@ -124,7 +124,7 @@ def test_tfguard_probe_with_a_python_that_does_not_exist(tmp_path, capsys):
 
 @pytest.mark.parametrize("version", ["3.6", "3.7"])
 def test_older_pythons_of_old_tf_images_run_it_too(version, probe_runner):
-    from tfguard.testing.tfenvs import python_interpreter
+    from harness.tfenvs import python_interpreter
 
     try:
         python = python_interpreter(version)

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import httpx
 import pytest
 
-from tfguard.testing.controlplane import CertificateAuthority
+from harness.controlplane import CertificateAuthority
 from tfguard.webhook.app import create_app
 from tfguard.webhook.cache import Caches
 from tfguard.webhook.serve import build_server

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from tfguard import annotations as A
-from tfguard.testing.models import NEW_OP, model_path
-from tfguard.testing.tfenvs import NEW_TF
+from harness.models import NEW_OP, model_path
+from harness.tfenvs import NEW_TF
 
 from webhook_documents import deployment_yaml
 

@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tfguard.testing.controlplane import REPO, ControlPlane, ControlPlaneError, ChildProcess, free_port
+from harness.controlplane import REPO, ControlPlane, ControlPlaneError, ChildProcess, free_port
 
 CHART = REPO / "charts" / "tfguard"
 

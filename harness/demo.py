@@ -1,7 +1,7 @@
 """`make demo`: tfguard end to end on a real (local) Kubernetes control plane, in a few minutes.
 
 What it does, and prints as a user would see it:
-  1. starts etcd, kube-apiserver and kube-controller-manager (tfguard.testing.controlplane);
+  1. starts etcd, kube-apiserver and kube-controller-manager (harness.controlplane);
   2. `helm install tfguard` with the chart's external-webhook values, and runs the webhook and the
      operator as local processes (the chart's pods could not run: there is no kubelet here);
   3. creates one namespace per mode (tfguard.io/mode = enforce, warn, audit);
@@ -13,7 +13,7 @@ What it does, and prints as a user would see it:
   6. stops the webhook to show that admission then fails open;
   7. cleans up: no process is left behind.
 
-    python -m tfguard.testing.demo [--no-probe]
+    python -m harness.demo [--no-probe]
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tfguard.testing import gallery
-from tfguard.testing.controlplane import ControlPlane, ControlPlaneError, ensure_binaries, versions
-from tfguard.testing.localinstall import CHART, LocalTfguard
-from tfguard.testing.tfenvs import NEW_TF, OLD_TF
+from harness import gallery
+from harness.controlplane import ControlPlane, ControlPlaneError, ensure_binaries, versions
+from harness.localinstall import CHART, LocalTfguard
+from harness.tfenvs import NEW_TF, OLD_TF
 
 BOLD, DIM, RED, YELLOW, GREEN, RESET = ("\033[1m", "\033[2m", "\033[31m", "\033[33m", "\033[32m", "\033[0m")
 if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
@@ -135,7 +135,7 @@ def show_probe_and_operator(cp: ControlPlane, namespaces: dict[str, str], workdi
             note("the mutating webhook did not inject the probe into this Pod; skipping it")
             continue
         image = next(c["image"] for c in pod["spec"]["containers"])
-        from tfguard.testing.models import model_path
+        from harness.models import model_path
 
         message, code = gallery.run_probe(release, model_path(*model), loader=loader, mode=mode, workdir=workdir)
         note(f"probe with TF {release} on {model[0]} (saved by TF {model[1]}): exit {code}; "
@@ -198,7 +198,7 @@ def summary(results: list[gallery.Applied]) -> list[str]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tfguard.testing.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m harness.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-probe", action="store_true", help="skip the probe and operator part")
     args = parser.parse_args(argv)
     started = time.monotonic()

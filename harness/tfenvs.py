@@ -7,7 +7,7 @@ Tests, benchmarks, the demo and the knowledge generator all get their TF stacks 
 
 A venv lives under $TFGUARD_CACHE/venvs/<name>-<hash of its recipe>/ and is built once (uv, with
 its package cache under $TFGUARD_CACHE/uv); a file lock makes concurrent builders wait for each
-other. `python -m tfguard.testing.tfenvs ensure` builds the ones the test suite uses.
+other. `python -m harness.tfenvs ensure` builds the ones the test suite uses.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def tf_python(version: str) -> Path:
 
 def main(argv: list[str]) -> int:
     if argv[:1] != ["ensure"]:
-        print("usage: python -m tfguard.testing.tfenvs ensure [VERSION ...]", file=sys.stderr)
+        print("usage: python -m harness.tfenvs ensure [VERSION ...]", file=sys.stderr)
         return 2
     for version in argv[1:] or TEST_RELEASES:
         print(f"tensorflow-cpu {version}: {tf_python(version)}", flush=True)

@@ -4,7 +4,7 @@
     path = model_path("keras_v3", NEW_TF)            # a .keras file written by Keras 3 under TF 2.20
     facts = build_record("keras_saved_model", NEW_TF)  # what that release actually wrote
 
-Each model is built once by a script that runs inside the release's venv (tfguard.testing.tfenvs),
+Each model is built once by a script that runs inside the release's venv (harness.tfenvs),
 never in the dev venv. It lives under $TFGUARD_CACHE/models/tf-<version>/<name>/: the artifact
 (`saved_model/`, `model.keras` or `model.h5`) and `build.json` (how it was written, by which
 TF/Keras). A build goes into a temporary directory that is renamed into place when complete;
@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfguard.testing.tfenvs import NEW_TF, OLD_TF, cache_dir, tf_python
+from harness.tfenvs import NEW_TF, OLD_TF, cache_dir, tf_python
 
 # An op registered in NEW_TF (2.20) but not in OLD_TF (2.15), with a CPU kernel, that a serving
 # graph can run: found by diffing the two releases' op registries (tools/gen_knowledge.py).

@@ -17,8 +17,8 @@ exit) kills the groups, and each child gets PR_SET_PDEATHSIG so that even a SIGK
 etcd and the API server with it. PR_SET_PDEATHSIG fires when the *thread* that started the child
 ends, so start a control plane from a thread that lives as long as it (the main thread, usually).
 
-    python -m tfguard.testing.controlplane build   # build/fetch the binaries (hack/control-plane/build.sh)
-    python -m tfguard.testing.controlplane up      # run one in the foreground until Ctrl-C
+    python -m harness.controlplane build   # build/fetch the binaries (hack/control-plane/build.sh)
+    python -m harness.controlplane up      # run one in the foreground until Ctrl-C
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 HACK = REPO / "hack" / "control-plane"
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 KUBERNETES_SERVICE_IP = "10.0.0.1"
@@ -680,7 +680,7 @@ class ControlPlane:
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m tfguard.testing.controlplane")
+    parser = argparse.ArgumentParser(prog="python -m harness.controlplane")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build kube-apiserver/kube-controller-manager, fetch etcd, kubectl, helm")
     up = sub.add_parser("up", help="run a control plane in the foreground until Ctrl-C")

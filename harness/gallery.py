@@ -3,11 +3,11 @@ runner that applies them to a cluster and checks it did.
 
 Each example is a Deployment manifest in examples/<name>/deployment.yaml. Where the model's real
 facts matter, its ModelProfile is generated at run time by `tfguard inspect --profile <name>` from a
-real model saved by a real TensorFlow release (tfguard.testing.models): nothing generated is
+real model saved by a real TensorFlow release (harness.models): nothing generated is
 committed. `make demo`, tests/e2e and `make e2e-kind` all run this gallery:
 
-    python -m tfguard.testing.gallery --check              # against the current kubectl context
-    python -m tfguard.testing.gallery --kubectl PATH --check
+    python -m harness.gallery --check              # against the current kubectl context
+    python -m harness.gallery --kubectl PATH --check
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from tfguard.testing.tfenvs import NEW_TF, OLD_TF
+from harness.tfenvs import NEW_TF, OLD_TF
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 MODES = ("enforce", "warn", "audit")
 
@@ -122,7 +122,7 @@ def model_profile(example: Example) -> Optional[str]:
     `models/<example>/...` rather than the test cache."""
     if example.model is None:
         return None
-    from tfguard.testing.models import model_path
+    from harness.models import model_path
 
     artifact = model_path(*example.model)
     relative = model_path_in_image(example).lstrip("/")
@@ -253,7 +253,7 @@ PROBE = REPO / "tfguard" / "probes" / "probe.py"
 def run_probe(tf_version: str, model: Path, *, loader: str = "auto", mode: str = "warn", workdir: Path) -> tuple[str, int]:
     """Run the real probe with a real TF release against a real model, as the injected init container
     would inside an image holding that release; (its termination message, its exit code)."""
-    from tfguard.testing.tfenvs import tf_python
+    from harness.tfenvs import tf_python
 
     log = workdir / f"termination-{uuid.uuid4().hex[:6]}.log"
     done = subprocess.run(
@@ -316,7 +316,7 @@ def _kubectl_runner(binary: str) -> Kubectl:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tfguard.testing.gallery", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m harness.gallery", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kubectl", default="kubectl", help="the kubectl to use (current context)")
     parser.add_argument("--check", action="store_true", help="exit 1 unless every example behaves as described")
     parser.add_argument("--keep", action="store_true", help="leave the namespaces behind")
