@@ -98,9 +98,28 @@ def venv(
     return python_bin
 
 
+def release_recipe(version: str) -> tuple[str, str]:
+    """(requirement, CPython version) that installs TensorFlow `version` on this machine.
+
+    The registry has wheels for 1.15 and 2.0 only as `tensorflow` (CPU and GPU in one wheel) and for
+    CPython 3.7; tensorflow-cpu 2.1 for 3.7; tensorflow-cpu 2.2-2.11 for 3.8; 2.12 and later for 3.11.
+    """
+    key = tuple(int(p) for p in version.split(".")[:2])
+    if key < (2, 1):
+        return f"tensorflow=={version}", "3.7"
+    if key < (2, 2):
+        return f"tensorflow-cpu=={version}", "3.7"
+    if key < (2, 12):
+        return f"tensorflow-cpu=={version}", "3.8"
+    return f"tensorflow-cpu=={version}", "3.11"
+
+
 def tf_python(version: str) -> Path:
-    """A healthy stack: tensorflow-cpu==version with the dependencies pip chooses for it."""
-    return venv(f"tf-{version}", [f"tensorflow-cpu=={version}"])
+    """A healthy stack: TensorFlow `version` (CPU) with the dependencies pip chooses for it."""
+    requirement, python = release_recipe(version)
+    if python == "3.11":
+        return venv(f"tf-{version}", [requirement])  # the recipe (and cache key) older venvs were built with
+    return venv(f"tf-{version}", [requirement], python=python)
 
 
 def main(argv: list[str]) -> int:
