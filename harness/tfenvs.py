@@ -98,13 +98,45 @@ def venv(
     return python_bin
 
 
+# The newest patch of every TensorFlow minor the registry serves, oldest first: what
+# tools/gen_knowledge.py measures (`pip index versions tensorflow-cpu` with each interpreter lists them).
+NEWEST_PATCHES = (
+    "1.15.5", "2.0.4", "2.1.4", "2.2.3", "2.3.4", "2.4.4", "2.5.3", "2.6.5", "2.7.4", "2.8.4", "2.9.3",
+    "2.10.1", "2.11.1", "2.12.1", "2.13.1", "2.14.1", "2.15.1", "2.16.2", "2.17.1", "2.18.1", "2.19.1",
+    "2.20.0", "2.21.0",
+)
+
+# What a user of each era had, where the wheel's own requirements let today's resolver pick versions
+# that release never worked with. (first series, last series, pin, why). 2.12 and later declare
+# tight enough bounds themselves and get no pins (their venvs keep the recipe they always had).
+ERA_PINS: tuple[tuple[tuple[int, int], tuple[int, int], str, str], ...] = (
+    ((1, 15), (2, 8), "protobuf<3.20",
+     "declares protobuf>=3.6.1..3.9.2 with no upper bound; protobuf 4 rejects its generated _pb2 modules "
+     "('Descriptors cannot be created directly'), and 2.9 itself capped protobuf<3.20"),
+    ((2, 7), (2, 11), "numpy<1.24",
+     "declares numpy>=1.14.5/1.20 with no upper bound; NumPy 1.24 removed np.object/np.bool, which "
+     "these releases (and their Keras/TensorBoard) still use; 2.12 itself capped numpy<1.24"),
+)
+
+
+def _series_key(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def era_pins(version: str) -> list[str]:
+    """The era pins (requirement strings) the recipe of TensorFlow `version` adds."""
+    key = _series_key(version)
+    return [pin for first, last, pin, _why in ERA_PINS if first <= key <= last]
+
+
 def release_recipe(version: str) -> tuple[str, str]:
     """(requirement, CPython version) that installs TensorFlow `version` on this machine.
 
     The registry has wheels for 1.15 and 2.0 only as `tensorflow` (CPU and GPU in one wheel) and for
     CPython 3.7; tensorflow-cpu 2.1 for 3.7; tensorflow-cpu 2.2-2.11 for 3.8; 2.12 and later for 3.11.
     """
-    key = tuple(int(p) for p in version.split(".")[:2])
+    key = _series_key(version)
     if key < (2, 1):
         return f"tensorflow=={version}", "3.7"
     if key < (2, 2):
@@ -114,12 +146,49 @@ def release_recipe(version: str) -> tuple[str, str]:
     return f"tensorflow-cpu=={version}", "3.11"
 
 
-def tf_python(version: str) -> Path:
-    """A healthy stack: TensorFlow `version` (CPU) with the dependencies pip chooses for it."""
+def tf_recipe(version: str) -> dict:
+    """The venv recipe of TensorFlow `version`: {"name", "requirements", "python"}."""
     requirement, python = release_recipe(version)
-    if python == "3.11":
-        return venv(f"tf-{version}", [requirement])  # the recipe (and cache key) older venvs were built with
-    return venv(f"tf-{version}", [requirement], python=python)
+    return {"name": f"tf-{version}", "requirements": [requirement, *era_pins(version)], "python": python}
+
+
+def tf_python(version: str) -> Path:
+    """A healthy stack: TensorFlow `version` (CPU) with the dependencies pip chooses for it, within
+    the era pins (ERA_PINS) where its own bounds are too loose."""
+    recipe = tf_recipe(version)
+    return venv(recipe["name"], recipe["requirements"], python=recipe["python"])
+
+
+# Keras packages that are not the one `tensorflow` pulls in, each over a TensorFlow it supports:
+# tf-keras (Keras 2 for TF 2.16+; it depends on `tensorflow`, so it goes in --no-deps over the
+# matching tensorflow-cpu) and every Keras 3 minor over the oldest TF whose bounds admit it.
+KERAS3_NEWEST_PATCHES = (
+    "3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.9.2", "3.10.0",
+    "3.11.3", "3.12.4", "3.13.2", "3.14.1", "3.15.1",
+)
+# (below this Keras 3 minor, that TF): TF 2.16 admits keras>=3.0, 2.17 >=3.2, 2.18 and 2.19 >=3.5,
+# 2.20 >=3.10; each Keras 3 minor goes over the newest TF of its era whose bounds admit it.
+_KERAS3_TF = ((3, 2, "2.16.2"), (3, 5, "2.17.1"), (3, 9, "2.18.1"), (3, 10, "2.19.1"), (99, 0, "2.20.0"))
+
+
+def keras_recipe(package: str, version: str) -> tuple[str, list[str], list[str]]:
+    """(TensorFlow version, requirements, --no-deps overrides) of a stack with Keras `package`
+    ("tf-keras" or "keras") at `version`."""
+    if package == "tf-keras":
+        tf = {"2.16": "2.16.2", "2.17": "2.17.1", "2.18": "2.18.1", "2.19": "2.19.1", "2.20": "2.20.0",
+              "2.21": "2.21.0"}[".".join(version.split(".")[:2])]
+        return tf, [release_recipe(tf)[0]], [f"tf-keras=={version}"]
+    if package == "keras" and _series_key(version) >= (3, 0):
+        key = _series_key(version)
+        tf = next(tf for below_major, below_minor, tf in _KERAS3_TF if key < (below_major, below_minor))
+        return tf, [release_recipe(tf)[0], f"keras=={version}"], []
+    raise ValueError(f"{package} {version} comes with its TensorFlow release: use tf_python()")
+
+
+def keras_python(package: str, version: str) -> Path:
+    """A stack whose Keras is `package` `version` (see keras_recipe)."""
+    tf, requirements, overrides = keras_recipe(package, version)
+    return venv(f"{package}-{version}-tf-{tf}", requirements, overrides=overrides)
 
 
 def main(argv: list[str]) -> int:
@@ -127,7 +196,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m harness.tfenvs ensure [VERSION ...]", file=sys.stderr)
         return 2
     for version in argv[1:] or TEST_RELEASES:
-        print(f"tensorflow-cpu {version}: {tf_python(version)}", flush=True)
+        print(f"{release_recipe(version)[0]}: {tf_python(version)}", flush=True)
     return 0
 
 
