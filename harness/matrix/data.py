@@ -1,0 +1,339 @@
+"""The matrix as committed data (tests/data/matrix/), its model facts, and docs/crossload.md.
+
+    artifacts = load_artifacts()   # one dict per artifact: id, recipe, producer, format, made, ...
+    cells = load_cells()           # one dict per load: artifact, runtime, loader, outcome, error_kind, ...
+    facts = load_facts()           # {artifact id: ModelFacts dict, or {"inspect_error": ...}}
+
+Files (all sorted, one JSON object a line, so a diff shows what changed):
+- artifacts.jsonl: every recipe x producer, made or not (with the reason);
+- cells.jsonl.gz: every load (gzip: tens of thousands of rows; written with mtime 0, deterministic);
+- stacks.jsonl: every runtime stack: the versions it really holds, or why it could not run;
+- facts.jsonl: tfguard.compat.inspect of every made artifact (`tools/crossload_matrix.py facts`
+  recomputes it from the cached artifacts, without TensorFlow);
+- fidelity.json: forked-child loads against fresh-process loads of the same cells.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from harness.matrix import store
+from harness.matrix.errors import KINDS, classify
+from harness.matrix.recipes import RECIPES
+from harness.matrix.stacks import NIGHTLY, RELEASES, Stack, base_stacks, extra_stacks, release_key
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data" / "matrix"
+ARTIFACTS = DATA / "artifacts.jsonl"
+CELLS = DATA / "cells.jsonl.gz"
+STACKS = DATA / "stacks.jsonl"
+FACTS = DATA / "facts.jsonl"
+FIDELITY = DATA / "fidelity.json"
+DOC = REPO / "docs" / "crossload.md"
+
+ARTIFACT_FIELDS = ("id", "recipe", "producer", "family", "format", "tier", "description", "made", "reason", "method",
+                   "artifact", "tf_version", "tf_git_version", "keras_package", "keras_version", "library",
+                   "library_version", "derived_from", "digest", "size_bytes")
+CELL_FIELDS = ("artifact", "producer", "runtime", "loader", "imports", "outcome", "phase", "called", "error_kind",
+               "exception", "first_line", "seconds")
+
+
+def _clean(text):
+    if not isinstance(text, str):
+        return text
+    return text.replace(str(store.root() / "artifacts"), "$MATRIX").replace(str(store.root()), "$MATRIX_CACHE") \
+        .replace(str(store.cache_dir()), "$TFGUARD_CACHE")
+
+
+def _jsonl(rows) -> str:
+    return "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_artifacts() -> list[dict]:
+    return _read_jsonl(ARTIFACTS)
+
+
+def load_cells() -> list[dict]:
+    return _read_jsonl(CELLS)
+
+
+def load_stacks() -> list[dict]:
+    return _read_jsonl(STACKS)
+
+
+def load_facts() -> dict[str, dict]:
+    return {row["artifact"]: row["facts"] if "facts" in row else {"inspect_error": row["inspect_error"]}
+            for row in _read_jsonl(FACTS)}
+
+
+def _write_gzip(path: Path, text: str) -> None:
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as f:
+        f.write(text.encode())
+    path.write_bytes(buf.getvalue())
+
+
+def _all_stacks() -> list[Stack]:
+    return base_stacks(RELEASES) + extra_stacks(RELEASES)
+
+
+def _stack_rows() -> list[dict]:
+    rows = []
+    for stack in _all_stacks():
+        status = store.read_json(store.root() / "stacks" / f"{stack.id}.json")
+        if status is None:
+            continue
+        row = {k: status.get(k) for k in ("stack", "usable", "venv", "python", "tf_version", "tf_git_version",
+                                           "packages", "reason")}
+        row["reason"] = _clean(row["reason"])[-600:] if row["reason"] else None
+        rows.append({k: v for k, v in row.items() if v is not None})
+    return rows
+
+
+def export() -> dict[str, int]:
+    """Write artifacts.jsonl, cells.jsonl.gz, stacks.jsonl from the cache, then facts and the doc."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    records = [r for r in store.all_records() if r.get("recipe") in RECIPES]
+    artifacts = []
+    for r in sorted(records, key=lambda r: r["id"]):
+        row = {k: _clean(r.get(k)) for k in ARTIFACT_FIELDS if r.get(k) is not None}
+        artifacts.append(row)
+    ARTIFACTS.write_text(_jsonl(artifacts))
+    stacks = _stack_rows()
+    STACKS.write_text(_jsonl(stacks))
+    current_venv = {s["stack"]: s.get("venv") for s in stacks if s.get("usable")}
+    digests = {r["id"]: r.get("digest") for r in records if r.get("made")}
+    cells = []
+    for path in sorted((store.root() / "cells").glob("*/*/*.json")):
+        cell = store.read_cell(path)
+        if not cell or digests.get(cell["artifact"]) != cell["digest"]:
+            continue  # a cell of an artifact since remade, or of another loader revision
+        if current_venv.get(cell["runtime"]) != cell["venv"]:
+            continue  # a cell of a venv since rebuilt with other pins
+        if cell["outcome"] == "fails":  # classified again: the rules may have learnt since the load
+            cell["error_kind"] = reclassify(cell)
+        cells.append({k: _clean(cell.get(k)) for k in CELL_FIELDS if cell.get(k) not in (None, [])})
+    cells.sort(key=lambda c: (c["artifact"], c["runtime"], c["loader"], c.get("imports", [])))
+    _write_gzip(CELLS, _jsonl(cells))
+    counts = {str(ARTIFACTS.relative_to(REPO)): len(artifacts), str(CELLS.relative_to(REPO)): len(cells),
+              str(STACKS.relative_to(REPO)): len(stacks)}
+    count, _ = write_facts()
+    counts[str(FACTS.relative_to(REPO))] = count
+    write_docs()
+    return counts
+
+
+def reclassify(cell: dict) -> str:
+    result = {"exception": cell.get("exception"), "message": cell.get("message"), "phase": cell.get("phase"),
+              "frames": cell.get("frames"), "stderr": cell.get("stderr_tail"), "loader": cell["loader"]}
+    if cell.get("error_kind") in ("crash", "timeout", "memory"):
+        result["kind"] = cell["error_kind"]
+    return classify(result)
+
+
+def write_facts() -> tuple[int, int]:
+    """facts.jsonl: tfguard.compat.inspect of every made artifact in the cache (no TensorFlow)."""
+    from tfguard.compat.inspect import inspect_model
+
+    rows, errors = [], 0
+    for record in sorted((r for r in load_artifacts() if r.get("made")), key=lambda r: r["id"]):
+        path = store.artifact_dir(record["producer"], record["recipe"]) / record["artifact"]
+        if not path.exists() and not path.is_symlink():
+            continue
+        row = {"artifact": record["id"], "digest": record.get("digest")}
+        try:
+            facts = inspect_model(path).to_dict()
+            facts["path"] = f"$MATRIX/{record['producer']}/{record['recipe']}/{record['artifact']}"
+            row["facts"] = facts
+        except Exception as exc:  # InspectError is the expected one; anything else is a finding for inspect
+            row["inspect_error"] = f"{type(exc).__name__}: {_clean(str(exc))}"[:1000]
+            errors += 1
+        rows.append(row)
+    if rows or not FACTS.exists():
+        FACTS.write_text(_jsonl(rows))
+    return len(rows), errors
+
+
+def write_fidelity(report: dict) -> None:
+    DATA.mkdir(parents=True, exist_ok=True)
+    FIDELITY.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+
+
+# ---------------------------------------------------------------- the summary doc
+
+
+def _stack_order(stack_id: str) -> tuple:
+    stack = Stack.parse(stack_id)
+    base = (99, 0) if stack.is_nightly else release_key(stack.tf)
+    return (base, stack.extra)
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
+    return out
+
+
+_PROSE = """\
+# Cross-load matrix
+
+Real artifacts saved by TensorFlow releases, each loaded by every runtime stack with every loader, in
+real venvs. This page is a summary of the data in `tests/data/matrix/` (one row per artifact, per
+load), generated by `python tools/crossload_matrix.py data` from the cache the tool fills
+(`nice python tools/crossload_matrix.py run`; resumable, cached per cell; see `harness/matrix/`).
+The 40 fixture cases the rest of the test suite uses (`harness/crossload.py`) are a separate, pinned
+subset: tests/knowledge/test_crossload.py.
+
+**Loaders.** Each one loads, then calls what a server would call on zeros (unknown dimensions 1):
+- `tf2`: `tf.saved_model.load(path)` (on TF 1.x after `enable_v2_behavior()`), then the
+  `serving_default` signature;
+- `serving`: what TF Serving's C++ `LoadSavedModel` does, with the same C++ underneath:
+  `tf.compat.v1.saved_model.loader.load(sess, {"serve"}, path)` in a fresh Graph and Session whose
+  ConfigProto is left at its defaults, as TF Serving's model server leaves it (it sets only the GPU
+  memory fraction and the thread-pool sizes from its flags, both default 0; so no soft placement),
+  then `Session.run` of the `serving_default` SignatureDef;
+- `keras` / `keras_nocompile`: `tf.keras.models.load_model(path)` with `compile=True` (the default)
+  or `compile=False`, then the model on zeros (`predict` in TF 1.x graph mode);
+- `tf_keras` / `tf_keras_nocompile`: the same with `tf_keras` (tf-keras installed `--no-deps` next to
+  a 2.16+ TF: stack `X+tf_keras`);
+- for custom-op artifacts, on stack `X+text` (tensorflow-text installed `--no-deps`): `tf2` and
+  `serving` with the library imported before the load (`+import:tensorflow_text`) and installed but
+  not imported; on the plain stack `X` the library is absent.
+
+A model with no `serving_default` (or a Keras model without known inputs) counts as loaded with
+nothing called (`called` is empty in the data).
+
+**Isolation.** A runtime stack runs one fork server: it imports TensorFlow (and, for the Keras
+loaders, touches `tf.keras` / imports `tf_keras`, which those loaders do first anyway), then forks
+a child per cell. A child that dies is a `crash`, one that runs past 300 s a `timeout`, one whose
+memory passes 6000 MiB is killed as `memory`. The fidelity check below loads a sample of cells
+again, each in a fresh interpreter, and compares.
+"""
+
+
+def write_docs() -> None:
+    artifacts, cells, stacks = load_artifacts(), load_cells(), load_stacks()
+    fidelity = json.loads(FIDELITY.read_text()) if FIDELITY.exists() else None
+    facts = load_facts()
+    made = [a for a in artifacts if a.get("made")]
+    lines = [_PROSE]
+
+    producers = sorted({a["producer"] for a in made}, key=_stack_order)
+    runtimes = sorted({c["runtime"] for c in cells}, key=_stack_order)
+    lines += ["## Coverage", ""]
+    lines.append(f"- **{len(made)} artifacts** made ({len(artifacts) - len(made)} recipe x producer pairs "
+                 f"not made, each with its reason in artifacts.jsonl), from {len(producers)} producers: "
+                 f"{', '.join(producers) or 'none'}.")
+    lines.append(f"- **{len(cells)} cells** (loads) on {len(runtimes)} runtime stacks: {', '.join(runtimes) or 'none'}.")
+    unusable = [s for s in stacks if not s.get("usable")]
+    for s in unusable:
+        lines.append(f"- stack {s['stack']} could not run: {(s.get('reason') or '').splitlines()[-1][:200]}")
+    wanted = {s.id for s in base_stacks(RELEASES) + extra_stacks(RELEASES)}
+    missing = sorted(wanted - {s["stack"] for s in stacks}, key=_stack_order)
+    if missing:
+        lines.append(f"- not run yet: {', '.join(missing)}.")
+    tiers = Counter((RECIPES[a["recipe"]].tier if a["recipe"] in RECIPES else 0) for a in made)
+    lines.append(f"- artifacts by tier: {dict(sorted(tiers.items()))} (tier 1 is the core, "
+                 "`harness.matrix.recipes.CORE`; every runtime and loader gets it first).")
+    expected = _expected_cells(made, stacks)
+    if expected:
+        lines.append(f"- {len(cells)} of the {expected} cells that the made artifacts and the usable stacks "
+                     f"call for are loaded ({100 * len(cells) / expected:.0f}%).")
+    inspect_errors = sum(1 for f in facts.values() if "inspect_error" in f)
+    lines.append(f"- model facts (facts.jsonl): {len(facts)} artifacts inspected, {inspect_errors} refused by "
+                 "`tfguard inspect` with a message.")
+    lines.append("")
+
+    lines += ["## Outcomes per loader", ""]
+    per_loader = defaultdict(Counter)
+    for c in cells:
+        key = c["loader"] + "".join(f" +import:{m}" for m in c.get("imports", []))
+        per_loader[key][c["outcome"] if c["outcome"] == "fails" else ("loads" if c.get("called") else "loads, nothing called")] += 1
+    rows = [[k, sum(v.values()), v["loads"], v["loads, nothing called"], v["fails"]] for k, v in sorted(per_loader.items())]
+    lines += _table(["loader", "cells", "loads (and called)", "loads, nothing called", "fails"], rows) + [""]
+
+    lines += ["## Error kinds", "",
+              "The stable list is `harness.matrix.errors.KINDS`; each is classified from what TF raised.", ""]
+    by_kind = defaultdict(list)
+    for c in cells:
+        if c["outcome"] == "fails":
+            by_kind[c["error_kind"]].append(c)
+    rows = []
+    for kind in KINDS:
+        found = by_kind.get(kind, [])
+        if not found:
+            continue
+        loaders = Counter(c["loader"] for c in found)
+        example = found[len(found) // 2]
+        rows.append([f"`{kind}`", len(found), ", ".join(f"{k} {n}" for k, n in sorted(loaders.items())),
+                     f"{example['artifact']} on {example['runtime']}/{example['loader']}: "
+                     f"{(example.get('first_line') or '')[:180]}"])
+    lines += _table(["kind", "cells", "per loader", "example"], rows) + [""]
+    absent = [k for k in KINDS if k not in by_kind]
+    if absent:
+        lines += [f"Kinds with no cell yet: {', '.join(f'`{k}`' for k in absent)}.", ""]
+
+    lines += ["## Producer x runtime, per loader", "",
+              "Each entry is loads/cells for the artifacts of the producer (rows) on the runtime (columns).", ""]
+    grid = defaultdict(lambda: defaultdict(Counter))
+    for c in cells:
+        grid[c["loader"] + "".join(f"+import:{m}" for m in c.get("imports", []))][(c["producer"], c["runtime"])][c["outcome"]] += 1
+    for loader in sorted(grid):
+        cols = sorted({r for (_, r) in grid[loader]}, key=_stack_order)
+        prows = sorted({p for (p, _) in grid[loader]}, key=_stack_order)
+        lines += [f"### {loader}", ""]
+        rows = []
+        for p in prows:
+            row = [p]
+            for r in cols:
+                n = grid[loader].get((p, r))
+                row.append(f"{n['loads']}/{n['loads'] + n['fails']}" if n else "")
+            rows.append(row)
+        lines += _table(["producer \\ runtime", *cols], rows) + [""]
+
+    lines += ["## What producers could not make", ""]
+    not_made = defaultdict(list)
+    for a in artifacts:
+        if not a.get("made"):
+            not_made[(a["recipe"], (a.get("reason") or "")[:150])].append(a["producer"])
+    rows = [[r, ", ".join(sorted(p, key=_stack_order)), reason] for (r, reason), p in sorted(not_made.items())]
+    lines += _table(["recipe", "producers", "reason"], rows) + [""]
+
+    lines += ["## Fidelity: forked child against fresh process", ""]
+    if fidelity:
+        lines.append(f"{fidelity['agree']} of {fidelity['checked']} sampled cells gave the same outcome, error kind "
+                     f"and first error line in a fresh interpreter as in a child forked from the fork server "
+                     f"(sample seed {fidelity['seed']}, spread over runtimes, loaders and outcomes; "
+                     f"fresh loads took {fidelity.get('fresh_seconds_mean', 0):.1f} s each on average against "
+                     f"{fidelity.get('fork_seconds_mean', 0):.1f} s forked).")
+        for d in fidelity.get("disagreements", []):
+            lines.append(f"- differs: {d}")
+    else:
+        lines.append("Not run yet (`python tools/crossload_matrix.py fidelity`).")
+    lines.append("")
+    DOC.write_text("\n".join(lines))
+
+
+def _expected_cells(made: list[dict], stacks: list[dict]) -> int:
+    from harness.matrix.run import loaders_for
+
+    total = 0
+    for s in stacks:
+        if not s.get("usable"):
+            continue
+        stack = Stack.parse(s["stack"])
+        for a in made:
+            total += len(loaders_for(stack, a))
+    return total

@@ -1,0 +1,103 @@
+"""The TensorFlow stacks of the matrix: each release, and the same release with an extra package.
+
+    Stack("2.20.0")             tensorflow-cpu 2.20.0 as pip resolves it (harness.tfenvs.tf_python)
+    Stack("2.20.0", "tf_keras")  the same, plus tf-keras 2.20 installed --no-deps (legacy Keras 2)
+    Stack("2.20.0", "text")      the same, plus tensorflow-text 2.20 installed --no-deps
+    Stack(NIGHTLY)              a tf-nightly wheel: a producer whose version is not a release
+
+A stack is a producer (it makes artifacts) and a runtime (it loads them). Its id ("2.20.0",
+"2.20.0+tf_keras") names it in the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import tfenvs
+
+# The last patch of every minor release from 1.15 on.
+RELEASES = (
+    "1.15.5", "2.0.4", "2.1.4", "2.2.3", "2.3.4", "2.4.4", "2.5.3", "2.6.5", "2.7.4", "2.8.4", "2.9.3",
+    "2.10.1", "2.11.1", "2.12.1", "2.13.1", "2.14.1", "2.15.1", "2.16.2", "2.17.1", "2.18.1", "2.19.1",
+    "2.20.0", "2.21.0",
+)
+# A nightly wheel for CPython 3.11, pinned so the stack does not move under the cache.
+NIGHTLY = "2.23.0.dev20261026"
+NIGHTLY_REQUIREMENT = f"tf-nightly=={NIGHTLY}"
+
+# The tf-keras release that goes with each TF release that has one (2.16 on: Keras 3 is tf.keras).
+TF_KERAS = {"2.16": "2.16.0", "2.17": "2.17.0", "2.18": "2.18.0", "2.19": "2.19.0", "2.20": "2.20.1", "2.21": "2.21.0"}
+# tensorflow-text wheels: none was published for 2.13, and none before 2.12 for these interpreters.
+TEXT = {"2.12": "2.12.1", "2.14": "2.14.0", "2.15": "2.15.0", "2.16": "2.16.1", "2.17": "2.17.0",
+        "2.18": "2.18.1", "2.19": "2.19.0", "2.20": "2.20.1", "2.21": "2.21.1"}
+EXTRAS = ("tf_keras", "text")
+
+
+def series(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def release_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".")[:2])
+
+
+@dataclass(frozen=True, order=True)
+class Stack:
+    tf: str  # a release from RELEASES, or NIGHTLY
+    extra: str = ""  # "" | "tf_keras" | "text"
+
+    @property
+    def id(self) -> str:
+        name = f"nightly-{self.tf}" if self.tf == NIGHTLY else self.tf
+        return f"{name}+{self.extra}" if self.extra else name
+
+    @property
+    def is_nightly(self) -> bool:
+        return self.tf == NIGHTLY
+
+    @property
+    def extra_requirement(self) -> str | None:
+        if self.extra == "tf_keras":
+            return f"tf-keras=={TF_KERAS[series(self.tf)]}" if not self.is_nightly else None
+        if self.extra == "text":
+            return f"tensorflow-text=={TEXT[series(self.tf)]}" if not self.is_nightly else None
+        return None
+
+    def exists(self) -> bool:
+        """Whether the registry has what this stack needs (its extra's wheel for its release)."""
+        if self.is_nightly:
+            return self.extra == ""
+        table = {"tf_keras": TF_KERAS, "text": TEXT}.get(self.extra)
+        return table is None or series(self.tf) in table
+
+    def python(self) -> Path:
+        """bin/python of this stack's venv (built on first use; raises if it cannot be built)."""
+        if self.is_nightly:
+            return tfenvs.venv(f"tf-nightly-{self.tf}", [NIGHTLY_REQUIREMENT])
+        if not self.extra:
+            return tfenvs.tf_python(self.tf)
+        requirement, interpreter = tfenvs.release_recipe(self.tf)
+        base = tfenvs.tf_python(self.tf)  # the same pins the base venv got, so the two differ by one package
+        ready = base.parent.parent / ".tfguard-ready"
+        import json
+
+        recipe = json.loads(ready.read_text())
+        return tfenvs.venv(
+            f"tf-{self.tf}-{self.extra}", recipe["requirements"], python=recipe["python"],
+            overrides=[*recipe.get("overrides", []), self.extra_requirement],
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> "Stack":
+        name, _, extra = text.partition("+")
+        tf = name[len("nightly-"):] if name.startswith("nightly-") else name
+        return cls(tf, extra)
+
+
+def base_stacks(releases: tuple[str, ...] = RELEASES, nightly: bool = True) -> list[Stack]:
+    return [Stack(v) for v in releases] + ([Stack(NIGHTLY)] if nightly else [])
+
+
+def extra_stacks(releases: tuple[str, ...] = RELEASES) -> list[Stack]:
+    return [s for v in releases for s in (Stack(v, e) for e in EXTRAS) if s.exists()]
