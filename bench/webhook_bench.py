@@ -172,12 +172,12 @@ def in_process_costs(body: bytes, n: int = 3000) -> dict[str, float]:
     a figure the other processes on a shared machine disturb far less than wall-clock throughput."""
     import logging
 
-    from tfguard.webhook.cache import Caches
+    from tfguard.workload.store import FactStore
     from tfguard.webhook.models import parse_review, review_response
     from tfguard.webhook.serve import _JsonFormatter
     from tfguard.webhook.validate import VerdictMemo, validate
 
-    caches, memo, cold = Caches(), VerdictMemo(), VerdictMemo(0)
+    store, memo, cold = FactStore(), VerdictMemo(), VerdictMemo(0)
     handler = logging.StreamHandler(open(os.devnull, "w"))
     handler.setFormatter(_JsonFormatter())
     logger = logging.getLogger("tfguard.bench.sink")
@@ -192,7 +192,7 @@ def in_process_costs(body: bytes, n: int = 3000) -> dict[str, float]:
     def webhook(memo):
         def run():
             req = parse_review(body).request
-            outcome = validate(req, "warn", caches, memo)
+            outcome = validate(req, "warn", store, memo)
             json.dumps(review_response(outcome.response(req.uid)), separators=(",", ":")).encode()
             if outcome.allowed and not outcome.warnings:
                 return  # the webhook logs quiet admissions at DEBUG only

@@ -19,6 +19,7 @@ INJECT = PREFIX + "inject"  # "false" opts a Pod out of probe injection
 
 # --- Namespace label ---
 MODE_LABEL = PREFIX + "mode"
+MODES = ("audit", "warn", "enforce")  # the values of tfguard.io/mode, least to most strict
 
 # --- Written by the operator on pod controllers ---
 VERDICT = PREFIX + "verdict"
@@ -28,6 +29,10 @@ CHECKED_AT = PREFIX + "checked-at"
 # The ModelProfile the operator created (or found) from the probe report of the object's Pods;
 # the webhook falls back to it when the object names no profile of its own.
 OBSERVED_MODEL_PROFILE = PREFIX + "observed-model-profile"
+
+# --- Label on the objects the operator owns (ModelProfiles it derived from probe reports) ---
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_OPERATOR = "tfguard-operator"
 
 # --- Probe injection ---
 PROBE_VOLUME = "tfguard-probe"

@@ -32,6 +32,8 @@ from urllib.parse import urlencode
 import aiohttp
 import yaml
 
+from tfguard.errors import ApiError, ConfigError, Gone  # noqa: F401  (re-exported for callers)
+
 log = logging.getLogger("tfguard.kube")
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -42,30 +44,6 @@ PATCH_CONTENT_TYPES = {
     "strategic": "application/strategic-merge-patch+json",
     "apply": "application/apply-patch+yaml",
 }
-
-
-class ConfigError(Exception):
-    """No usable cluster configuration."""
-
-
-class ApiError(Exception):
-    """The API server answered with an error status (the body is its `Status` object, if any)."""
-
-    def __init__(self, status: int, body: Any, method: str = "", path: str = ""):
-        self.status = status
-        self.body = body if isinstance(body, dict) else {"message": str(body)}
-        self.reason = self.body.get("reason", "")
-        message = self.body.get("message") or str(body)
-        super().__init__(f"{method} {path}: {status} {self.reason}: {message}".strip())
-
-    @property
-    def namespace_terminating(self) -> bool:
-        """Creation refused because the namespace is being deleted: expected, not worth a warning."""
-        causes = (self.body.get("details") or {}).get("causes") or []
-        return self.status == 403 and (
-            any(c.get("reason") == "NamespaceTerminating" for c in causes if isinstance(c, dict))
-            or "because it is being terminated" in str(self.body.get("message", ""))
-        )
 
 
 @dataclass
@@ -161,7 +139,19 @@ def load_incluster(sa_dir: Path = SERVICE_ACCOUNT_DIR) -> KubeConfig:
 
 
 def load_config(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> KubeConfig:
-    """An explicit kubeconfig, else $KUBECONFIG (first file), else in-cluster, else ~/.kube/config."""
+    """An explicit kubeconfig, else $KUBECONFIG (first file), else in-cluster, else ~/.kube/config.
+
+    Raises ConfigError only: a missing file, broken YAML or a half-written entry all say why."""
+    try:
+        return _load_config(kubeconfig, context)
+    except ConfigError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        where = kubeconfig or os.environ.get("KUBECONFIG") or "the cluster configuration"
+        raise ConfigError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+
+def _load_config(kubeconfig: Optional[str], context: Optional[str]) -> KubeConfig:
     if kubeconfig:
         return load_kubeconfig(kubeconfig, context)
     env = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
@@ -266,7 +256,7 @@ class KubeClient:
             text = await resp.text()
             payload = _json_or_text(text)
             if resp.status >= 400:
-                raise ApiError(resp.status, payload, method, path)
+                raise ApiError.from_response(resp.status, payload, method, path)
             return payload
 
     async def get(self, path: str, **params: Any) -> dict[str, Any]:
@@ -334,7 +324,7 @@ class KubeClient:
                                 if obj.get("code") == 410:
                                     gone = True
                                     break
-                                raise ApiError(obj.get("code") or 500, obj, "WATCH", path)
+                                raise ApiError.from_response(obj.get("code") or 500, obj, "WATCH", path)
                             version = (obj.get("metadata") or {}).get("resourceVersion") or version
                             if kind != "BOOKMARK":
                                 yield WatchEvent(kind, obj)
@@ -344,9 +334,9 @@ class KubeClient:
                 continue
             except asyncio.CancelledError:
                 raise
+            except Gone:
+                continue
             except ApiError as exc:
-                if exc.status == 410:
-                    continue
                 log.warning("watch %s failed: %s; retrying in %.1fs", path, exc, backoff)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
                 log.warning("watch %s failed: %r; retrying in %.1fs", path, exc, backoff)
@@ -371,7 +361,7 @@ class KubeClient:
             timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_read=timeout_seconds + 30),
         ) as resp:
             if resp.status >= 400:
-                raise ApiError(resp.status, _json_or_text(await resp.text()), "WATCH", path)
+                raise ApiError.from_response(resp.status, _json_or_text(await resp.text()), "WATCH", path)
             # One JSON document per line; objects can be larger than aiohttp's line limit.
             buffer = b""
             async for chunk in resp.content.iter_any():

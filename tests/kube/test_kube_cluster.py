@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from tfguard.kube import ApiError, KubeClient, load_config, resource_path
+from tfguard.errors import NotFound
+from tfguard.kube import KubeClient, load_config, resource_path
 
 
 def run(coro):
@@ -30,9 +31,9 @@ def test_create_get_list_patch_delete(control_plane, namespace):
             assert applied["data"] == {"a": "1", "b": "2", "c": "3", "d": "4"}
             assert applied["metadata"]["labels"] == {"app": "x", "s": "y"}
             await kube.delete(f"{base}/cm")
-            with pytest.raises(ApiError) as missing:
+            with pytest.raises(NotFound) as missing:
                 await kube.get(f"{base}/cm")
-            assert missing.value.status == 404 and missing.value.reason == "NotFound"
+            assert missing.value.reason == "NotFound"
 
     run(scenario())
 

@@ -100,12 +100,22 @@ def test_resource_paths():
 
 
 def test_a_refusal_in_a_terminating_namespace_is_recognised():
-    from tfguard.kube import ApiError
+    from tfguard.errors import ApiError, Forbidden
 
     status = {
         "kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403,
         "message": 'events "x" is forbidden: unable to create new content in namespace ns because it is being terminated',
         "details": {"name": "x", "kind": "events", "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace"}]},
     }
-    assert ApiError(403, status).namespace_terminating
-    assert not ApiError(403, {"reason": "Forbidden", "message": "RBAC: access denied"}).namespace_terminating
+    refused = ApiError.from_response(403, status)
+    assert isinstance(refused, Forbidden) and refused.namespace_terminating
+    assert not ApiError.from_response(403, {"reason": "Forbidden", "message": "RBAC: access denied"}).namespace_terminating
+
+
+def test_api_errors_are_raised_as_the_subclass_of_their_status():
+    from tfguard import errors
+
+    for status, cls in ((400, errors.BadRequest), (404, errors.NotFound), (409, errors.Conflict),
+                        (410, errors.Gone), (422, errors.Invalid), (503, errors.ServerError), (418, errors.ApiError)):
+        raised = errors.ApiError.from_response(status, {"message": "m"}, "GET", "/x")
+        assert type(raised) is cls and raised.status == status and isinstance(raised, errors.TfguardError)

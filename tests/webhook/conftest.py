@@ -15,17 +15,17 @@ import pytest
 
 from harness.controlplane import CertificateAuthority
 from tfguard.webhook.app import create_app
-from tfguard.webhook.cache import Caches
 from tfguard.webhook.serve import build_server
 from tfguard.webhook.settings import Settings
+from tfguard.workload.store import FactStore
 
 
 class RunningWebhook:
     """uvicorn serving the webhook app in a thread of the test process, over HTTPS."""
 
-    def __init__(self, settings: Settings, caches: Caches, ca_path: Path):
-        self.settings, self.caches, self.ca_path = settings, caches, ca_path
-        self.app = create_app(settings, caches)
+    def __init__(self, settings: Settings, store: FactStore, ca_path: Path):
+        self.settings, self.store, self.ca_path = settings, store, ca_path
+        self.app = create_app(settings, store)
         self.server = build_server(settings, app=self.app)
         self.url = f"https://127.0.0.1:{settings.port}"
         self._thread = threading.Thread(target=self.server.run, daemon=True)
@@ -74,10 +74,10 @@ def serving_pair(tls_ca, tmp_path):
 
 @pytest.fixture
 def start_webhook(tls_ca, serving_pair):
-    """start_webhook(caches=..., **settings) -> RunningWebhook (stopped after the test)."""
+    """start_webhook(store=..., **settings) -> RunningWebhook (stopped after the test)."""
     running: list[RunningWebhook] = []
 
-    def start(caches: Optional[Caches] = None, **overrides) -> RunningWebhook:
+    def start(store: Optional[FactStore] = None, **overrides) -> RunningWebhook:
         settings = Settings(**{
             "cert_file": str(serving_pair.cert_path),
             "key_file": str(serving_pair.key_path),
@@ -86,7 +86,7 @@ def start_webhook(tls_ca, serving_pair):
             "watch": False,
             **overrides,
         })
-        hook = RunningWebhook(settings, caches or Caches(), tls_ca.pair.cert_path).start()
+        hook = RunningWebhook(settings, store or FactStore(), tls_ca.pair.cert_path).start()
         running.append(hook)
         return hook
 
@@ -112,7 +112,7 @@ def cluster_webhook(control_plane, namespace, tmp_path):
     pair = control_plane.issue_certificate(f"webhook-{namespace}", hosts=["127.0.0.1"])
     settings = Settings(cert_file=str(pair.cert_path), key_file=str(pair.key_path), host="127.0.0.1",
                         port=free_port(), kubeconfig=str(control_plane.kubeconfig), cache_sync_timeout=30)
-    hook = RunningWebhook(settings, Caches(), control_plane.ca_path).start()
+    hook = RunningWebhook(settings, FactStore(), control_plane.ca_path).start()
     registered: list[tuple[str, str]] = []
 
     def register(mode: str) -> RunningWebhook:
@@ -157,7 +157,7 @@ def cluster_webhook(control_plane, namespace, tmp_path):
         registered.append(("mutatingwebhookconfiguration", f"tfguard-{namespace}"))
         return hook
 
-    control_plane.wait_for(lambda: hook.caches.synced, timeout=60, what="webhook caches synced")
+    control_plane.wait_for(lambda: hook.store.synced, timeout=60, what="webhook fact store synced")
     yield register
     for kind, name in registered:
         control_plane.kubectl("delete", kind, name, "--ignore-not-found", check=False)

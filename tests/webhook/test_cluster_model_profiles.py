@@ -34,7 +34,7 @@ def enforcing(control_plane, namespace, cluster_webhook):
     apply_profile(control_plane, namespace, "new_op_saved_model", "new-op")
     apply_profile(control_plane, namespace, "plain_saved_model", "plain")
     control_plane.wait_for(
-        lambda: hook.caches.profile(namespace, "new-op") and hook.caches.profile(namespace, "plain"),
+        lambda: hook.store.profile(namespace, "new-op") and hook.store.profile(namespace, "plain"),
         what="profiles cached by the webhook",
     )
     probe = deployment_yaml(namespace, "registration-check", {A.MODEL_PROFILE: "new-op"}, IMAGE)

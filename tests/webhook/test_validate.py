@@ -7,7 +7,7 @@ import pytest
 from tfguard import annotations as A
 from tfguard.compat.facts import ModelFacts, StackFacts
 from tfguard.compat.resources import image_stack_resource, model_profile_resource
-from tfguard.webhook.cache import Caches
+from tfguard.workload.store import FactStore
 
 from webhook_documents import MODEL, admission_review, deployment, pod_spec
 
@@ -25,23 +25,22 @@ LOADABLE = ModelFacts(
 
 
 @pytest.fixture
-def caches() -> Caches:
-    caches = Caches()
+def store() -> FactStore:
+    store = FactStore()
     stack = image_stack_resource(
         StackFacts(image=IMAGE, image_digest=DIGEST, source="probe", tensorflow_version="2.15.1",
                    tf_keras_major=2, python_version="3.11.7", import_ok=True),
         references=[IMAGE],
     )
-    stack["metadata"]["uid"] = "stack-1"
-    caches.put_stack(stack)
+    store.put_stack(stack)
     for name, facts in (("future", UNLOADABLE), ("resnet", LOADABLE)):
-        caches.put_profile(model_profile_resource(facts, name, namespace="serving"))
-    return caches
+        store.put_profile(model_profile_resource(facts, name, namespace="serving"))
+    return store
 
 
 @pytest.fixture
-def hook(start_webhook, caches):
-    return start_webhook(caches)
+def hook(start_webhook, store):
+    return start_webhook(store)
 
 
 def judged(hook, obj, mode="warn", **review):
@@ -84,7 +83,7 @@ def test_audit_admits_silently_but_records_the_verdict(hook):
 
 
 def test_bare_validate_uses_the_default_mode(start_webhook, caches):
-    hook = start_webhook(caches, default_mode="enforce")
+    hook = start_webhook(store, default_mode="enforce")
     with hook.client() as client:
         answer = client.post("/validate", json=admission_review(unloadable())).json()["response"]
     assert answer["allowed"] is False

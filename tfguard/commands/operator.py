@@ -84,15 +84,14 @@ def run_command(args: argparse.Namespace) -> int:
     logging.getLogger("kopf").setLevel(max(logging.WARNING, logging.getLogger().level))
     import sys
 
-    import yaml
-
-    from tfguard.kube import ConfigError, load_config
+    from tfguard.errors import ConfigError
+    from tfguard.kube import load_config
     from tfguard.operator.main import run
 
     settings = settings_from(args)
     try:
         load_config(settings.kubeconfig)  # a missing or broken kubeconfig is a usage error, said once
-    except (ConfigError, OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+    except ConfigError as exc:
         print(f"tfguard operator run: no usable cluster configuration: {exc}", file=sys.stderr)
         return 2
     try:

@@ -8,6 +8,7 @@ code it can emit is registered here. docs/codes.md is generated from this table
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -594,6 +595,13 @@ _CODES: list[Code] = [
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}
+
+
+def finding(code: str, message: str, severity: str = "warning", **details: Any):
+    """A Finding of a registered code, with the registry's fix (KeyError for a code not registered)."""
+    from tfguard.compat.facts import Finding
+
+    return Finding(code=code, severity=severity, message=message, fix=CODES[code].fix, details=details)
 
 
 def markdown() -> str:

@@ -13,6 +13,7 @@ from typing import Any, Optional
 VERDICTS = ("compatible", "risky", "incompatible", "unknown")
 SEVERITIES = ("error", "warning", "info")
 LOADERS = ("auto", "saved_model", "keras")
+GPU_CHOICES = ("required", "optional", "none")  # tfguard.io/gpu, `--gpu`
 
 
 def _from_dict(cls, data: dict[str, Any]):

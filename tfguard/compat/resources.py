@@ -37,7 +37,7 @@ _STACK_KEYS = {
 }
 
 
-def _dns_label(text: str, limit: int = 63) -> str:
+def dns_label(text: str, limit: int = 63) -> str:
     label = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
     return label[:limit].rstrip("-") or "x"
 
@@ -46,9 +46,9 @@ def image_stack_name(image: Optional[str], image_digest: Optional[str]) -> str:
     """Stable object name: from the digest when known (the same bytes are the same stack)."""
     if image_digest:
         algo, _, hexpart = image_digest.partition(":")
-        return _dns_label(f"{algo}-{hexpart}" if hexpart else algo)
+        return dns_label(f"{algo}-{hexpart}" if hexpart else algo)
     ref = image or "unknown"
-    return _dns_label(f"ref-{hashlib.sha256(ref.encode()).hexdigest()[:16]}-{ref.rsplit('/', 1)[-1]}")
+    return dns_label(f"ref-{hashlib.sha256(ref.encode()).hexdigest()[:16]}-{ref.rsplit('/', 1)[-1]}")
 
 
 def image_stack_resource(stack: StackFacts, references: list[str] | None = None) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def model_profile_resource(
     facts: ModelFacts, name: str, namespace: Optional[str] = None, newest_op_release: Optional[str] = None
 ) -> dict[str, Any]:
     """`newest_op_release`: the newest TF release any of the model's ops first appeared in."""
-    metadata: dict[str, Any] = {"name": _dns_label(name, 253)}
+    metadata: dict[str, Any] = {"name": dns_label(name, 253)}
     if namespace:
         metadata["namespace"] = namespace
     spec: dict[str, Any] = {

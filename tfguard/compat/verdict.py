@@ -27,9 +27,7 @@ from typing import Any, Iterable, Optional
 
 from tfguard.compat import catalog, releases
 from tfguard.compat.codes import CODES
-from tfguard.compat.facts import Finding, ModelFacts, StackFacts, Verdict
-
-GPU_CHOICES = ("required", "optional", "none")
+from tfguard.compat.facts import GPU_CHOICES, Finding, ModelFacts, StackFacts, Verdict
 KERAS_FILE_FORMATS = ("keras_v3", "h5")
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 _LISTED = 10  # names listed in a message; details carry them all

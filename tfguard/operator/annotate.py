@@ -1,6 +1,6 @@
 """A workload's verdict, the annotations that show it, and the Event that announces a change.
 
-Pure functions: a workload body, what the operator knows (caches, the latest probe result of the
+Pure functions: a workload body, what the operator knows (the fact store, the latest probe of the
 workload's Pods) in; an `Assessment` out. The verdict comes from the one verdict engine
 (tfguard.compat.verdict) fed by the same resolution the admission webhook uses.
 """
@@ -17,8 +17,11 @@ from tfguard import annotations as A
 from tfguard.compat.codes import CODES
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts, Verdict
 from tfguard.compat.resources import image_stack_name
-from tfguard.operator.probe_results import ProbeResult
-from tfguard.webhook.resolve import has_user_annotations, resolve, tfguard_annotations
+from tfguard.text import one_line
+from tfguard.workload.probe_pods import PodProbe
+from tfguard.workload.resolve import resolve
+from tfguard.workload.store import FactStore
+from tfguard.workload.templates import pod_spec, pod_template, workload_annotations
 
 REASON_LIMIT = 250  # annotation values are free-form, but `kubectl describe` should stay readable
 EVENT_MESSAGE_LIMIT = 1000  # the API server keeps at most 1 KiB of an Event message
@@ -54,43 +57,32 @@ class Assessment:
         }
 
 
-def is_tfguard_workload(body: dict[str, Any]) -> bool:
-    return has_user_annotations(workload_annotations(body))
-
-
-def workload_annotations(body: dict[str, Any]) -> dict[str, str]:
-    template = (body.get("spec") or {}).get("template") or {}
-    return tfguard_annotations(template.get("metadata"), body.get("metadata"))
-
-
 def assess(
     body: dict[str, Any],
-    caches,
-    probe: Optional[ProbeResult] = None,
+    store: FactStore,
+    probe: Optional[PodProbe] = None,
     probe_profile: Optional[str] = None,
     engine=None,
-    stack_name=None,
 ) -> Assessment:
     """The workload's verdict from the verdict engine; a failed probe in its Pods overrides it."""
     meta = body.get("metadata") or {}
     namespace = meta.get("namespace") or ""
-    annotations = workload_annotations(body)
-    pod_spec = ((body.get("spec") or {}).get("template") or {}).get("spec") or {}
-    resolved = resolve(pod_spec, namespace, annotations, caches)
-    serving_image = (resolved.container or {}).get("image") or ""
-    if probe is not None and not _same_image(probe, serving_image):
+    kind = body.get("kind") or "Deployment"
+    annotations = workload_annotations(kind, body)
+    spec = pod_spec(pod_template(kind, body))
+    resolved = resolve(spec, namespace, annotations, store, observed=probe.stack if probe is not None else None)
+    if probe is not None and resolved.stack is not probe.stack:
         probe = None  # the template moved on to another image since that Pod ran
+    serving_image = (resolved.container or {}).get("image") or ""
     stack, model = resolved.stack, resolved.model
-    if probe is not None:
-        stack = probe.stack
     if model.source == "annotation":
-        observed = caches.profile(namespace, probe_profile) if probe_profile else None
+        observed = store.profile(namespace, probe_profile) if probe_profile else None
         if observed is not None:
             model = _with_path(observed, model)
         elif probe is not None and probe.model is not None:
             model = _with_path(probe.model, model)
     profile_name = (probe_profile or "") if model.source in ("profile", "probe") else ""
-    stack_label = (stack_name(stack) if stack_name and stack.source == "probe" else None) or _stack_label(stack)
+    stack_label = (store.stack_name_for(stack.image, stack.image_digest) if stack.source == "probe" else None) or _stack_label(stack)
 
     if probe is not None and probe.failed:
         return _probe_failed(probe, stack_label, profile_name)
@@ -127,16 +119,16 @@ def assess(
     event_type, event_reason = EVENTS.get(key, EVENTS["unknown"])
     return Assessment(
         verdict=verdict.verdict,
-        reason=_clip(reason, REASON_LIMIT),
+        reason=one_line(reason, REASON_LIMIT),
         image_stack=stack_label,
         model_profile=profile_name,
         event_type=event_type,
         event_reason=event_reason,
-        event_message=_clip(message, EVENT_MESSAGE_LIMIT),
+        event_message=one_line(message, EVENT_MESSAGE_LIMIT),
     )
 
 
-def _probe_failed(probe: ProbeResult, stack_label: str, profile_name: str) -> Assessment:
+def _probe_failed(probe: PodProbe, stack_label: str, profile_name: str) -> Assessment:
     errors = probe.errors or probe.checks
     first = errors[0] if errors else None
     what = f"[{first.code}] {first.message}" if first else f"probe status {probe.status}"
@@ -149,12 +141,12 @@ def _probe_failed(probe: ProbeResult, stack_label: str, profile_name: str) -> As
     event_type, event_reason = EVENTS["probe-failed"]
     return Assessment(
         verdict="incompatible",
-        reason=_clip(reason, REASON_LIMIT),
+        reason=one_line(reason, REASON_LIMIT),
         image_stack=stack_label,
         model_profile=profile_name,
         event_type=event_type,
         event_reason=event_reason,
-        event_message=_clip(message, EVENT_MESSAGE_LIMIT),
+        event_message=one_line(message, EVENT_MESSAGE_LIMIT),
     )
 
 
@@ -233,12 +225,6 @@ def _worst(findings: list[Finding]) -> Optional[Finding]:
     return None
 
 
-def _same_image(probe: ProbeResult, image: str) -> bool:
-    if not image:
-        return True
-    return image == probe.image or (probe.image_digest is not None and image.endswith("@" + probe.image_digest))
-
-
 def _same_model(judged: ModelFacts, loaded: Optional[ModelFacts]) -> bool:
     if loaded is None:
         return False
@@ -259,11 +245,6 @@ def _stack_label(stack: StackFacts) -> str:
     if stack.known:
         return f"{stack.source}: TF {stack.tensorflow_version}"
     return stack.source or "unknown"
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _rfc3339(now: Optional[datetime] = None) -> str:

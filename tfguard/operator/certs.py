@@ -35,7 +35,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tfguard.kube import ApiError, KubeClient, resource_path
+from tfguard.errors import NotFound
+from tfguard.kube import KubeClient, resource_path
 from tfguard.operator.settings import OperatorSettings
 
 log = logging.getLogger("tfguard.operator.certs")
@@ -269,9 +270,7 @@ def ca_secret_name(settings: OperatorSettings) -> str:
 async def _get_secret(kube: KubeClient, namespace: str, name: str) -> Optional[dict[str, Any]]:
     try:
         return await kube.get(resource_path("", "v1", "secrets", namespace, name))
-    except ApiError as exc:
-        if exc.status != 404:
-            raise
+    except NotFound:
         return None
 
 

@@ -13,14 +13,15 @@ from typing import Any
 import kopf
 
 from tfguard.compat.resources import GROUP, VERSION
-from tfguard.kube import ApiError, load_config
-from tfguard.operator import annotate, reconcile
-from tfguard.operator.probe_results import has_finished_probe, read_probe_result
+from tfguard.errors import ApiError
+from tfguard.kube import load_config
+from tfguard.operator import reconcile
 from tfguard.operator.runtime import Runtime
-from tfguard.webhook.cache import image_keys
+from tfguard.workload.probe_pods import has_finished_probe, read_pod_probe
+from tfguard.workload.templates import is_tfguard_workload
 
 log = logging.getLogger("tfguard.operator")
-INDEX_NAMES = ("probe_results", "replicasets_by_deployment", "deployment_of_replicaset", "stack_names", "profile_names")
+INDEX_NAMES = ("pod_probes", "replicasets_by_deployment", "deployment_of_replicaset")
 
 
 @kopf.on.startup()
@@ -51,13 +52,22 @@ def login(memo: Runtime, **kwargs: Any) -> kopf.ConnectionInfo:
 
 
 @kopf.index("pods", when=has_finished_probe)
-def probe_results(body: kopf.Body, memo: Runtime, **_: Any):
+def pod_probes(body: kopf.Body, memo: Runtime, **_: Any):
+    """Every finished probe, parsed once here, by the Pod's controller."""
     if not memo.settings.watches_namespace(body.metadata.namespace):
         return None
-    result = read_probe_result(dict(body))
-    if result is None or not result.owner_kind:
+    probe = read_pod_probe(dict(body))
+    if probe is None:
         return None
-    return {(result.namespace, result.owner_kind, result.owner_name): result}
+    return {(probe.namespace, *_controller(body)): probe}
+
+
+def _controller(body: kopf.Body) -> tuple[str, str]:
+    """The Pod's controller (kind, name); a bare Pod is its own."""
+    for ref in body.metadata.get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref.get("kind") or "", ref.get("name") or ""
+    return "Pod", body.metadata.name or ""
 
 
 def _deployment_owner(body: kopf.Body):
@@ -83,23 +93,16 @@ def deployment_of_replicaset(body: kopf.Body, memo: Runtime, **_: Any):
     return {(body.metadata.namespace, body.metadata.name): owner}
 
 
+# The fact store is fed from index handlers (they run for every object before any other handler),
+# and they index nothing themselves: the store keeps its own indexes.
 @kopf.index(GROUP, VERSION, "imagestacks")
-def stack_names(body: kopf.Body, memo: Runtime, **_: Any):
-    obj = dict(body)
-    memo.caches.put_stack(obj)
-    memo.stacks[body.metadata.name] = obj
-    spec = body.get("spec") or {}
-    keys = [spec.get("imageDigest")] + [k for ref in spec.get("references") or [] for k in image_keys(ref)]
-    return {key: body.metadata.name for key in keys if key}
+def store_image_stack(body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    memo.store.put_stack(dict(body))
 
 
 @kopf.index(GROUP, VERSION, "modelprofiles")
-def profile_names(body: kopf.Body, memo: Runtime, **_: Any):
-    obj = dict(body)
-    memo.caches.put_profile(obj)
-    memo.profiles[(body.metadata.namespace, body.metadata.name)] = obj
-    digest = (body.get("spec") or {}).get("digest")
-    return {(body.metadata.namespace, digest): body.metadata.name} if digest else None
+def store_model_profile(body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    memo.store.put_profile(dict(body))
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -109,8 +112,7 @@ def profile_names(body: kopf.Body, memo: Runtime, **_: Any):
 async def image_stack_changed(type: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
     memo.indexed.set()
     if type == "DELETED":
-        memo.caches.drop_stack(dict(body))
-        memo.stacks.pop(body.metadata.name, None)
+        memo.store.drop_stack(dict(body))
     # New or changed facts can change the verdict of every workload that runs the image; a status
     # update (another Pod observed the same facts) cannot.
     if _facts_changed(memo, ("ImageStack", body.metadata.name), type, body):
@@ -121,8 +123,7 @@ async def image_stack_changed(type: str, body: kopf.Body, memo: Runtime, **_: An
 async def model_profile_changed(type: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
     memo.indexed.set()
     if type == "DELETED":
-        memo.caches.drop_profile(dict(body))
-        memo.profiles.pop((body.metadata.namespace, body.metadata.name), None)
+        memo.store.drop_profile(dict(body))
     if _facts_changed(memo, ("ModelProfile", body.metadata.namespace, body.metadata.name), type, body):
         memo.recheck_wanted.set()
 
@@ -143,17 +144,18 @@ async def probe_finished(type: str, body: kopf.Body, memo: Runtime, **_: Any) ->
     memo.indexed.set()
     if type == "DELETED" or not memo.settings.watches_namespace(body.metadata.namespace):
         return
-    result = read_probe_result(dict(body))
-    if result is None:
+    owner_kind, owner_name = _controller(body)
+    probe = memo.pod_probe(body.metadata.namespace, owner_kind, owner_name, body.metadata.uid)
+    if probe is None:
         return
     try:
-        await reconcile.record_probe_result(memo, result)
+        await reconcile.record_probe(memo, probe)
     except ApiError as exc:
         if not exc.namespace_terminating:
-            log.warning("could not record the probe result of Pod %s/%s: %s", result.namespace, result.pod, exc)
+            log.warning("could not record the probe result of Pod %s/%s: %s", probe.namespace, probe.pod, exc)
     except Exception as exc:  # the facts can be written on the next event; the verdict is needed now
-        log.warning("could not record the probe result of Pod %s/%s: %s", result.namespace, result.pod, exc)
-    for key in memo.workloads_of_pod(result):
+        log.warning("could not record the probe result of Pod %s/%s: %s", probe.namespace, probe.pod, exc)
+    for key in memo.workloads_of_pod(probe):
         await reconcile.reconcile_workload(memo, key)
 
 
@@ -167,7 +169,7 @@ async def workload_changed(type: str, body: kopf.Body, memo: Runtime, **_: Any) 
     if type == "DELETED" or not memo.settings.watches_namespace(namespace):
         memo.workloads.pop(key, None)
         return
-    if not annotate.is_tfguard_workload(body):
+    if not is_tfguard_workload(key[0], dict(body)):
         memo.workloads.pop(key, None)
         await reconcile.forget_workload(memo, key, dict(body))  # its user annotations were removed
         return

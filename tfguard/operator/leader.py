@@ -13,7 +13,8 @@ import datetime as dt
 import logging
 from typing import Any, Optional
 
-from tfguard.kube import ApiError, KubeClient, resource_path
+from tfguard.errors import ApiError, Conflict, NotFound
+from tfguard.kube import KubeClient, resource_path
 from tfguard.operator.settings import OperatorSettings
 
 log = logging.getLogger("tfguard.operator.leader")
@@ -70,9 +71,7 @@ class Leader:
     async def try_acquire(self) -> bool:
         try:
             lease = await self.kube.get(self.path)
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
+        except NotFound:
             body = {
                 "apiVersion": "coordination.k8s.io/v1",
                 "kind": "Lease",
@@ -83,10 +82,8 @@ class Leader:
                 await self.kube.create(
                     resource_path("coordination.k8s.io", "v1", "leases", self.settings.namespace), body
                 )
-            except ApiError as exc2:
-                if exc2.status == 409:
-                    return False
-                raise
+            except Conflict:
+                return False
             return True
         spec = lease.get("spec") or {}
         mine = spec.get("holderIdentity") == self.settings.identity
@@ -96,10 +93,8 @@ class Leader:
         lease["spec"] = self._spec(spec.get("acquireTime") if mine else None, transitions)
         try:
             await self.kube.request("PUT", self.path, body=lease)  # carries resourceVersion: one winner
-        except ApiError as exc:
-            if exc.status == 409:
-                return False
-            raise
+        except Conflict:
+            return False
         return True
 
     async def acquire(self) -> None:

@@ -14,19 +14,14 @@ from typing import Any, Optional
 
 from tfguard import annotations as A
 from tfguard.compat.resources import GROUP, VERSION, image_stack_name
-from tfguard.kube import ApiError, resource_path
+from tfguard.errors import ApiError, Conflict, NotFound
+from tfguard.kube import resource_path
 from tfguard.operator import annotate
-from tfguard.operator.probe_results import (
-    ProbeResult,
-    image_stack_body,
-    model_profile_body,
-    model_profile_name,
-    observation_status,
-)
+from tfguard.operator.observations import image_stack_body, model_profile_body, model_profile_name, observation_status
 from tfguard.operator.runtime import WORKLOAD_KINDS, Runtime, WorkloadKey
+from tfguard.workload.probe_pods import PodProbe
 
 log = logging.getLogger("tfguard.operator")
-MANAGED_LABEL = ("app.kubernetes.io/managed-by", "tfguard-operator")
 
 
 def compact(body: dict[str, Any]) -> dict[str, Any]:
@@ -71,9 +66,7 @@ async def reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
         probe = rt.latest_probe(kind, namespace, name)
         linked = model_profile_name(probe.model) if probe is not None and probe.model is not None else None
         try:
-            assessment = annotate.assess(
-                body, rt.caches, probe, linked or current.get(A.OBSERVED_MODEL_PROFILE), stack_name=rt.stack_object_name
-            )
+            assessment = annotate.assess(body, rt.store, probe, linked or current.get(A.OBSERVED_MODEL_PROFILE))
         except Exception:  # one workload the engine cannot judge must not stop the others
             log.exception("could not assess %s %s/%s", kind, namespace, name)
             return None
@@ -87,11 +80,9 @@ async def reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
         path = resource_path("apps", "v1", WORKLOAD_KINDS[kind], namespace, name)
         try:
             updated = await rt.kube.patch(path, patch)
-        except ApiError as exc:
-            if exc.status == 404:
-                rt.workloads.pop(key, None)
-                return None
-            raise
+        except NotFound:
+            rt.workloads.pop(key, None)
+            return None
         rt.calls["patch workload"] += 1
         rt.workloads[key] = compact(updated)
         log.info("%s %s/%s: %s", kind, namespace, name, assessment.reason)
@@ -109,9 +100,8 @@ async def forget_workload(rt: Runtime, key: WorkloadKey, body: dict[str, Any]) -
         await rt.kube.patch(resource_path("apps", "v1", WORKLOAD_KINDS[kind], namespace, name),
                             {"metadata": {"annotations": {k: None for k in stale}}})
         rt.calls["patch workload"] += 1
-    except ApiError as exc:
-        if exc.status != 404:
-            raise
+    except NotFound:
+        pass
 
 
 async def post_event(rt: Runtime, workload: dict[str, Any], assessment: annotate.Assessment, previous: str) -> None:
@@ -119,9 +109,9 @@ async def post_event(rt: Runtime, workload: dict[str, Any], assessment: annotate
     try:
         await rt.kube.create(resource_path("", "v1", "events", body["metadata"]["namespace"]), body)
         rt.calls["create event"] += 1
+    except Conflict:  # this very change was already reported
+        return
     except ApiError as exc:
-        if exc.status == 409:  # this very change was already reported
-            return
         if exc.namespace_terminating:
             log.debug("no Event %s: namespace is being deleted", assessment.event_reason)
             return
@@ -164,13 +154,13 @@ async def recheck_loop(rt: Runtime) -> None:
 # --- probe results -> ImageStack, ModelProfile --------------------------------------------------
 
 
-async def record_probe_result(rt: Runtime, result: ProbeResult) -> None:
+async def record_probe(rt: Runtime, result: PodProbe) -> None:
     await ensure_image_stack(rt, result)
     if result.model is not None:
         await ensure_model_profile(rt, result)
 
 
-def _newer(result: ProbeResult, obj: dict[str, Any]) -> bool:
+def _newer(result: PodProbe, obj: dict[str, Any]) -> bool:
     seen = (obj.get("status") or {}).get("observedAt") or ""
     return (result.finished_at or "") >= seen
 
@@ -181,22 +171,20 @@ async def _create_or_get(rt: Runtime, path: str, name: str, body: dict[str, Any]
         created = await rt.kube.create(path, body)
         rt.calls[call] += 1
         return created
-    except ApiError as exc:
-        if exc.status != 409:
-            raise
+    except Conflict:
         return await rt.kube.get(f"{path}/{name}")
 
 
-async def ensure_image_stack(rt: Runtime, result: ProbeResult) -> None:
+async def ensure_image_stack(rt: Runtime, result: PodProbe) -> None:
     name = image_stack_name(result.stack.image, result.stack.image_digest)
-    existing = rt.stacks.get(name)
+    existing = rt.store.stack_object(name)
     plural = resource_path(GROUP, VERSION, "imagestacks")
     references = sorted(set(((existing or {}).get("spec") or {}).get("references") or []) | {result.image} - {""})
     wanted = image_stack_body(result, references)
     status = observation_status(result)
     if existing is None:
         existing = await _create_or_get(rt, plural, name, wanted, "create imagestack")
-        rt.stacks[name] = existing
+        rt.store.put_stack(existing)
     newer = _newer(result, existing) or not existing.get("status")
     spec = existing.get("spec") or {}
     spec_patch: dict[str, Any] = {}
@@ -211,27 +199,25 @@ async def ensure_image_stack(rt: Runtime, result: ProbeResult) -> None:
         ops = [{"op": "add", "path": f"/spec/{field}", "value": value} for field, value in spec_patch.items()]
         existing = await rt.kube.patch(f"{plural}/{name}", ops, "json")
         rt.calls["patch imagestack"] += 1
-        rt.stacks[name] = existing
+        rt.store.put_stack(existing)
     if newer and _status_differs(existing.get("status") or {}, status):
         existing = await rt.kube.patch(f"{plural}/{name}/status", {"status": status})
         rt.calls["patch imagestack status"] += 1
-        rt.stacks[name] = existing
-        rt.caches.put_stack(existing)
+        rt.store.put_stack(existing)
 
 
-async def ensure_model_profile(rt: Runtime, result: ProbeResult) -> None:
+async def ensure_model_profile(rt: Runtime, result: PodProbe) -> None:
     wanted = model_profile_body(result)
     if wanted is None:
         return
     name, namespace = wanted["metadata"]["name"], result.namespace
     path = resource_path(GROUP, VERSION, "modelprofiles", namespace)
-    existing = rt.profiles.get((namespace, name))
+    existing = rt.store.profile_object(namespace, name)
     if existing is None:
         existing = await _create_or_get(rt, path, name, wanted, "create modelprofile")
-        rt.profiles[(namespace, name)] = existing
-        rt.caches.put_profile(existing)
+        rt.store.put_profile(existing)
     labels = (existing.get("metadata") or {}).get("labels") or {}
-    if labels.get(MANAGED_LABEL[0]) != MANAGED_LABEL[1]:
+    if labels.get(A.MANAGED_BY_LABEL) != A.MANAGED_BY_OPERATOR:
         return  # a profile someone applied by hand: theirs, not ours to rewrite
     if not (_newer(result, existing) or not existing.get("status")):
         return
@@ -245,8 +231,7 @@ async def ensure_model_profile(rt: Runtime, result: ProbeResult) -> None:
     if _status_differs(existing.get("status") or {}, status):
         existing = await rt.kube.patch(f"{path}/{name}/status", {"status": status})
         rt.calls["patch modelprofile status"] += 1
-    rt.profiles[(namespace, name)] = existing
-    rt.caches.put_profile(existing)
+    rt.store.put_profile(existing)
 
 
 def _status_differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:

@@ -1553,6 +1553,7 @@ def termination_summary(report, limit=TERMINATION_LOG_LIMIT):
     warnings = [c for c in report.get("checks", []) if c.get("status") == "warn"]
     stack = report.get("stack") or {}
     model = report.get("model")
+    loaded = any(c.get("code") == "PROBE_MODEL_LOADED" and c.get("status") == "pass" for c in report.get("checks", []))
 
     def build(message_len, max_failed, with_warnings, ops_mode, with_signatures, with_stack):
         summary = {"probe": "tfguard", "summary": 1, "status": report.get("status"), "mode": report.get("mode"),
@@ -1578,6 +1579,7 @@ def termination_summary(report, limit=TERMINATION_LOG_LIMIT):
             elif ops:
                 m["ops_dropped"] = True
             summary["model"] = m
+            summary["model_loaded"] = loaded
         summary["total_s"] = (report.get("timings") or {}).get("total_s")
         return json.dumps(summary, separators=(",", ":"), sort_keys=False)
 

@@ -20,21 +20,23 @@ from typing import Any, Callable, Optional
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
-from tfguard.webhook import codes
-from tfguard.webhook.cache import Caches
+from tfguard.annotations import MODES
+from tfguard.compat.codes import finding
 from tfguard.webhook.metrics import Metrics
 from tfguard.webhook.models import AdmissionRequest, BadReview, parse_review, review_response
 from tfguard.webhook.mutate import mutate
-from tfguard.webhook.settings import MODES, Settings
+from tfguard.webhook.settings import Settings
 from tfguard.webhook.validate import Outcome, VerdictMemo, validate
+from tfguard.webhook.watch import keep_store_current
+from tfguard.workload.store import FactStore
 
 log = logging.getLogger("tfguard.webhook")
 
 
-def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = None) -> "AdmissionEndpoints":
+def create_app(settings: Optional[Settings] = None, store: Optional[FactStore] = None) -> "AdmissionEndpoints":
     settings = settings or Settings.from_env()
-    caches = caches if caches is not None else Caches()
-    metrics = Metrics(caches.sizes)
+    store = store if store is not None else FactStore()
+    metrics = Metrics(store.sizes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -45,16 +47,17 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
         except Exception:
             log.exception("the verdict engine does not load: every /validate request will be admitted unchecked")
         if settings.watch:
-            from tfguard.kube import ConfigError, KubeClient, load_config
+            from tfguard.errors import ConfigError
+            from tfguard.kube import KubeClient, load_config
 
             try:
                 kube = KubeClient(load_config(settings.kubeconfig))
-                task = asyncio.create_task(caches.run(kube, settings.cache_sync_timeout))
-            except (ConfigError, OSError, ValueError) as exc:
+                task = asyncio.create_task(keep_store_current(store, kube, settings.cache_sync_timeout))
+            except (ConfigError, OSError) as exc:  # OSError: unreadable CA or client certificate files
                 log.warning("no cluster access (%s): judging from annotations and the catalog only", exc)
-                caches.gave_up = True
+                store.gave_up = True
         else:
-            caches.gave_up = True
+            store.gave_up = True
         yield
         if task is not None:
             task.cancel()
@@ -64,15 +67,15 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
             await kube.close()
 
     app = FastAPI(title="tfguard admission webhook", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.settings, app.state.caches, app.state.metrics = settings, caches, metrics
+    app.state.settings, app.state.store, app.state.metrics = settings, store, metrics
     memo = VerdictMemo(settings.verdict_cache_size)
     endpoints = AdmissionEndpoints(
         app,
         settings=settings,
         metrics=metrics,
         deciders={
-            "validate": lambda req, mode: validate(req, mode, caches, memo),
-            "mutate": lambda req, mode: mutate(req, mode, caches, settings),
+            "validate": lambda req, mode: validate(req, mode, store, memo),
+            "mutate": lambda req, mode: mutate(req, mode, store, settings),
         },
     )
 
@@ -82,8 +85,8 @@ def create_app(settings: Optional[Settings] = None, caches: Optional[Caches] = N
 
     @app.get("/readyz")
     async def readyz() -> PlainTextResponse:
-        if caches.ready:
-            state = "synced" if caches.synced else "serving without caches"
+        if store.ready:
+            state = "synced" if store.synced else "serving without caches"
             return PlainTextResponse(f"ready ({state})\n")
         return PlainTextResponse("waiting for the ImageStack and ModelProfile caches\n", status_code=503)
 
@@ -104,7 +107,7 @@ class AdmissionEndpoints:
 
     def __init__(self, app: FastAPI, settings: Settings, metrics: Metrics, deciders: dict[str, Callable[..., Outcome]]):
         self.app, self.settings, self.metrics, self.deciders = app, settings, metrics, deciders
-        self.state = app.state  # settings, caches, metrics
+        self.state = app.state  # settings, store, metrics
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -179,8 +182,8 @@ class AdmissionEndpoints:
             exc_info=not timed_out,
             extra={"uid": req.uid, "endpoint": endpoint, "kind": req.kind.kind, "namespace": req.namespace, "object": req.name},
         )
-        finding = codes.finding(codes.INTERNAL_ERROR, f"{why}; admitted unchecked")
-        return Outcome("error", mode=mode, findings=[finding], warnings=[f"tfguard [{finding.code}]: {finding.message}"])
+        failed = finding("ADMISSION_INTERNAL_ERROR", f"{why}; admitted unchecked")
+        return Outcome("error", mode=mode, findings=[failed], warnings=[f"tfguard [{failed.code}]: {failed.message}"])
 
     def _reject(self, status: int, reason: str, message: str) -> tuple[int, dict[str, Any]]:
         self.metrics.reject(reason)

@@ -16,16 +16,17 @@ import json
 from typing import Any, Optional
 
 from tfguard import annotations as A
-from tfguard.webhook.cache import Caches
 from tfguard.webhook.models import AdmissionRequest
-from tfguard.webhook.resolve import has_user_annotations, resolve, tfguard_annotations
-from tfguard.webhook.settings import MODES, Settings
+from tfguard.webhook.settings import Settings
 from tfguard.webhook.validate import Outcome, effective_mode
+from tfguard.workload.resolve import resolve
+from tfguard.workload.store import FactStore
+from tfguard.workload.templates import has_user_annotations, tfguard_annotations
 
 PROBE_SCRIPT = f"{A.PROBE_MOUNT_PATH}/probe.py"
 
 
-def mutate(request: AdmissionRequest, namespace_mode: str, caches: Caches, settings: Settings) -> Outcome:
+def mutate(request: AdmissionRequest, namespace_mode: str, store: FactStore, settings: Settings) -> Outcome:
     pod = request.object
     if request.kind.kind != "Pod" or request.operation != "CREATE" or not isinstance(pod, dict):
         return Outcome("skipped", mode=namespace_mode)
@@ -43,7 +44,7 @@ def mutate(request: AdmissionRequest, namespace_mode: str, caches: Caches, setti
 
     findings: list = []
     mode = effective_mode(namespace_mode, annotations, findings)
-    resolved = resolve(spec, request.namespace, annotations, caches)
+    resolved = resolve(spec, request.namespace, annotations, store)
     findings += resolved.findings
     if resolved.container is None:
         return Outcome("skipped", mode=mode)
@@ -94,7 +95,7 @@ def probe_container(
         args += ["--model", model_path]
     if expected_producer:
         args += ["--expected-producer", expected_producer]
-    args += ["--loader", loader, "--gpu", gpu, "--mode", mode if mode in MODES else "warn", "--json"]
+    args += ["--loader", loader, "--gpu", gpu, "--mode", mode if mode in A.MODES else "warn", "--json"]
     mounts = [
         {**m, "readOnly": True}
         for m in serving.get("volumeMounts") or []

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-MODES = ("audit", "warn", "enforce")  # least to most strict
+from tfguard.annotations import MODES
 
 
 @dataclass

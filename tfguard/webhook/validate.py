@@ -6,22 +6,20 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tfguard import annotations as A
+from tfguard.compat.codes import finding
 from tfguard.compat.facts import Finding, StackFacts, Verdict
-from tfguard.webhook import codes
-from tfguard.webhook.cache import Caches
+from tfguard.text import one_line
 from tfguard.webhook.models import AdmissionRequest, AdmissionResponse
-from tfguard.webhook.resolve import Resolved, has_user_annotations, requests_gpu, resolve, tfguard_annotations
-from tfguard.webhook.settings import MODES
+from tfguard.workload.resolve import Resolved, requests_gpu, resolve
+from tfguard.workload.store import FactStore
+from tfguard.workload.templates import (
+    TEMPLATE_PATHS,
+    has_user_annotations,
+    pod_spec,
+    pod_template,
+    workload_annotations,
+)
 
-# Kinds whose pod template /validate judges, and where that template lives.
-TEMPLATE_PATHS = {
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
-}
 WARNING_LIMIT = 256  # the API server may cut longer warnings
 MAX_WARNINGS = 6
 
@@ -54,40 +52,33 @@ class Outcome:
         )
 
 
-def pod_template(kind: str, obj: dict[str, Any]) -> Optional[dict[str, Any]]:
-    node: Any = obj
-    for key in TEMPLATE_PATHS.get(kind, ("-",)):
-        node = node.get(key) if isinstance(node, dict) else None
-    return node if isinstance(node, dict) else None
-
-
 def effective_mode(namespace_mode: str, annotations: dict[str, str], findings: list[Finding]) -> str:
     """The namespace's mode, made stricter (never weaker) by the object's own annotation."""
     wanted = annotations.get(A.MODE)
     if wanted is None:
         return namespace_mode
-    if wanted not in MODES:
+    if wanted not in A.MODES:
         findings.append(
-            codes.finding(
-                codes.BAD_ANNOTATION,
-                f"{A.MODE}={wanted[:40]!r} is not one of {', '.join(MODES)}; using {namespace_mode}",
+            finding(
+                "ADMISSION_BAD_ANNOTATION",
+                f"{A.MODE}={wanted[:40]!r} is not one of {', '.join(A.MODES)}; using {namespace_mode}",
                 annotation=A.MODE,
             )
         )
         return namespace_mode
-    return max(namespace_mode, wanted, key=MODES.index)
+    return max(namespace_mode, wanted, key=A.MODES.index)
 
 
 def _relevant(kind: str, obj: Optional[dict[str, Any]]) -> Any:
     """What a verdict depends on. Not tfguard's own status annotations: the operator writing them
     (or anyone scaling or relabelling the workload) is not a new deployment of the model."""
     obj = obj or {}
-    mine = tfguard_annotations(obj.get("metadata"))
+    mine = workload_annotations(kind, obj)
     return pod_template(kind, obj), {k: v for k, v in mine.items() if k in A.USER_ANNOTATIONS}
 
 
 def validate(
-    request: AdmissionRequest, namespace_mode: str, caches: Caches, memo: Optional["VerdictMemo"] = None
+    request: AdmissionRequest, namespace_mode: str, store: FactStore, memo: Optional["VerdictMemo"] = None
 ) -> Outcome:
     kind = request.kind.kind
     obj = request.object
@@ -100,14 +91,11 @@ def validate(
             if kind not in TEMPLATE_PATHS
             else f"{kind} has no pod template; admitted unchecked"
         )
-        finding = codes.finding(codes.UNSUPPORTED_OBJECT, why, kind=kind)
-        return Outcome("skipped", warnings=[_warning(finding)], findings=[finding], mode=namespace_mode)
+        unsupported = finding("ADMISSION_UNSUPPORTED_OBJECT", why, kind=kind)
+        return Outcome("skipped", warnings=[_warning(unsupported)], findings=[unsupported], mode=namespace_mode)
 
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    sources = [template.get("metadata")]
-    if kind == "CronJob":
-        sources.append(((obj.get("spec") or {}).get("jobTemplate") or {}).get("metadata"))
-    annotations = tfguard_annotations(*sources, metadata)
+    annotations = workload_annotations(kind, obj)
     if not has_user_annotations(annotations):
         return Outcome("skipped", mode=namespace_mode)
     if request.operation == "UPDATE" and _relevant(kind, obj) == _relevant(kind, request.oldObject):
@@ -115,15 +103,14 @@ def validate(
 
     findings: list[Finding] = []
     mode = effective_mode(namespace_mode, annotations, findings)
-    pod_spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
-    resolved, verdict = (memo or VerdictMemo(0)).judge(pod_spec, request.namespace, annotations, caches)
+    resolved, verdict = (memo or VerdictMemo(0)).judge(pod_spec(template), request.namespace, annotations, store)
     findings += resolved.findings + verdict.findings
     return decide(kind, request.name or metadata.get("name") or "", verdict, findings, resolved, mode)
 
 
 class VerdictMemo:
     """Verdicts by what they depend on: the annotations, the namespace (for profiles), the containers'
-    names, images and GPU requests, and the caches' generation (any ImageStack/ModelProfile change
+    names, images and GPU requests, and the fact store's generation (any ImageStack/ModelProfile change
     starts afresh). The same workload comes back often (every rollout makes a ReplicaSet with the
     same template; `kubectl apply` re-sends unchanged objects), and then the check is a dict lookup."""
 
@@ -132,13 +119,13 @@ class VerdictMemo:
         self._entries: dict[Any, tuple[Resolved, Verdict]] = {}
 
     def judge(
-        self, pod_spec: dict[str, Any], namespace: Optional[str], annotations: dict[str, str], caches: Caches
+        self, spec: dict[str, Any], namespace: Optional[str], annotations: dict[str, str], store: FactStore
     ) -> tuple[Resolved, Verdict]:
         key = None
         if self.size:
-            containers = pod_spec.get("containers")
+            containers = spec.get("containers")
             key = (
-                caches.generation,
+                store.generation,
                 namespace,
                 tuple(sorted(annotations.items())),
                 tuple(
@@ -150,7 +137,7 @@ class VerdictMemo:
             hit = self._entries.get(key)
             if hit is not None:
                 return hit
-        resolved = resolve(pod_spec, namespace, annotations, caches)
+        resolved = resolve(spec, namespace, annotations, store)
         from tfguard.compat.verdict import evaluate  # loaded at startup by the app; a broken engine fails open
 
         verdict = evaluate(
@@ -182,7 +169,7 @@ def decide(kind: str, name: str, verdict: Verdict, findings: list[Finding], reso
     if verdict.verdict == "unknown":  # the infos say what is missing
         shown += [f for f in findings if f.severity == "info"]
     if outcome.allowed and verdict.verdict in ("risky", "unknown", "incompatible"):
-        outcome.warnings.append(_clip(f"tfguard: {verdict.verdict}: {describe(resolved)}"))
+        outcome.warnings.append(one_line(f"tfguard: {verdict.verdict}: {describe(resolved)}", WARNING_LIMIT))
     outcome.warnings += [_warning(f) for f in shown[:MAX_WARNINGS]]
     return outcome
 
@@ -209,9 +196,4 @@ def _stack_words(stack: StackFacts) -> str:
 
 
 def _warning(f: Finding) -> str:
-    return _clip(f"tfguard [{f.code}]: {f.message}")
-
-
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= WARNING_LIMIT else text[: WARNING_LIMIT - 1] + "…"
+    return one_line(f"tfguard [{f.code}]: {f.message}", WARNING_LIMIT)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from tfguard.compat.facts import ModelFacts
-from tfguard.compat.inspect.errors import InspectError
+from tfguard.errors import InspectError
 from tfguard.compat.inspect.files import directory_digest, directory_files, file_digest, read_head, stat_path
 from tfguard.compat.inspect.limits import Limits
 

@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-from tfguard.compat.inspect.errors import InspectError
+from tfguard.errors import InspectError
 from tfguard.compat.inspect.limits import Limits, human_size
 
 CHUNK = 1 << 20

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from tfguard.compat.facts import ModelFacts
-from tfguard.compat.inspect.errors import InspectError
+from tfguard.errors import InspectError
 from tfguard.compat.inspect.files import read_head
 from tfguard.compat.inspect.limits import Limits, human_size
 

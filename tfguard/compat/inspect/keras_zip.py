@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tfguard.compat.facts import ModelFacts
-from tfguard.compat.inspect.errors import InspectError
+from tfguard.errors import InspectError
 from tfguard.compat.inspect.limits import Limits, MiB, human_size
 
 CONFIG_JSON = "config.json"

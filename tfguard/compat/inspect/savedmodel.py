@@ -12,7 +12,7 @@ from google.protobuf import message as _message
 
 from tfguard.compat.facts import ModelFacts
 from tfguard.compat.inspect import schema
-from tfguard.compat.inspect.errors import InspectError
+from tfguard.errors import InspectError
 from tfguard.compat.inspect.files import read_bounded
 from tfguard.compat.inspect.limits import Limits
 

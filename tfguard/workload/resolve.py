@@ -1,7 +1,15 @@
-"""Which container serves the model, what stack its image carries, what the model is.
+"""Which container serves the model, where its image's stack comes from, and what the model is.
 
-Everything here reads memory only: the caches (fed by watches), the object's annotations and
-the built-in catalog. No network I/O on the admission path.
+The one place both services ask. Everything here reads memory only: the fact store (fed by
+watches), the object's annotations and the built-in catalog; no network I/O on the admission path.
+
+Where the stack of the serving container comes from, best first:
+1. what the probe observed in this workload's own Pods, if they ran this image (the operator passes
+   it as `observed`);
+2. a probe-verified ImageStack for the image (by digest, else by reference);
+3. the `tfguard.io/tensorflow-version` (and `keras-version`) annotations;
+4. the catalog of well-known images (`tfguard.compat.catalog`);
+5. unknown.
 """
 
 from __future__ import annotations
@@ -14,17 +22,15 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tfguard import annotations as A
-from tfguard.compat.facts import LOADERS, Finding, ModelFacts, StackFacts
-from tfguard.webhook import codes
-from tfguard.webhook.cache import Caches
-
 from tfguard.compat import catalog
+from tfguard.compat.codes import finding
+from tfguard.compat.facts import GPU_CHOICES, LOADERS, Finding, ModelFacts, StackFacts
+from tfguard.workload.images import pinned_digest
+from tfguard.workload.store import FactStore
 
-GPU_CHOICES = ("required", "optional", "none")
 GPU_RESOURCE = "nvidia.com/gpu"
 # A release as TF and Keras spell them: 2.15, 2.15.1, 2.16.0rc0, 3.3.3.dev2024...
 _VERSION = re.compile(r"^\d{1,3}\.\d{1,4}(\.\d{1,4})?((a|b|rc|\.dev|\.post|-rc)\d{0,12})?$")
-_DIGEST = re.compile(r"@(sha256:[0-9a-f]{64})$")
 
 
 def is_version(text: str) -> bool:
@@ -33,7 +39,7 @@ def is_version(text: str) -> bool:
 
 @dataclass
 class Resolved:
-    """What /validate and /mutate need from one pod template, plus the findings made on the way."""
+    """What a verdict on one pod template needs, plus the findings made on the way."""
 
     container: Optional[dict[str, Any]]
     model: ModelFacts
@@ -44,21 +50,35 @@ class Resolved:
     findings: list[Finding] = field(default_factory=list)
 
 
-def tfguard_annotations(*sources: Optional[dict[str, Any]]) -> dict[str, str]:
-    """The tfguard.io/ annotations of several objects merged; later sources win."""
-    merged: dict[str, str] = {}
-    for source in sources:
-        for key, value in ((source or {}).get("annotations") or {}).items():
-            if key.startswith(A.PREFIX) and isinstance(value, str):
-                merged[key] = value
-    return merged
+def resolve(
+    pod_spec: dict[str, Any],
+    namespace: Optional[str],
+    annotations: dict[str, str],
+    store: FactStore,
+    observed: Optional[StackFacts] = None,
+) -> Resolved:
+    container, problem = pick_container(pod_spec, annotations, store)
+    findings = [problem] if problem else []
+    image = (container or {}).get("image")
+    image = image if isinstance(image, str) else ""
+    stack = resolve_stack(image, annotations, store, findings)  # its findings hold even when a probe observed more
+    if observed is not None and observed_in(observed, image):
+        stack = observed
+    model = resolve_model(namespace, annotations, store, findings)
+    loader = resolve_loader(annotations, findings)
+    gpu = resolve_gpu(container, annotations, findings)
+    model_name = model.path or annotations.get(A.MODEL_PROFILE) or annotations.get(A.OBSERVED_MODEL_PROFILE)
+    return Resolved(container, model, stack, loader, gpu, model_name, findings)
 
 
-def has_user_annotations(annotations: dict[str, str]) -> bool:
-    return any(key in annotations for key in A.USER_ANNOTATIONS)
+def observed_in(observed: StackFacts, image: str) -> bool:
+    """Whether a probe's observation is of this image (the template may have moved on since)."""
+    if not image:
+        return True
+    return image == observed.image or (observed.image_digest is not None and image.endswith("@" + observed.image_digest))
 
 
-def pick_container(pod_spec: dict[str, Any], annotations: dict[str, str], caches: Caches):
+def pick_container(pod_spec: dict[str, Any], annotations: dict[str, str], store: FactStore):
     """The serving container: the one `tfguard.io/container` names; else the only one; else the
     first whose image tfguard knows as a TensorFlow stack; else the first. Returns (container, finding)."""
     containers = [c for c in pod_spec.get("containers") or [] if isinstance(c, dict)]
@@ -70,8 +90,8 @@ def pick_container(pod_spec: dict[str, Any], annotations: dict[str, str], caches
             if c.get("name") == wanted:
                 return c, None
         names = ", ".join(str(c.get("name")) for c in containers)
-        return containers[0], codes.finding(
-            codes.BAD_ANNOTATION,
+        return containers[0], finding(
+            "ADMISSION_BAD_ANNOTATION",
             f"{A.CONTAINER}={wanted!r} names no container of the pod (it has: {names}); "
             f"checked {containers[0].get('name')!r} instead",
             annotation=A.CONTAINER,
@@ -82,7 +102,7 @@ def pick_container(pod_spec: dict[str, Any], annotations: dict[str, str], caches
         image = c.get("image")
         if not isinstance(image, str):
             continue
-        if caches.stack_for(image) is not None or _catalog_stack(image) is not None:
+        if store.stack_for(image) is not None or _catalog_stack(image) is not None:
             return c, None
     return containers[0], None
 
@@ -98,11 +118,11 @@ def _catalog_stack(image: str) -> Optional[StackFacts]:
     return found if isinstance(found, StackFacts) and found.known else None
 
 
-def resolve_stack(image: str, annotations: dict[str, str], caches: Caches, findings: list[Finding]) -> StackFacts:
-    """Probe-verified ImageStack, else the image annotations, else the catalog, else unknown."""
-    observed = caches.stack_for(image)
-    if observed is not None:
-        return observed
+def resolve_stack(image: str, annotations: dict[str, str], store: FactStore, findings: list[Finding]) -> StackFacts:
+    """A probe-verified ImageStack, else the image annotations, else the catalog, else unknown."""
+    verified = store.stack_for(image)
+    if verified is not None:
+        return verified
     declared = annotations.get(A.IMAGE_TENSORFLOW_VERSION)
     keras = annotations.get(A.IMAGE_KERAS_VERSION)
     if keras is not None and not is_version(keras):
@@ -112,7 +132,7 @@ def resolve_stack(image: str, annotations: dict[str, str], caches: Caches, findi
         if is_version(declared):
             return StackFacts(
                 image=image,
-                image_digest=_digest_of(image),
+                image_digest=pinned_digest(image),
                 source="annotation",
                 tensorflow_version=declared.strip(),
                 keras_version=keras.strip() if keras else None,
@@ -121,18 +141,18 @@ def resolve_stack(image: str, annotations: dict[str, str], caches: Caches, findi
     listed = _catalog_stack(image)
     if listed is not None:
         return listed
-    return StackFacts(image=image or None, image_digest=_digest_of(image), source="unknown")
+    return StackFacts(image=image or None, image_digest=pinned_digest(image), source="unknown")
 
 
 def resolve_model(
-    namespace: Optional[str], annotations: dict[str, str], caches: Caches, findings: list[Finding]
+    namespace: Optional[str], annotations: dict[str, str], store: FactStore, findings: list[Finding]
 ) -> ModelFacts:
     """The ModelProfile named by the annotation, else the producer-version annotation alone."""
     path = annotations.get(A.MODEL_PATH)
     if path is not None:
         problem = model_path_problem(path)
         if problem:
-            findings.append(codes.finding(codes.UNSAFE_MODEL_PATH, problem, annotation=A.MODEL_PATH, path=path[:200]))
+            findings.append(finding("ADMISSION_UNSAFE_MODEL_PATH", problem, annotation=A.MODEL_PATH, path=path[:200]))
             path = None
     producer = annotations.get(A.MODEL_PRODUCER_VERSION)
     if producer is not None and not is_version(producer):
@@ -143,24 +163,24 @@ def resolve_model(
     # The user's own profile, else the one the operator derived from a probe report of this workload.
     profile_name = annotations.get(A.MODEL_PROFILE) or annotations.get(A.OBSERVED_MODEL_PROFILE)
     if profile_name:
-        profile = caches.profile(namespace or "", profile_name)
+        profile = store.profile(namespace or "", profile_name)
         if profile is None:
             why = (
-                "the profile cache is not available"
-                if not caches.synced
+                "the profile store is not available"
+                if not store.synced
                 else f"no ModelProfile {profile_name!r} in namespace {namespace!r}"
             )
             findings.append(
-                codes.finding(
-                    codes.PROFILE_MISSING,
+                finding(
+                    "ADMISSION_PROFILE_MISSING",
                     f"{A.MODEL_PROFILE}={profile_name!r}: {why}; judged from the annotations alone",
                     profile=profile_name,
                 )
             )
         elif producer and profile.tensorflow_version and profile.tensorflow_version != producer:
             findings.append(
-                codes.finding(
-                    codes.PROFILE_STALE,
+                finding(
+                    "ADMISSION_PROFILE_STALE",
                     f"ModelProfile {profile_name!r} says the model was saved by TF {profile.tensorflow_version}, "
                     f"but {A.MODEL_PRODUCER_VERSION} says {producer}; judged from the annotations alone",
                     profile=profile_name,
@@ -192,8 +212,8 @@ def resolve_loader(annotations: dict[str, str], findings: list[Finding]) -> str:
     loader = annotations.get(A.MODEL_LOADER, "auto").strip()
     if loader not in LOADERS:
         findings.append(
-            codes.finding(
-                codes.BAD_ANNOTATION,
+            finding(
+                "ADMISSION_BAD_ANNOTATION",
                 f"{A.MODEL_LOADER}={loader[:60]!r} is not one of {', '.join(LOADERS)}; using auto",
                 annotation=A.MODEL_LOADER,
             )
@@ -208,8 +228,8 @@ def resolve_gpu(container: Optional[dict[str, Any]], annotations: dict[str, str]
         if declared.strip() in GPU_CHOICES:
             return declared.strip()
         findings.append(
-            codes.finding(
-                codes.BAD_ANNOTATION,
+            finding(
+                "ADMISSION_BAD_ANNOTATION",
                 f"{A.GPU}={declared[:60]!r} is not one of {', '.join(GPU_CHOICES)}; judged from the container's resources",
                 annotation=A.GPU,
             )
@@ -226,29 +246,9 @@ def requests_gpu(container: Optional[dict[str, Any]]) -> bool:
     return False
 
 
-def resolve(
-    pod_spec: dict[str, Any], namespace: Optional[str], annotations: dict[str, str], caches: Caches
-) -> Resolved:
-    container, problem = pick_container(pod_spec, annotations, caches)
-    findings = [problem] if problem else []
-    image = (container or {}).get("image")
-    image = image if isinstance(image, str) else ""
-    stack = resolve_stack(image, annotations, caches, findings)
-    model = resolve_model(namespace, annotations, caches, findings)
-    loader = resolve_loader(annotations, findings)
-    gpu = resolve_gpu(container, annotations, findings)
-    model_name = model.path or annotations.get(A.MODEL_PROFILE) or annotations.get(A.OBSERVED_MODEL_PROFILE)
-    return Resolved(container, model, stack, loader, gpu, model_name, findings)
-
-
 def _bad_version(annotation: str, value: str) -> Finding:
-    return codes.finding(
-        codes.BAD_ANNOTATION,
+    return finding(
+        "ADMISSION_BAD_ANNOTATION",
         f"{annotation}={value[:60]!r} is not a release number (like 2.15.1); ignored",
         annotation=annotation,
     )
-
-
-def _digest_of(image: str) -> Optional[str]:
-    match = _DIGEST.search(image or "")
-    return match.group(1) if match else None
