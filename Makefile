@@ -41,6 +41,7 @@ demo: install control-plane tf-envs
 
 docs: install
 	$(VENV)/bin/python -m tfguard.compat.codes > docs/codes.md
+	$(VENV)/bin/python -m tfguard.commands.settings_doc > docs/settings.md
 
 # The example gallery on a real kind cluster (needs Docker and kind; only shellchecked here).
 e2e-kind: install tf-envs control-plane

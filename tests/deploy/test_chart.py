@@ -241,7 +241,8 @@ def test_the_operator_is_pointed_at_exactly_what_its_rbac_allows(render, release
     operator = [d for d in by_kind(objects, "Deployment") if d["metadata"]["name"].endswith("-operator")][0]
     pod = operator["spec"]["template"]["spec"]
     args = dict(a[2:].split("=", 1) for a in pod["containers"][0]["args"] if a.startswith("--") and "=" in a)
-    assert args["namespace"] == "tfguard-system"
+    namespace = [e for e in pod["containers"][0]["env"] if e["name"] == "TFGUARD_NAMESPACE"][0]
+    assert namespace["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"  # the release's, where its Role is
 
     role = [r for r in by_kind(objects, "Role") if r["metadata"]["name"] == operator["metadata"]["name"]][0]
     named = {(rule["resources"][0], name) for rule in role["rules"] for name in rule.get("resourceNames", [])}
@@ -269,38 +270,55 @@ def container_of(objects, name):
     return deployment["spec"]["template"]["spec"]["containers"][0]
 
 
-def test_the_webhook_pod_settings_are_ones_the_webhook_reads(render):
-    """Every TFGUARD_WEBHOOK_* variable the chart sets is a field of the webhook's Settings, and
-    Settings.from_env accepts the values."""
-    from tfguard.webhook.settings import Settings
-
-    container = container_of(render("webhook.defaultMode=enforce"), "tfguard-webhook")
-    assert container["args"] == ["webhook", "serve"]
+def _environment(container, namespace="tfguard-system"):
     env = {e["name"]: e.get("value") for e in container["env"] if "value" in e}
-    fields = {f.upper() for f in Settings.__dataclass_fields__}
-    for name in env:
-        if name.startswith("TFGUARD_WEBHOOK_"):
-            assert name.removeprefix("TFGUARD_WEBHOOK_") in fields, name
-    settings = Settings.from_env(environ={**env, "POD_NAMESPACE": "tfguard-system"})
+    for e in container["env"]:
+        if (e.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath") == "metadata.namespace":
+            env[e["name"]] = namespace
+    return env
+
+
+def _names(cls):
+    from tfguard.settings import env_name, fields
+
+    return {env_name(cls, f) for f in fields(cls)}
+
+
+def test_the_webhook_pod_settings_are_ones_the_webhook_reads(render):
+    """Every TFGUARD_* variable the chart sets is one of the webhook's settings, and the values parse."""
+    from tfguard.settings import from_sources
+    from tfguard.webhook.settings import WebhookSettings
+
+    container = container_of(render("webhook.defaultMode=enforce", "webhook.excludedNamespaces={batch}"), "tfguard-webhook")
+    assert container["args"] == ["webhook", "serve"]
+    env = _environment(container)
+    assert {n for n in env if n.startswith("TFGUARD_")} <= _names(WebhookSettings)
+    settings = from_sources(WebhookSettings, environ=env)
     assert settings.default_mode == "enforce"
     assert settings.port == 8443
-    assert settings.is_excluded("kube-system") and settings.is_excluded("tfguard-system")
+    assert all(settings.is_excluded(ns) for ns in ("kube-system", "tfguard-system", "batch"))
     assert settings.cert_file.startswith("/etc/tfguard/tls/")
 
 
-def test_the_operator_accepts_the_chart_arguments(render):
+def test_the_operator_accepts_the_chart_arguments_and_leaves_the_same_namespaces_alone(render):
     from tfguard.cli import build_parser
+    from tfguard.operator.settings import OperatorSettings
+    from tfguard.settings import from_sources
 
     for sets in ((), ("webhook.certificate.managedByOperator=false",)):
-        container = container_of(render(*sets), "tfguard-operator")
-        args = build_parser().parse_args(container["args"])
-        assert args.namespace == "tfguard-system"
-        assert args.manage_certificates is (not sets)
+        container = container_of(render("webhook.excludedNamespaces={batch}", *sets), "tfguard-operator")
+        env = _environment(container)
+        assert {n for n in env if n.startswith("TFGUARD_")} <= _names(OperatorSettings)
+        settings = from_sources(OperatorSettings, build_parser().parse_args(container["args"]), env)
+        assert settings.namespace == "tfguard-system"
+        assert settings.manage_certificates is (not sets)
+        assert not any(settings.watches_namespace(ns) for ns in ("kube-system", "tfguard-system", "batch"))
+        assert settings.watches_namespace("ml")
 
 
 def test_the_probe_image_holds_probe_py_where_the_webhook_copies_it_from():
-    from tfguard.webhook.settings import Settings
+    from tfguard.webhook.settings import WebhookSettings
 
-    source = Settings().probe_install_command[-2]
+    source = WebhookSettings().probe_install_command[-2]
     dockerfile = (CHART.parents[1] / "Dockerfile").read_text()
     assert f"tfguard/probes/probe.py {source}" in dockerfile

@@ -16,14 +16,14 @@ import pytest
 from harness.controlplane import CertificateAuthority
 from tfguard.webhook.app import create_app
 from tfguard.webhook.serve import build_server
-from tfguard.webhook.settings import Settings
+from tfguard.webhook.settings import WebhookSettings
 from tfguard.workload.store import FactStore
 
 
 class RunningWebhook:
     """uvicorn serving the webhook app in a thread of the test process, over HTTPS."""
 
-    def __init__(self, settings: Settings, store: FactStore, ca_path: Path):
+    def __init__(self, settings: WebhookSettings, store: FactStore, ca_path: Path):
         self.settings, self.store, self.ca_path = settings, store, ca_path
         self.app = create_app(settings, store)
         self.server = build_server(settings, app=self.app)
@@ -78,7 +78,7 @@ def start_webhook(tls_ca, serving_pair):
     running: list[RunningWebhook] = []
 
     def start(store: Optional[FactStore] = None, **overrides) -> RunningWebhook:
-        settings = Settings(**{
+        settings = WebhookSettings(**{
             "cert_file": str(serving_pair.cert_path),
             "key_file": str(serving_pair.key_path),
             "host": "127.0.0.1",
@@ -110,7 +110,7 @@ def cluster_webhook(control_plane, namespace, tmp_path):
     for crd in ("imagestacks.tfguard.io", "modelprofiles.tfguard.io"):
         control_plane.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
     pair = control_plane.issue_certificate(f"webhook-{namespace}", hosts=["127.0.0.1"])
-    settings = Settings(cert_file=str(pair.cert_path), key_file=str(pair.key_path), host="127.0.0.1",
+    settings = WebhookSettings(cert_file=str(pair.cert_path), key_file=str(pair.key_path), host="127.0.0.1",
                         port=free_port(), kubeconfig=str(control_plane.kubeconfig), cache_sync_timeout=30)
     hook = RunningWebhook(settings, FactStore(), control_plane.ca_path).start()
     registered: list[tuple[str, str]] = []

@@ -82,7 +82,7 @@ def test_audit_admits_silently_but_records_the_verdict(hook):
     assert answer["auditAnnotations"]["mode"] == "audit"
 
 
-def test_bare_validate_uses_the_default_mode(start_webhook, caches):
+def test_bare_validate_uses_the_default_mode(start_webhook, store):
     hook = start_webhook(store, default_mode="enforce")
     with hook.client() as client:
         answer = client.post("/validate", json=admission_review(unloadable())).json()["response"]

@@ -1,63 +1,69 @@
-"""Everything the operator can be told, in one object (like kopf's own OperatorSettings)."""
+"""Everything the operator can be told, in one object (see tfguard.settings for how)."""
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
+import typing
+from dataclasses import dataclass
 from typing import Optional
+
+from tfguard.settings import Scope, setting
 
 DAY = 24 * 3600.0
 
 
+def _identity() -> str:
+    return f"{os.environ.get('POD_NAME') or socket.gethostname()}-{os.getpid()}"
+
+
 @dataclass
-class OperatorSettings:
-    # tfguard's own namespace: the certificate Secret and the leader Lease live here, and nothing in it
-    # (nor in kube-system) is ever annotated.
-    namespace: str = "tfguard"
-    excluded_namespaces: tuple[str, ...] = ("kube-system",)
-    kubeconfig: Optional[str] = None
+class OperatorSettings(Scope):
+    env_prefix: typing.ClassVar[str] = "OPERATOR"
+
+    kubeconfig: Optional[str] = setting(None, "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)")
+    log_level: str = setting("info", "debug, info, warning or error", choices=("debug", "info", "warning", "error"))
 
     # --- background re-check ---
-    recheck_interval: float = 600.0  # seconds between re-checks of every tfguard-annotated workload
-    recheck_debounce: float = 2.0  # a burst of new ImageStacks causes one re-check, not one each
-    recheck_concurrency: int = 8  # workloads whose changed verdicts are written at the same time
+    recheck_interval: float = setting(600.0, "seconds between background re-checks of every tfguard workload", metavar="SECONDS")
+    recheck_debounce: float = setting(2.0, "a burst of new ImageStacks causes one re-check after this quiet time", metavar="SECONDS")
+    recheck_concurrency: int = setting(8, "workloads whose changed verdicts are written at the same time", metavar="N")
 
     # --- certificates ---
-    manage_certificates: bool = True
-    webhook_service: str = "tfguard-webhook"  # the Service in `namespace` the webhook is reached through
-    cert_secret: str = "tfguard-webhook-tls"
-    # Validating- and MutatingWebhookConfigurations matching this label selector get the CA bundle
-    # injected (the chart labels both with tfguard.io/webhook-configuration).
-    webhook_selector: str = "tfguard.io/webhook-configuration"
-    extra_dns_names: tuple[str, ...] = ()
-    ip_addresses: tuple[str, ...] = ("127.0.0.1",)  # for a webhook run outside the cluster
-    webhook_cert_dir: Optional[str] = None  # also write tls.crt, tls.key, ca.crt here (local runs)
-    ca_validity: float = 3 * 365 * DAY
-    cert_validity: float = 90 * DAY
-    # Renew when less than this fraction of a certificate's lifetime is left (1/3: a 90-day
-    # certificate is renewed 30 days before it expires).
-    renew_fraction: float = 1 / 3
-    # After a new CA joins the bundle, wait this long before serving with a certificate it signed,
-    # so every API server has picked up the new caBundle first.
-    bundle_propagation: float = 60.0
-    cert_check_interval: float = 300.0
+    manage_certificates: bool = setting(True, "issue and rotate the webhook's serving certificate and CA bundle", flag="--certificates")
+    webhook_service: str = setting("tfguard-webhook", "the webhook's Service in the namespace, for the certificate's DNS names")
+    cert_secret: str = setting("tfguard-webhook-tls", "the serving certificate's TLS Secret in the namespace")
+    webhook_selector: str = setting(
+        "tfguard.io/webhook-configuration",
+        "label selector of the Validating/MutatingWebhookConfigurations that get the CA bundle",
+    )
+    extra_dns_names: tuple[str, ...] = setting((), "extra DNS names for the certificate", flag="--dns-name", metavar="NAME")
+    ip_addresses: tuple[str, ...] = setting(("127.0.0.1",), "IP addresses for the certificate (for a webhook run outside the cluster)", flag="--ip-address", metavar="IP")
+    webhook_cert_dir: Optional[str] = setting(None, "also write tls.crt, tls.key and ca.crt here (a webhook run outside the cluster)", metavar="DIR")
+    ca_validity: float = setting(3 * 365 * DAY, "lifetime of a new CA", metavar="SECONDS")
+    cert_validity: float = setting(90 * DAY, "lifetime of a new serving certificate", metavar="SECONDS")
+    renew_fraction: float = setting(
+        1 / 3, "renew when less than this fraction of a certificate's lifetime is left (1/3: a 90-day "
+        "certificate is renewed 30 days before it expires)",
+    )
+    bundle_propagation: float = setting(
+        60.0, "after a new CA joins the bundle, wait this long before serving a certificate it signed, so "
+        "every API server has the new caBundle first", metavar="SECONDS",
+    )
+    cert_check_interval: float = setting(300.0, "seconds between certificate checks", metavar="SECONDS")
 
     # --- high availability ---
-    standalone: bool = False  # True: no leader election (one replica, or tests)
-    lease_name: str = "tfguard-operator"
-    lease_duration: float = 15.0
-    lease_renew_every: float = 5.0
+    standalone: bool = setting(False, "no leader election (one replica, or tests)")
+    lease_name: str = setting("tfguard-operator", "the coordination Lease replicas elect a leader with")
+    lease_duration: float = setting(15.0, "a leader that has not renewed for this long is replaced", metavar="SECONDS")
+    lease_renew_every: float = setting(5.0, "how often the leader renews its Lease", metavar="SECONDS")
     # --- liveness ---
-    health_port: Optional[int] = None  # serve GET /healthz here (the chart sets 8080); None: off
+    health_port: Optional[int] = setting(None, "serve GET /healthz on this port for a liveness probe (the chart sets 8080)", metavar="PORT")
 
-    identity: str = field(default_factory=lambda: f"{os.environ.get('POD_NAME') or socket.gethostname()}-{os.getpid()}")
+    identity: str = setting(default_factory=_identity, help="this replica's name in the Lease ($POD_NAME-pid)", cli=False)
 
     @property
     def dns_names(self) -> list[str]:
         svc, ns = self.webhook_service, self.namespace
         names = [svc, f"{svc}.{ns}", f"{svc}.{ns}.svc", f"{svc}.{ns}.svc.cluster.local"]
         return names + [n for n in self.extra_dns_names if n not in names]
-
-    def watches_namespace(self, namespace: Optional[str]) -> bool:
-        return bool(namespace) and namespace != self.namespace and namespace not in self.excluded_namespaces

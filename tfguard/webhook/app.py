@@ -25,7 +25,7 @@ from tfguard.compat.codes import finding
 from tfguard.webhook.metrics import Metrics
 from tfguard.webhook.models import AdmissionRequest, BadReview, parse_review, review_response
 from tfguard.webhook.mutate import mutate
-from tfguard.webhook.settings import Settings
+from tfguard.webhook.settings import WebhookSettings
 from tfguard.webhook.validate import Outcome, VerdictMemo, validate
 from tfguard.webhook.watch import keep_store_current
 from tfguard.workload.store import FactStore
@@ -33,8 +33,13 @@ from tfguard.workload.store import FactStore
 log = logging.getLogger("tfguard.webhook")
 
 
-def create_app(settings: Optional[Settings] = None, store: Optional[FactStore] = None) -> "AdmissionEndpoints":
-    settings = settings or Settings.from_env()
+def create_app(settings: Optional[WebhookSettings] = None, store: Optional[FactStore] = None) -> "AdmissionEndpoints":
+    if settings is None:
+        import os
+
+        from tfguard.settings import from_sources
+
+        settings = from_sources(WebhookSettings, environ=os.environ)
     store = store if store is not None else FactStore()
     metrics = Metrics(store.sizes)
 
@@ -105,7 +110,7 @@ class AdmissionEndpoints:
     so the webhook needs no namespace lookups. A bare /validate uses the default mode.
     """
 
-    def __init__(self, app: FastAPI, settings: Settings, metrics: Metrics, deciders: dict[str, Callable[..., Outcome]]):
+    def __init__(self, app: FastAPI, settings: WebhookSettings, metrics: Metrics, deciders: dict[str, Callable[..., Outcome]]):
         self.app, self.settings, self.metrics, self.deciders = app, settings, metrics, deciders
         self.state = app.state  # settings, store, metrics
 

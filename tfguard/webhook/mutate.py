@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from tfguard import annotations as A
 from tfguard.webhook.models import AdmissionRequest
-from tfguard.webhook.settings import Settings
+from tfguard.webhook.settings import WebhookSettings
 from tfguard.webhook.validate import Outcome, effective_mode
 from tfguard.workload.resolve import resolve
 from tfguard.workload.store import FactStore
@@ -26,7 +26,7 @@ from tfguard.workload.templates import has_user_annotations, tfguard_annotations
 PROBE_SCRIPT = f"{A.PROBE_MOUNT_PATH}/probe.py"
 
 
-def mutate(request: AdmissionRequest, namespace_mode: str, store: FactStore, settings: Settings) -> Outcome:
+def mutate(request: AdmissionRequest, namespace_mode: str, store: FactStore, settings: WebhookSettings) -> Outcome:
     pod = request.object
     if request.kind.kind != "Pod" or request.operation != "CREATE" or not isinstance(pod, dict):
         return Outcome("skipped", mode=namespace_mode)
@@ -71,7 +71,7 @@ def runs_python(stack) -> bool:
     return stack.loaders is None or "keras" in stack.loaders
 
 
-def install_container(settings: Settings) -> dict[str, Any]:
+def install_container(settings: WebhookSettings) -> dict[str, Any]:
     return {
         "name": A.PROBE_INSTALL_CONTAINER,
         "image": settings.probe_image,

@@ -20,7 +20,7 @@ from typing import Optional
 
 import uvicorn
 
-from tfguard.webhook.settings import Settings
+from tfguard.webhook.settings import WebhookSettings
 
 log = logging.getLogger("tfguard.webhook.serve")
 
@@ -131,7 +131,7 @@ class _Config(uvicorn.Config):
         self.ssl = self._reloader.listening_context()
 
 
-def build_server(settings: Settings, app=None, sock=None) -> uvicorn.Server:
+def build_server(settings: WebhookSettings, app=None, sock=None) -> uvicorn.Server:
     if not settings.cert_file or not settings.key_file:
         raise ValueError("the webhook serves HTTPS only: give --cert and --key (or TFGUARD_WEBHOOK_CERT_FILE/KEY_FILE)")
     if app is None:
@@ -158,7 +158,7 @@ def build_server(settings: Settings, app=None, sock=None) -> uvicorn.Server:
     return server
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: WebhookSettings) -> int:
     configure_logging(settings.log_level)
     server = build_server(settings)
     log.info("serving", extra={"host": settings.host, "port": settings.port, "default_mode": settings.default_mode})

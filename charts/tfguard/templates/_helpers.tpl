@@ -110,6 +110,19 @@ app.kubernetes.io/component: {{ .component }}
 {{- toYaml (uniq $excluded) }}
 {{- end }}
 
+{{/*
+Where tfguard looks (tfguard.settings.Scope): the same two variables for the webhook and the
+operator, so neither checks nor annotates a namespace the other leaves alone.
+*/}}
+{{- define "tfguard.scopeEnv" -}}
+- name: TFGUARD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: TFGUARD_EXCLUDED_NAMESPACES
+  value: {{ include "tfguard.excludedNamespaces" . | fromYamlArray | join " " | quote }}
+{{- end }}
+
 {{- define "tfguard.podSecurityContext" -}}
 {{ toYaml .Values.podSecurityContext }}
 {{- end }}
