@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.matrix import data, run, store  # noqa: E402
-from harness.matrix.recipes import RECIPES  # noqa: E402
+from harness.matrix.recipes import PRIORITIES, RECIPES, priority  # noqa: E402
 from harness.matrix.stacks import NIGHTLY, RELEASES, Stack, base_stacks, extra_stacks  # noqa: E402
 
 
@@ -65,7 +65,7 @@ def _selected_records(args) -> list[dict]:
 
 def cmd_make(args) -> int:
     base, extras = _stacks(args)
-    run.make(base + extras, _recipes(args))
+    run.make(base + extras, _recipes(args), level=args.priority)
     run.derive_hostile()
     return 0
 
@@ -75,17 +75,25 @@ def cmd_hostile(args) -> int:
     return 0
 
 
-def cmd_load(args) -> int:
+def cmd_load(args, level: int | None = None) -> int:
     base, extras = _stacks(args)
-    run.load(base + extras, _selected_records(args), workers=args.workers, limit=args.limit)
+    level = args.priority if level is None else level
+    records = [r for r in _selected_records(args) if priority(r["recipe"], r["producer"]) <= level]
+    run.load(base + extras, records, workers=args.workers, limit=args.limit)
     return 0
 
 
 def cmd_run(args) -> int:
-    cmd_make(args)
-    if run._stop.is_set():
-        return 1
-    return cmd_load(args)
+    """Priority by priority: make what it needs, then load it on every runtime with every loader."""
+    base, extras = _stacks(args)
+    for level in PRIORITIES:
+        if level > args.priority or run._stop.is_set():
+            break
+        print(f"== priority {level}", flush=True)
+        run.make(base + extras, _recipes(args), level=level)
+        run.derive_hostile()
+        cmd_load(args, level)
+    return 1 if run._stop.is_set() else 0
 
 
 def cmd_fidelity(args) -> int:
@@ -142,6 +150,8 @@ def main(argv: list[str]) -> int:
         p.add_argument("--producers", help="load only artifacts of these producer releases")
         p.add_argument("--recipes", help="comma-separated recipe names (default: all)")
         p.add_argument("--tier", type=int, default=2, help="highest tier to include (1: the core)")
+        p.add_argument("--priority", type=int, default=3,
+                       help="1: core recipes of the core producers; 2: core recipes of every producer; 3: all")
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--limit", type=int, help="load at most this many cells")
         p.add_argument("--no-extras", action="store_true", help="skip the tf_keras and tensorflow-text stacks")

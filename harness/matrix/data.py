@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from harness.matrix import store
-from harness.matrix.errors import KINDS, classify
+from harness.matrix.errors import KINDS, classify, evidence
 from harness.matrix.recipes import RECIPES
 from harness.matrix.stacks import NIGHTLY, RELEASES, Stack, base_stacks, extra_stacks, release_key
 
@@ -39,7 +39,7 @@ ARTIFACT_FIELDS = ("id", "recipe", "producer", "family", "format", "tier", "desc
                    "artifact", "tf_version", "tf_git_version", "keras_package", "keras_version", "library",
                    "library_version", "derived_from", "digest", "size_bytes")
 CELL_FIELDS = ("artifact", "producer", "runtime", "loader", "imports", "outcome", "phase", "called", "error_kind",
-               "exception", "first_line", "seconds")
+               "exception", "first_line", "evidence", "seconds")
 
 
 def _clean(text):
@@ -108,6 +108,8 @@ def export() -> dict[str, int]:
     records = [r for r in store.all_records() if r.get("recipe") in RECIPES]
     artifacts = []
     for r in sorted(records, key=lambda r: r["id"]):
+        if r.get("made") and not r["recipe"].startswith("hostile_"):
+            r["format"] = store.sniff_format(store.artifact_dir(r["producer"], r["recipe"]) / r["artifact"]) or r["format"]
         row = {k: _clean(r.get(k)) for k in ARTIFACT_FIELDS if r.get(k) is not None}
         artifacts.append(row)
     ARTIFACTS.write_text(_jsonl(artifacts))
@@ -124,6 +126,8 @@ def export() -> dict[str, int]:
             continue  # a cell of a venv since rebuilt with other pins
         if cell["outcome"] == "fails":  # classified again: the rules may have learnt since the load
             cell["error_kind"] = reclassify(cell)
+            cell["evidence"] = evidence({"message": cell.get("message"), "exception": cell.get("exception")},
+                                        cell["error_kind"])
         cells.append({k: _clean(cell.get(k)) for k in CELL_FIELDS if cell.get(k) not in (None, [])})
     cells.sort(key=lambda c: (c["artifact"], c["runtime"], c["loader"], c.get("imports", [])))
     _write_gzip(CELLS, _jsonl(cells))
@@ -279,7 +283,8 @@ def write_docs() -> None:
         example = found[len(found) // 2]
         rows.append([f"`{kind}`", len(found), ", ".join(f"{k} {n}" for k, n in sorted(loaders.items())),
                      f"{example['artifact']} on {example['runtime']}/{example['loader']}: "
-                     f"{(example.get('first_line') or '')[:180]}"])
+                     f"{(example.get('first_line') or '')[:150]}"
+                     + (f" ... {example['evidence'][:150]}" if example.get("evidence") else "")])
     lines += _table(["kind", "cells", "per loader", "example"], rows) + [""]
     absent = [k for k in KINDS if k not in by_kind]
     if absent:

@@ -101,6 +101,18 @@ def classify(result: dict) -> str:
     return "other"
 
 
+def evidence(result: dict, kind: str, limit: int = 300) -> str | None:
+    """The line of the message that made it `kind`, when it is not the first line."""
+    pattern = dict(_RULES).get(kind)
+    if pattern is None:
+        return None
+    lines = [ln.strip() for ln in (result.get("message") or "").splitlines() if ln.strip()]
+    for i, line in enumerate(lines):
+        if pattern.search(line) or pattern.search(f"{result.get('exception') or ''}: {line}"):
+            return None if i == 0 else line[:limit]
+    return None
+
+
 def first_line(result: dict, limit: int = 300) -> str:
     """The error's first line, with the exception type: what a person reads first."""
     if result.get("kind") in ("crash", "timeout", "memory"):

@@ -131,13 +131,26 @@ HOSTILE = [
 
 # The core: one artifact of each kind a deployment meets most, made by every producer.
 CORE = (
-    "module_variables", "module_signatures", "module_hash_table", "module_new_op", "v1_simple_save",
+    "module_variables", "module_hash_table", "module_new_op", "v1_simple_save",
     "v1_serve_and_train", "keras_functional_compiled_h5", "keras_functional_compiled_keras",
     "keras_functional_compiled_tf", "keras_functional_compiled_export", "tfkeras_functional_compiled_h5",
     "tfkeras_functional_compiled_keras", "text_module",
     "hostile_missing_index", "hostile_truncated_shard", "hostile_deep_nesting", "hostile_truncated_pb",
     "hostile_garbage_pb",
 )
+# The producers whose core artifacts every runtime and loader gets first: one per era (TF1 graphs
+# and Keras 2.2; the last Keras 2 tf.keras; Keras 3), and a nightly.
+CORE_PRODUCERS = ("1.15.5", "2.15.1", "2.20.0", "nightly-2.23.0.dev20261026")
+PRIORITIES = (1, 2, 3)
+
+
+def priority(recipe: str, producer: str) -> int:
+    """1: a core recipe of a core producer; 2: a core recipe of any producer; 3: the rest."""
+    if recipe not in CORE:
+        return 3
+    if producer.split("+")[0] in CORE_PRODUCERS:
+        return 1 if not recipe.startswith("hostile_") or producer == "2.15.1" else 2
+    return 2
 RECIPES: dict[str, Recipe] = {
     r.name: replace(r, tier=1 if r.name in CORE else 2)
     for r in (*MODULES, *V1, *_keras("tf.keras"), *_keras("tf_keras"), *CUSTOM_OPS, *HOSTILE)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness.matrix import hostile, store
 from harness.matrix.errors import classify, first_line
-from harness.matrix.recipes import HOSTILE_PRODUCERS, RECIPES, Recipe
+from harness.matrix.recipes import HOSTILE_PRODUCERS, RECIPES, Recipe, priority
 from harness.matrix.stacks import Stack
 from harness.matrix.worker import Worker, WorkerFailed
 
@@ -102,11 +102,13 @@ def _install(tmp: Path, final: Path, record: dict) -> None:
     tmp.rename(final)
 
 
-def make(producers: list[Stack], recipes: list[Recipe]) -> None:
+def make(producers: list[Stack], recipes: list[Recipe], level: int = 3) -> None:
+    """Each producer makes the recipes of priority `level` or better it does not have yet."""
     for producer in producers:
         if _stop.is_set():
             return
-        pending = [r for r in recipes if applies(r, producer) and not _current(store.record(producer.id, r.name), r)]
+        pending = [r for r in recipes if applies(r, producer) and priority(r.name, producer.id) <= level
+                   and not _current(store.record(producer.id, r.name), r)]
         if not pending:
             continue
         worker = _open_worker(producer, ())
@@ -138,7 +140,7 @@ def _make_one(worker: Worker, producer: Stack, recipe: Recipe) -> None:
         record.update({k: result[k] for k in keep if k in result and result[k] is not None})
         artifact = tmp / result["artifact"]
         record.update(made=True, digest=store.digest(artifact), size_bytes=_size(artifact))
-        record["format"] = recipe.format
+        record["format"] = store.sniff_format(artifact) or recipe.format
     else:
         reason = result.get("not_made") or f"{classify(result)}: {first_line(result)}"
         record.update(made=False, reason=reason, tf_version=worker.ready.get("tf_version"))
@@ -271,7 +273,7 @@ def venv_name(stack: Stack) -> str | None:
 def pending_cells(stacks: list[Stack], records: list[dict]) -> dict[tuple[Stack, tuple[str, ...]], list]:
     """The cells not yet in the cache, grouped by (runtime stack, preload), core tiers first."""
     groups: dict[tuple[Stack, tuple[str, ...]], list] = {}
-    made = sorted((r for r in records if r.get("made")), key=lambda r: (r.get("tier", 1), r["id"]))
+    made = sorted((r for r in records if r.get("made")), key=lambda r: (priority(r["recipe"], r["producer"]), r["id"]))
     for stack in stacks:
         if not stack.exists():
             continue

@@ -57,12 +57,17 @@ class Stack:
         return self.tf == NIGHTLY
 
     @property
-    def extra_requirement(self) -> str | None:
+    def extra_requirements(self) -> list[str]:
+        """What goes in --no-deps over the base venv (tensorflow-text up to 2.15 imports tensorflow_hub;
+        hub 0.15 is the last that does not want tf-keras)."""
+        if self.is_nightly:
+            return []
         if self.extra == "tf_keras":
-            return f"tf-keras=={TF_KERAS[series(self.tf)]}" if not self.is_nightly else None
+            return [f"tf-keras=={TF_KERAS[series(self.tf)]}"]
         if self.extra == "text":
-            return f"tensorflow-text=={TEXT[series(self.tf)]}" if not self.is_nightly else None
-        return None
+            hub = ["tensorflow-hub==0.15.0"] if release_key(self.tf) <= (2, 15) else []
+            return [f"tensorflow-text=={TEXT[series(self.tf)]}", *hub]
+        return []
 
     def exists(self) -> bool:
         """Whether the registry has what this stack needs (its extra's wheel for its release)."""
@@ -77,16 +82,11 @@ class Stack:
             return tfenvs.venv(f"tf-nightly-{self.tf}", [NIGHTLY_REQUIREMENT])
         if not self.extra:
             return tfenvs.tf_python(self.tf)
-        requirement, interpreter = tfenvs.release_recipe(self.tf)
-        base = tfenvs.tf_python(self.tf)  # the same pins the base venv got, so the two differ by one package
-        ready = base.parent.parent / ".tfguard-ready"
-        import json
-
-        recipe = json.loads(ready.read_text())
-        return tfenvs.venv(
-            f"tf-{self.tf}-{self.extra}", recipe["requirements"], python=recipe["python"],
-            overrides=[*recipe.get("overrides", []), self.extra_requirement],
-        )
+        if self.extra == "tf_keras":  # the same venv harness.tfenvs gives everyone for this tf-keras
+            return tfenvs.keras_python("tf-keras", TF_KERAS[series(self.tf)])
+        recipe = tfenvs.tf_recipe(self.tf)  # the base venv's pins, so the two differ by one package
+        return tfenvs.venv(f"{recipe['name']}-{self.extra}", recipe["requirements"], python=recipe["python"],
+                           overrides=self.extra_requirements)
 
     @classmethod
     def parse(cls, text: str) -> "Stack":

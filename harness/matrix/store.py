@@ -76,6 +76,22 @@ def digest(path: Path) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def sniff_format(path: Path) -> str | None:
+    """What the producer really wrote (TF 1.x writes HDF5 to a path ending in .keras)."""
+    if path.is_dir():
+        return "saved_model" if (path / "saved_model.pb").exists() or (path / "saved_model.pbtxt").exists() else None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    if head.startswith(b"PK"):
+        return "keras_v3"
+    if head.startswith(b"\x89HDF"):
+        return "h5"
+    return None
+
+
 def cell_key(loader: str, imports: tuple[str, ...] = ()) -> str:
     return loader + "".join(f"+import:{m}" for m in imports)
 
