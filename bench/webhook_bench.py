@@ -177,7 +177,10 @@ def in_process_costs(body: bytes, n: int = 3000) -> dict[str, float]:
     from tfguard.webhook.serve import _JsonFormatter
     from tfguard.webhook.validate import VerdictMemo, validate
 
+    from tfguard.webhook.metrics import Metrics
+
     store, memo, cold = FactStore(), VerdictMemo(), VerdictMemo(0)
+    metrics = Metrics(store, memo)
     handler = logging.StreamHandler(open(os.devnull, "w"))
     handler.setFormatter(_JsonFormatter())
     logger = logging.getLogger("tfguard.bench.sink")
@@ -194,6 +197,7 @@ def in_process_costs(body: bytes, n: int = 3000) -> dict[str, float]:
             req = parse_review(body).request
             outcome = validate(req, "warn", store, memo)
             json.dumps(review_response(outcome.response(req.uid)), separators=(",", ":")).encode()
+            metrics.observe("validate", req.kind.kind, req.operation, outcome.mode, outcome.verdict, outcome.allowed, 4e-5)
             if outcome.allowed and not outcome.warnings:
                 return  # the webhook logs quiet admissions at DEBUG only
             logger.info("admission", extra={"uid": req.uid, "kind": req.kind.kind, "namespace": req.namespace,
@@ -201,8 +205,11 @@ def in_process_costs(body: bytes, n: int = 3000) -> dict[str, float]:
                                             "allowed": outcome.allowed, "codes": [f.code for f in outcome.findings]})
         return run
 
+    def observe():
+        metrics.observe("validate", "Deployment", "CREATE", "warn", "compatible", True, 4e-5)
+
     costs = {}
-    for name, fn in (("bare", bare), ("webhook", webhook(memo)), ("webhook-cold", webhook(cold))):
+    for name, fn in (("bare", bare), ("webhook", webhook(memo)), ("webhook-cold", webhook(cold)), ("metrics", observe)):
         fn()
         best = float("inf")
         for _ in range(3):

@@ -1,9 +1,11 @@
 """A small async Kubernetes API client, shared by the webhook and the operator.
 
 Built on aiohttp: kopf already depends on it, so the operator pays nothing extra and the webhook
-needs no second HTTP stack. No Kubernetes client library (they are large and slow to import).
+needs no second HTTP stack. The requests are ours; reading a user's kubeconfig is not: `load_kubeconfig` hands that to the
+`kubernetes` client library's loader (exec plugins, auth providers, merged files), imported only
+then. In a cluster (`load_incluster`) nothing of it is imported.
 
-    config = load_config()                       # $KUBECONFIG, ~/.kube/config, else in-cluster
+    config = load_config()                       # $KUBECONFIG, in-cluster, else ~/.kube/config
     async with KubeClient(config) as kube:
         path = resource_path("tfguard.io", "v1alpha1", "imagestacks")
         stacks = await kube.list(path)
@@ -16,7 +18,6 @@ Paths are API paths such as "/api/v1/namespaces/default/pods/web-0" (see `resour
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Optional
+from typing import Any, AsyncIterator, Callable, Optional
 from urllib.parse import urlencode
 
 import aiohttp
@@ -56,6 +57,9 @@ class KubeConfig:
     token: Optional[str] = None
     token_file: Optional[str] = None  # re-read now and then: bound service-account tokens rotate
     namespace: str = "default"
+    scheme: str = "Bearer"  # of the Authorization header: Bearer, or Basic for a username/password user
+    # A fresh token from an exec plugin or auth provider (it runs again only once the old one expired).
+    refresh: Optional[Callable[[], Optional[str]]] = field(default=None, repr=False)
     _token_read_at: float = field(default=0.0, repr=False)
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -76,51 +80,114 @@ class KubeConfig:
         return ctx
 
     def bearer_token(self) -> Optional[str]:
-        if self.token_file and time.monotonic() - self._token_read_at > 60:
+        if self.refresh is not None:
+            self.token = self.refresh() or self.token
+        elif self.token_file and time.monotonic() - self._token_read_at > 60:
             self.token = Path(self.token_file).read_text().strip()
             self._token_read_at = time.monotonic()
         return self.token
 
 
-def _data_or_file(entry: dict, key: str, base: Path) -> Optional[bytes]:
-    if entry.get(f"{key}-data"):
-        return base64.b64decode(entry[f"{key}-data"])
-    if entry.get(key):
-        return (base / os.path.expanduser(entry[key])).read_bytes()
-    return None
+def load_kubeconfig(path: "str | os.PathLike | None" = None, context: Optional[str] = None) -> KubeConfig:
+    """A user's kubeconfig, read by the kubernetes client library's loader.
 
-
-def load_kubeconfig(path: str | os.PathLike, context: Optional[str] = None) -> KubeConfig:
-    path = Path(path)
-    doc = yaml.safe_load(path.read_text()) or {}
-    base = path.parent
-
-    def named(kind: str, name: str) -> dict:
-        for item in doc.get(kind) or []:
-            if item.get("name") == name:
-                return item
-        raise ConfigError(f"{path}: no {kind[:-1]} named {name!r}")
-
-    context_name = context or doc.get("current-context")
-    if not context_name:
-        raise ConfigError(f"{path}: no current-context and no context given")
-    ctx = named("contexts", context_name).get("context") or {}
-    cluster = named("clusters", ctx.get("cluster", "")).get("cluster") or {}
-    user = named("users", ctx["user"]).get("user") or {} if ctx.get("user") else {}
-    if not cluster.get("server"):
-        raise ConfigError(f"{path}: cluster {ctx.get('cluster')!r} has no server")
-    ca = _data_or_file(cluster, "certificate-authority", base)
-    token_file = user.get("tokenFile")
-    return KubeConfig(
-        server=cluster["server"].rstrip("/"),
+    `path` may list several files (`a:b`, like $KUBECONFIG; default $KUBECONFIG, else ~/.kube/config).
+    Everything kubectl users have works: client certificates and tokens (inline or in files), exec
+    plugins (cloud CLIs: their token is fetched again when it expires), auth providers (oidc, gcp,
+    azure), several files merged, contexts. The library is imported here only: the webhook in a
+    cluster reads its service account (`load_incluster`) and never pays for it.
+    """
+    try:
+        from kubernetes.client import Configuration
+        from kubernetes.config import ConfigException, kube_config
+    except ImportError:
+        raise ConfigError(
+            "reading a kubeconfig needs the kubernetes package: pip install 'tfguard[kubeconfig]'"
+        ) from None
+    files = os.fspath(path) if path else (os.environ.get("KUBECONFIG") or "~/.kube/config")
+    paths = [os.path.expanduser(p) for p in files.split(os.pathsep) if p]
+    present = [p for p in paths if os.path.exists(p)]
+    if not present:
+        raise ConfigError(f"{files}: no such kubeconfig file")
+    captured = _Captured()
+    logging.getLogger().addHandler(captured)  # the library logs an exec plugin's failure instead of raising
+    try:
+        merged = kube_config.KubeConfigMerger(os.pathsep.join(present))
+        if merged.config is None:
+            raise ConfigError(f"{files}: no kubeconfig found")
+        names = [str(c.value.get("name")) for c in merged.config.value.get("contexts") or []]
+        # kubectl takes current-context from the first file that sets it; the library from the last.
+        wanted = context or next((d.get("current-context") for d in map(merged.config_files.get, merged.paths)
+                                  if isinstance(d, dict) and d.get("current-context")), None)
+        if not wanted:
+            raise ConfigError(f"{files}: no current-context and no context given")
+        if wanted not in names:
+            raise ConfigError(f"{files}: no context named {wanted!r} (there are: {', '.join(names) or 'none'})")
+        loader = kube_config.KubeConfigLoader(config_dict=merged.config, active_context=wanted, config_base_path=None)
+        lib = type.__call__(Configuration)  # a bare Configuration, not a copy of the process-wide default
+        loader.load_and_set(lib)
+    except ConfigException as exc:
+        raise ConfigError(f"{files}: {exc}") from None
+    finally:
+        logging.getLogger().removeHandler(captured)
+    user_node = loader._user  # which kind of credentials the context names (a ConfigNode, or None)
+    user = dict(user_node.value) if user_node is not None else {}
+    user_file = getattr(user_node, "path", None)
+    scheme, token = _authorization(lib)
+    cert, key = _read(lib.cert_file), _read(lib.key_file)
+    if ("exec" in user or "auth-provider" in user) and not token and not cert:
+        why = "; ".join(captured.messages) or "it produced no token and no client certificate"
+        kind = "exec plugin" if "exec" in user else "auth provider"
+        raise ConfigError(f"{files}: context {wanted!r}: the {kind} of user {(loader.current_context.get('context') or {}).get('user')!r} failed: {why}")
+    token_file = None
+    if user.get("tokenFile") and not user.get("token"):  # re-read now and then, as the library does not
+        base = os.path.dirname(os.path.abspath(user_file)) if user_file else os.getcwd()
+        token_file = os.path.join(base, os.path.expanduser(user["tokenFile"]))
+        token = token.strip() if token else token
+    ca = _read(lib.ssl_ca_cert)
+    namespace = (loader.current_context.get("context") or {}).get("namespace") or "default"
+    config = KubeConfig(
+        server=str(lib.host).rstrip("/"),
         ca_data=ca.decode() if ca else None,
-        insecure=bool(cluster.get("insecure-skip-tls-verify")),
-        client_cert_data=_data_or_file(user, "client-certificate", base),
-        client_key_data=_data_or_file(user, "client-key", base),
-        token=user.get("token"),
-        token_file=str(base / token_file) if token_file else None,
-        namespace=ctx.get("namespace") or "default",
+        insecure=not lib.verify_ssl,
+        client_cert_data=cert,
+        client_key_data=key,
+        token=token,
+        token_file=token_file,
+        namespace=namespace,
+        scheme=scheme or "Bearer",
     )
+    hook = lib.refresh_api_key_hook
+    if hook is not None and ("exec" in user or "auth-provider" in user):
+
+        def refresh() -> Optional[str]:
+            hook(lib)  # runs the plugin again only once the token has expired
+            return _authorization(lib)[1]
+
+        config.refresh = refresh
+    return config
+
+
+class _Captured(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage()[:300])
+
+
+def _authorization(lib) -> tuple[Optional[str], Optional[str]]:
+    """("Bearer", token) from the library's Configuration (it keeps the whole header value)."""
+    value = next((v for v in (lib.api_key or {}).values() if v), None)
+    if not value:
+        return None, None
+    scheme, _, credentials = str(value).partition(" ")
+    return (scheme, credentials) if credentials else ("Bearer", scheme)
+
+
+def _read(path: Optional[str]) -> Optional[bytes]:
+    return Path(path).read_bytes() if path else None
 
 
 def load_incluster(sa_dir: Path = SERVICE_ACCOUNT_DIR) -> KubeConfig:
@@ -139,9 +206,11 @@ def load_incluster(sa_dir: Path = SERVICE_ACCOUNT_DIR) -> KubeConfig:
 
 
 def load_config(kubeconfig: Optional[str] = None, context: Optional[str] = None) -> KubeConfig:
-    """An explicit kubeconfig, else $KUBECONFIG (first file), else in-cluster, else ~/.kube/config.
+    """An explicit kubeconfig, else $KUBECONFIG (every file in it, merged as kubectl merges them), else
+    in-cluster, else ~/.kube/config.
 
-    Raises ConfigError only: a missing file, broken YAML or a half-written entry all say why."""
+    Raises ConfigError only: a missing file, broken YAML, a half-written entry or a failing exec plugin
+    all say why."""
     try:
         return _load_config(kubeconfig, context)
     except ConfigError:
@@ -154,13 +223,13 @@ def load_config(kubeconfig: Optional[str] = None, context: Optional[str] = None)
 def _load_config(kubeconfig: Optional[str], context: Optional[str]) -> KubeConfig:
     if kubeconfig:
         return load_kubeconfig(kubeconfig, context)
-    env = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-    if env:
-        return load_kubeconfig(env, context)
-    try:
-        return load_incluster()
-    except ConfigError:
-        pass
+    if os.environ.get("KUBECONFIG", "").strip(os.pathsep):
+        return load_kubeconfig(os.environ["KUBECONFIG"], context)
+    if context is None:
+        try:
+            return load_incluster()
+        except ConfigError:
+            pass
     home = Path.home() / ".kube" / "config"
     if home.exists():
         return load_kubeconfig(home, context)
@@ -224,7 +293,7 @@ class KubeClient:
         headers = {"Accept": "application/json"}
         token = self.config.bearer_token()
         if token:
-            headers["Authorization"] = f"Bearer {token}"
+            headers["Authorization"] = f"{self.config.scheme} {token}"
         if content_type:
             headers["Content-Type"] = content_type
         return headers

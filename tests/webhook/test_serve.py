@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 import pytest
 
 from conftest import free_port
@@ -53,10 +54,17 @@ def test_health_readiness_and_metrics(served):
     ready = client.get("/readyz")
     assert ready.status_code == 200 and "without caches" in ready.text
     assert client.post("/mutate", json=admission_review(pod(MODEL))).status_code == 200
-    metrics = client.get("/metrics").text
-    assert 'tfguard_admission_duration_seconds_bucket{endpoint="mutate",operation="CREATE",verdict="injected",le="+Inf"} 1' in metrics
-    assert 'tfguard_admission_verdicts_total{endpoint="mutate",verdict="injected",mode="enforce",decision="allowed"} 1' in metrics
-    assert 'tfguard_cache_objects{resource="imagestacks"} 0' in metrics
+    scraped = client.get("/metrics")
+    assert scraped.headers["content-type"].startswith("text/plain")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(scraped.text) for s in family.samples}
+    outcome = {"webhook": "mutate", "kind": "Pod", "operation": "CREATE", "mode": "enforce",
+               "verdict": "injected", "allowed": "true"}
+    assert samples[("tfguard_admission_requests_total", tuple(sorted(outcome.items())))] == 1
+    assert samples[("tfguard_admission_review_duration_seconds_bucket",
+                    tuple(sorted({**outcome, "le": "+Inf"}.items())))] == 1
+    assert samples[("tfguard_cache_objects", (("resource", "imagestacks"),))] == 0
+    assert samples[("tfguard_webhook_ready", ())] == 1
 
 
 def test_logs_are_json_lines_carrying_the_request_uid(served):

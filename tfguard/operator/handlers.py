@@ -35,15 +35,18 @@ async def configure(settings: kopf.OperatorSettings, memo: Runtime, **kwargs: An
 
 @kopf.on.login()
 def login(memo: Runtime, **kwargs: Any) -> kopf.ConnectionInfo:
+    # Called again by kopf whenever the API server answers 401: an exec plugin's token that expired
+    # is then fetched afresh.
     config = load_config(memo.settings.kubeconfig)
+    token = config.bearer_token()
     return kopf.ConnectionInfo(
         server=config.server,
         ca_data=config.ca_data,
         insecure=config.insecure,
         certificate_data=config.client_cert_data,
         private_key_data=config.client_key_data,
-        token=config.bearer_token(),
-        scheme="Bearer" if config.token or config.token_file else None,
+        token=token,
+        scheme=config.scheme if token else None,
         default_namespace=memo.settings.namespace,
     )
 

@@ -18,11 +18,11 @@ import time
 from typing import Any, Callable, Optional
 
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from tfguard.annotations import MODES
 from tfguard.compat.codes import finding
-from tfguard.webhook.metrics import Metrics
+from tfguard.webhook.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics
 from tfguard.webhook.models import AdmissionRequest, BadReview, parse_review, review_response
 from tfguard.webhook.mutate import mutate
 from tfguard.webhook.settings import WebhookSettings
@@ -41,7 +41,8 @@ def create_app(settings: Optional[WebhookSettings] = None, store: Optional[FactS
 
         settings = from_sources(WebhookSettings, environ=os.environ)
     store = store if store is not None else FactStore()
-    metrics = Metrics(store.sizes)
+    memo = VerdictMemo(settings.verdict_cache_size)
+    metrics = Metrics(store, memo)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -73,7 +74,6 @@ def create_app(settings: Optional[WebhookSettings] = None, store: Optional[FactS
 
     app = FastAPI(title="tfguard admission webhook", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings, app.state.store, app.state.metrics = settings, store, metrics
-    memo = VerdictMemo(settings.verdict_cache_size)
     endpoints = AdmissionEndpoints(
         app,
         settings=settings,
@@ -96,8 +96,8 @@ def create_app(settings: Optional[WebhookSettings] = None, store: Optional[FactS
         return PlainTextResponse("waiting for the ImageStack and ModelProfile caches\n", status_code=503)
 
     @app.get("/metrics")
-    async def metrics_endpoint() -> PlainTextResponse:
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+    async def metrics_endpoint() -> Response:
+        return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     return endpoints
 
@@ -150,7 +150,7 @@ class AdmissionEndpoints:
                 outcome = self._failed_open(exc, req, endpoint, mode)
         answer = review_response(outcome.response(req.uid))
         seconds = time.perf_counter() - started
-        self.metrics.observe(endpoint, req.operation, outcome.verdict, outcome.mode, outcome.allowed, seconds)
+        self.metrics.observe(endpoint, req.kind.kind, req.operation, outcome.mode, outcome.verdict, outcome.allowed, seconds)
         # Denials, warnings and failures at INFO; quiet admissions at DEBUG (the API server's audit log
         # has every decision through auditAnnotations).
         quiet = outcome.allowed and not outcome.warnings
@@ -177,6 +177,7 @@ class AdmissionEndpoints:
 
     def _failed_open(self, exc: Exception, req: AdmissionRequest, endpoint: str, mode: str) -> Outcome:
         timed_out = isinstance(exc, asyncio.TimeoutError)
+        self.metrics.fail_open(endpoint, "timeout" if timed_out else "internal_error")
         why = (
             f"the check took over {self.settings.admission_timeout:g}s"
             if timed_out

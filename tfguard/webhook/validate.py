@@ -118,6 +118,9 @@ class VerdictMemo:
         self.size = size
         self._entries: dict[Any, tuple[Resolved, Verdict]] = {}
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def judge(
         self, spec: dict[str, Any], namespace: Optional[str], annotations: dict[str, str], store: FactStore
     ) -> tuple[Resolved, Verdict]:

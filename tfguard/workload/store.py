@@ -81,6 +81,10 @@ class FactStore:
     def synced(self) -> bool:
         return all(self._synced.values())
 
+    def sync_state(self) -> dict[str, bool]:
+        """Whether each resource has been listed once (for the metrics)."""
+        return dict(self._synced)
+
     @property
     def ready(self) -> bool:
         return self.synced or self.gave_up
