@@ -458,7 +458,7 @@ class ControlPlane:
             self.timings[milestone] = time.monotonic() - began
 
         etcd_port, etcd_peer_port, api_port, kcm_port = (free_port() for _ in range(4))
-        etcd_url = f"http://127.0.0.1:{etcd_port}"
+        etcd_url = self.etcd_url = f"http://127.0.0.1:{etcd_port}"  # tests read object sizes from it
         data_dir = d / f"etcd-{etcd_port}"
         etcd = self._spawn(
             "etcd",

@@ -316,6 +316,14 @@ _CODES: list[Code] = [
         "Run `kubectl logs POD -c tfguard-probe` for the full report; keep the probe image and tfguard at "
         "the same version.",
     ),
+    Code(
+        "OPERATOR_CHECK_FAILED",
+        "tfguard could not judge the workload",
+        "The operator's background check of the workload raised an error (a bug in tfguard, or facts of a "
+        "shape it cannot read). Its PolicyReport result is `error`; the operator's log has the traceback.",
+        "Report the operator's log line for the workload; meanwhile the admission webhook still fails open "
+        "for it.",
+    ),
     # --- probe: import, GPU, model load ---
     Code(
         "PROBE_IMPORT_OK",

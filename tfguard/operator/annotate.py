@@ -47,6 +47,7 @@ class Assessment:
     event_type: str
     event_reason: str
     event_message: str
+    code: str = ""  # the finding code of the worst finding ("" when compatible)
 
     def annotations(self) -> dict[str, str]:
         return {
@@ -125,6 +126,7 @@ def assess(
         event_type=event_type,
         event_reason=event_reason,
         event_message=one_line(message, EVENT_MESSAGE_LIMIT),
+        code=worst.code if worst is not None and verdict.verdict != "compatible" else "",
     )
 
 
@@ -147,6 +149,7 @@ def _probe_failed(probe: PodProbe, stack_label: str, profile_name: str) -> Asses
         event_type=event_type,
         event_reason=event_reason,
         event_message=one_line(message, EVENT_MESSAGE_LIMIT),
+        code=first.code if first is not None else "",
     )
 
 

@@ -28,7 +28,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -295,8 +295,12 @@ async def _write_secret(
     await kube.patch(resource_path("", "v1", "secrets", namespace, name), body)
 
 
-async def reconcile_certificates(kube: KubeClient, settings: OperatorSettings, now: Optional[dt.datetime] = None) -> float:
-    """One pass: rotate if due, inject the bundle, write the local files. Returns seconds to the next pass."""
+async def reconcile_certificates(
+    kube: KubeClient, settings: OperatorSettings, now: Optional[dt.datetime] = None,
+    observe: Optional[Callable[[dict[str, bytes]], None]] = None,
+) -> float:
+    """One pass: rotate if due, inject the bundle, write the local files. Returns seconds to the next
+    pass. `observe` is handed the certificates the webhook serves with (for their expiry metric)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     ns = settings.namespace
     secret = await _get_secret(kube, ns, settings.cert_secret)
@@ -304,6 +308,8 @@ async def reconcile_certificates(kube: KubeClient, settings: OperatorSettings, n
         state = _decode(secret)
         await inject_bundle(kube, settings, state.bundle)
         write_files(settings.webhook_cert_dir, state)
+        if observe is not None:
+            observe(state.data)
         return settings.cert_check_interval
 
     ca_secret = await _get_secret(kube, ns, ca_secret_name(settings))
@@ -324,6 +330,8 @@ async def reconcile_certificates(kube: KubeClient, settings: OperatorSettings, n
     # Trust first, then use: the bundle reaches the API server before a certificate it must verify.
     await inject_bundle(kube, settings, wanted.bundle)
     write_files(settings.webhook_cert_dir, wanted)
+    if observe is not None:
+        observe(wanted.data)
     return next_check_in(wanted, settings, now)
 
 

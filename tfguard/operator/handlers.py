@@ -151,13 +151,18 @@ async def probe_finished(type: str, body: kopf.Body, memo: Runtime, **_: Any) ->
     probe = memo.pod_probe(body.metadata.namespace, owner_kind, owner_name, body.metadata.uid)
     if probe is None:
         return
+    readable = not any(c.code == "OPERATOR_UNREADABLE_PROBE_REPORT" for c in probe.checks)
+    outcome = "accepted" if readable else "rejected"
     try:
         await reconcile.record_probe(memo, probe)
     except ApiError as exc:
+        outcome = "failed"
         if not exc.namespace_terminating:
             log.warning("could not record the probe result of Pod %s/%s: %s", probe.namespace, probe.pod, exc)
     except Exception as exc:  # the facts can be written on the next event; the verdict is needed now
+        outcome = "failed"
         log.warning("could not record the probe result of Pod %s/%s: %s", probe.namespace, probe.pod, exc)
+    memo.count_probe(probe, outcome)
     for key in memo.workloads_of_pod(probe):
         await reconcile.reconcile_workload(memo, key)
 
@@ -171,9 +176,11 @@ async def workload_changed(type: str, body: kopf.Body, memo: Runtime, **_: Any) 
     key = (body.get("kind") or "", namespace or "", body.metadata.name or "")
     if type == "DELETED" or not memo.settings.watches_namespace(namespace):
         memo.workloads.pop(key, None)
+        memo.reports.forget(key)
         return
     if not is_tfguard_workload(key[0], dict(body)):
         memo.workloads.pop(key, None)
+        memo.reports.forget(key)
         await reconcile.forget_workload(memo, key, dict(body))  # its user annotations were removed
         return
     if reconcile.older_than_held(memo, key, body):

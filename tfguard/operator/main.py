@@ -14,6 +14,7 @@ import tfguard.operator.handlers  # noqa: F401  (registers the kopf handlers)
 from tfguard.operator.certs import reconcile_certificates
 from tfguard.operator.health import serve_health
 from tfguard.operator.leader import Leader
+from tfguard.operator.metrics import OperatorMetrics
 from tfguard.operator.reconcile import recheck_loop
 from tfguard.operator.runtime import Runtime
 from tfguard.operator.settings import OperatorSettings
@@ -24,7 +25,7 @@ log = logging.getLogger("tfguard.operator")
 async def certificate_loop(rt: Runtime) -> None:
     while True:
         try:
-            wait = await reconcile_certificates(rt.kube, rt.settings)
+            wait = await reconcile_certificates(rt.kube, rt.settings, observe=rt.metrics.certificates)
         except Exception as exc:  # the API may be briefly away; the current certificates stay valid
             log.warning("certificate pass failed: %s", exc)
             wait = min(rt.settings.cert_check_interval, 10.0)
@@ -35,19 +36,22 @@ async def run(settings: OperatorSettings, stop_flag: Optional[asyncio.Event] = N
     kube = KubeClient(load_config(settings.kubeconfig))
     leader = None if settings.standalone else Leader(kube, settings)
     tasks: list[asyncio.Task] = []
-    health = await serve_health(settings.health_port) if settings.health_port is not None else None
+    metrics = OperatorMetrics()
+    health = await serve_health(settings.health_port, metrics=metrics) if settings.health_port is not None else None
     try:
         if leader is not None:
             await leader.acquire()
-        rt = Runtime(settings=settings, kube=kube)
+        metrics.leader = True
+        rt = Runtime(settings=settings, kube=kube, metrics=metrics)
         if settings.manage_certificates:
             # Certificates first: a fresh install's webhook waits for them to start serving.
             try:
-                await reconcile_certificates(kube, settings)
+                await reconcile_certificates(kube, settings, observe=metrics.certificates)
             except Exception as exc:
                 log.warning("first certificate pass failed: %s", exc)
             tasks.append(asyncio.create_task(certificate_loop(rt), name="certificates"))
         tasks.append(asyncio.create_task(recheck_loop(rt), name="recheck"))
+        tasks.append(asyncio.create_task(rt.reports.run(), name="policy reports"))
         if leader is not None:
             tasks.append(asyncio.create_task(leader.keep(), name="lease"))
         tasks.append(

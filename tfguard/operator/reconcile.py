@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 from typing import Any, Optional
 
 from tfguard import annotations as A
@@ -17,6 +18,7 @@ from tfguard.compat.resources import GROUP, VERSION, image_stack_name
 from tfguard.errors import ApiError, Conflict, NotFound
 from tfguard.kube import resource_path
 from tfguard.operator import annotate
+from tfguard.operator import reports
 from tfguard.operator.observations import image_stack_body, model_profile_body, model_profile_name, observation_status
 from tfguard.operator.runtime import WORKLOAD_KINDS, Runtime, WorkloadKey
 from tfguard.workload.probe_pods import PodProbe
@@ -54,9 +56,22 @@ def older_than_held(rt: Runtime, key: WorkloadKey, body: dict[str, Any]) -> bool
 
 
 async def reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
-    """Assess one workload; patch its annotations and record an Event if the outcome changed.
+    """Assess one workload; patch its annotations and record an Event if the outcome changed; keep its
+    PolicyReport result.
 
-    Returns "patched", "unchanged", or None when the workload is not (or no longer) tfguard's."""
+    Returns "patched", "unchanged", "error" (it could not be judged), or None when the workload is
+    not (or no longer) tfguard's."""
+    started = time.perf_counter()
+    result = "failed"
+    try:
+        outcome = await _reconcile_workload(rt, key)
+        result = outcome or "skipped"
+        return outcome
+    finally:
+        rt.metrics.reconciled(key[0], result, time.perf_counter() - started)
+
+
+async def _reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
     async with rt.lock(key):
         body = rt.workloads.get(key)
         if body is None:
@@ -67,11 +82,13 @@ async def reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
         linked = model_profile_name(probe.model) if probe is not None and probe.model is not None else None
         try:
             assessment = annotate.assess(body, rt.store, probe, linked or current.get(A.OBSERVED_MODEL_PROFILE))
-        except Exception:  # one workload the engine cannot judge must not stop the others
+        except Exception as exc:  # one workload the engine cannot judge must not stop the others
             log.exception("could not assess %s %s/%s", kind, namespace, name)
-            return None
+            rt.reports.record(key, reports.error_entry(body, exc))
+            return "error"
         patch = annotate.annotation_patch(current, assessment)
         if patch is None:
+            rt.reports.record(key, reports.entry_for(body, assessment, current.get(A.CHECKED_AT) or ""))
             return "unchanged"
         if annotate.verdict_changed(current, assessment):
             # Event first, then the annotation: if the operator dies in between, the next one derives
@@ -82,9 +99,11 @@ async def reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
             updated = await rt.kube.patch(path, patch)
         except NotFound:
             rt.workloads.pop(key, None)
+            rt.reports.forget(key)
             return None
         rt.calls["patch workload"] += 1
         rt.workloads[key] = compact(updated)
+        rt.reports.record(key, reports.entry_for(body, assessment, patch["metadata"]["annotations"][A.CHECKED_AT]))
         log.info("%s %s/%s: %s", kind, namespace, name, assessment.reason)
         return "patched"
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tfguard.kube import KubeClient
+from tfguard.operator.metrics import OperatorMetrics
+from tfguard.operator.reports import PolicyReports
 from tfguard.operator.settings import OperatorSettings
 from tfguard.workload.probe_pods import PodProbe
 from tfguard.workload.store import RESOURCES, FactStore
@@ -40,7 +43,27 @@ class Runtime:
     recheck_wanted: asyncio.Event = field(default_factory=asyncio.Event)
     indexed: asyncio.Event = field(default_factory=asyncio.Event)  # kopf has listed everything once
     calls: collections.Counter = field(default_factory=collections.Counter)  # writes made, by kind
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    reports: Optional[PolicyReports] = None  # made from the settings when not given
     _locks: dict[WorkloadKey, asyncio.Lock] = field(default_factory=dict)
+    _counted_probes: set[tuple[str, str]] = field(default_factory=set)
+    _started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5)))
+
+    def __post_init__(self) -> None:
+        if self.reports is None:
+            self.reports = PolicyReports(self.kube, enabled=self.settings.policy_reports, metrics=self.metrics)
+        self.metrics.runtime = self
+
+    def count_probe(self, probe: PodProbe, outcome: str) -> None:
+        """Count each finished probe once (a Pod's status changes many times), and only probes that
+        finished while this process ran: a restarted operator does not count old failures again."""
+        seen = (probe.pod_uid, probe.finished_at)
+        if seen in self._counted_probes or probe.finished_at < self._started_at:
+            return
+        if len(self._counted_probes) > 10_000:
+            self._counted_probes.clear()
+        self._counted_probes.add(seen)
+        self.metrics.probe_report(outcome, probe.status)
 
     def lock(self, key: WorkloadKey) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())

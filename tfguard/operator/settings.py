@@ -57,8 +57,12 @@ class OperatorSettings(Scope):
     lease_name: str = setting("tfguard-operator", "the coordination Lease replicas elect a leader with")
     lease_duration: float = setting(15.0, "a leader that has not renewed for this long is replaced", metavar="SECONDS")
     lease_renew_every: float = setting(5.0, "how often the leader renews its Lease", metavar="SECONDS")
-    # --- liveness ---
-    health_port: Optional[int] = setting(None, "serve GET /healthz on this port for a liveness probe (the chart sets 8080)", metavar="PORT")
+    # --- liveness and metrics ---
+    health_port: Optional[int] = setting(
+        None, "serve GET /healthz (liveness) and GET /metrics (Prometheus) on this port (the chart sets 8080)", metavar="PORT",
+    )
+    # --- policy reports ---
+    policy_reports: bool = setting(True, "write each namespace's verdicts as a wgpolicyk8s.io/v1alpha2 PolicyReport")
 
     identity: str = setting(default_factory=_identity, help="this replica's name in the Lease ($POD_NAME-pid)", cli=False)
 
