@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 import yaml
 
+from tfguard import annotations as A
 from tfguard.compat.facts import Finding
 from tfguard.errors import ConfigError
 from tfguard.workload.store import FactStore
@@ -57,6 +58,7 @@ class Result:
     image: Optional[str] = None
     stack_source: Optional[str] = None
     model_source: Optional[str] = None
+    model: Optional[str] = None  # as the workload names it (profile, path)
     admitted_in_enforce: Optional[bool] = None
     message: str = ""  # one line: what the webhook would say (its denial, else its first warning)
 
@@ -64,7 +66,7 @@ class Result:
         return {
             "subject": self.subject, "kind": self.kind, "namespace": self.namespace, "name": self.name,
             "file": self.file, "line": self.line, "verdict": self.verdict, "image": self.image,
-            "stackSource": self.stack_source, "modelSource": self.model_source,
+            "stackSource": self.stack_source, "modelSource": self.model_source, "model": self.model,
             "admittedInEnforce": self.admitted_in_enforce, "message": self.message,
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -203,6 +205,8 @@ def judge_documents(documents: list[Document], store: FactStore, default_namespa
         base.image = outcome.audit.get("image") or None
         base.stack_source = outcome.audit.get("stack-source")
         base.model_source = outcome.audit.get("model-source")
+        annotations = workload_annotations(kind, obj)
+        base.model = annotations.get(A.MODEL_PROFILE) or annotations.get(A.MODEL_PATH) or None
         base.admitted_in_enforce = outcome.allowed
         base.message = outcome.message or (outcome.warnings[0] if outcome.warnings else f"tfguard: {outcome.verdict}")
         results.append(base)
