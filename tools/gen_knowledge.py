@@ -1,18 +1,21 @@
-"""Regenerate tfguard/compat/data/releases.json from real TensorFlow wheels.
+"""Regenerate the release knowledge (tfguard/compat/data/release*.json, keras.json) from real wheels.
 
-    .venv/bin/python tools/gen_knowledge.py                 # every release installable here
-    .venv/bin/python tools/gen_knowledge.py 2.15.1 2.20.0   # just these wheels (others dropped)
+    .venv/bin/python tools/gen_knowledge.py                 # every release and Keras (resumable)
+    .venv/bin/python tools/gen_knowledge.py --fresh         # measure everything again
+    .venv/bin/python tools/gen_knowledge.py --only 2.15.1   # re-measure just these (the rest reused)
 
-Each release's newest tensorflow-cpu patch is installed into a throwaway venv
-(harness.tfenvs) and tools/measure_release.py runs inside it: GraphDef versions, every
-registered op with its attr names, which ops have a CPU kernel, what tf.keras resolves to, and the
-wheel's declared requirements. Releases that have no wheel for this Python are kept with
-version-level facts only (`measured: false`). GPU-build facts come from the hand-kept tables
-below, with their sources written into the data file.
+The newest patch of every TensorFlow minor (harness.tfenvs.NEWEST_PATCHES) is installed into a
+throwaway venv with the interpreter and era pins of its recipe (harness.tfenvs), and
+tools/measure_release.py runs inside it: GraphDef versions, every OpDef in full, every kernel
+registration, the proto schemas the loaders parse, the checkpoint header it writes, the protobuf
+runtime and the Python packages it runs with. tools/measure_keras.py then measures every Keras a
+cluster may run (tf.keras of 1.15-2.5, keras 2.6-2.15, tf-keras 2.16+, every Keras 3 minor), each
+in a stack that holds it. A release or Keras that will not install or import is kept with the error.
 
-The op registry of the first measured release is stored in full; each later release stores only
-what changed, so the file stays small. The CI never runs this; tests/knowledge checks the stored
-data against the releases the test suite installs anyway.
+Each measurement is kept under $TFGUARD_CACHE/knowledge, keyed by the venv recipe and the hash of
+the measuring script, and reused on the next run: an interrupted run resumes where it stopped.
+The CI never runs this; tests/knowledge checks the stored data against the releases the test suite
+installs anyway. GPU-build facts come from the hand-kept tables below (a GPU task will redo them).
 """
 
 from __future__ import annotations
@@ -32,17 +35,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.tfenvs import cache_dir, venv  # noqa: E402
+from harness.tfenvs import (  # noqa: E402
+    ERA_PINS,
+    KERAS3_NEWEST_PATCHES,
+    NEWEST_PATCHES,
+    cache_dir,
+    keras_python,
+    keras_recipe,
+    tf_python,
+    tf_recipe,
+)
+from tfguard.compat.chains import chain  # noqa: E402
 
-DATA_FILE = ROOT / "tfguard" / "compat" / "data" / "releases.json"
+DATA_DIR = ROOT / "tfguard" / "compat" / "data"
 MEASURE = Path(__file__).resolve().parent / "measure_release.py"
+MEASURE_KERAS = Path(__file__).resolve().parent / "measure_keras.py"
 
-# The newest tensorflow-cpu patch of each minor series with a CPython 3.11 wheel (the package
-# index lists them: `pip index versions tensorflow-cpu`).
-WHEELS = ("2.12.1", "2.13.1", "2.14.1", "2.15.1", "2.16.2", "2.17.1", "2.18.1", "2.19.1", "2.20.0", "2.21.0")
+# Kernels kept in the data: what a CPU wheel really registers for the CPU. GPU kernels are left to
+# the GPU-facts task (a CPU wheel registers only a few, the 1.15/2.0 wheels are GPU builds).
+KERNEL_DEVICES = ("CPU", "DEFAULT", "XLA_CPU", "XLA_CPU_JIT")
 
-# Releases without a wheel for this Python: version-level facts only.
-UNMEASURED = ("2.4", "2.5", "2.6", "2.7", "2.8", "2.9", "2.10", "2.11")
+# tf-keras releases (Keras 2 for TF 2.16+), newest patch of each.
+TF_KERAS_VERSIONS = ("2.16.0", "2.17.0", "2.18.0", "2.19.0", "2.20.1", "2.21.0")
 
 # Tested GPU build configurations of the Linux wheels (TensorFlow "Build from source" page,
 # "Tested build configurations", GPU table). For 2.14+ the wheel's own `and-cuda` extra pins the
@@ -94,39 +108,128 @@ CUDA_DRIVERS = {
 CUDA_MINOR_COMPAT_DRIVERS = {"11": "450.80.02", "12": "525.60.13"}
 
 SOURCES = {
-    "measured": "tensorflow-cpu wheels installed into throwaway venvs on CPython {python}; "
-    "measured inside each venv by tools/measure_release.py (TF's own C API op list, kernel registry, "
-    "tf.version, importlib.metadata)",
+    "measured": "the newest patch wheel of every TensorFlow minor (tensorflow 1.15/2.0 and tensorflow-cpu "
+    "2.1+, on CPython 3.7, 3.8 or 3.11 as the registry has them) installed into throwaway venvs with era pins "
+    "(harness/tfenvs.py ERA_PINS) and measured inside each venv by tools/measure_release.py: TF's own C API "
+    "op list and kernel registry, the release's _pb2 descriptors, a checkpoint it writes, tf.version, "
+    "importlib.metadata",
+    "keras": "every Keras a cluster may run (tf.keras of 1.15-2.5, keras 2.6-2.15 as each TF installs it, "
+    "tf-keras 2.16+ installed --no-deps over the matching tensorflow-cpu, every Keras 3 minor over a TF that "
+    "admits it) measured by tools/measure_keras.py inside its stack",
     "gpu_builds": "TensorFlow install docs, 'Build from source' > 'Tested build configurations' (Linux GPU); "
     "for 2.14 and later also the nvidia-* pins of each wheel's `and-cuda` extra",
     "cuda_drivers": "NVIDIA CUDA Toolkit Release Notes, 'CUDA Toolkit and Corresponding Driver Versions' "
     "(Linux x86_64, GA release of each minor) and the minor-version-compatibility table",
-    "unmeasured": "Releases before 2.12 have no wheel for CPython 3.11 and cannot be installed here: "
-    "only version-level facts (tf.keras is Keras 2; GraphDef min consumer/producer 0 as in every "
-    "TF 2 release's tensorflow/core/public/version.h; tested CUDA/cuDNN). Their op registries are unknown.",
+    "unmeasured": "a release whose wheel would not install or import here is kept with `measured: false` and "
+    "the error: only version-level facts (GraphDef min consumer/producer 0 as in every release's "
+    "tensorflow/core/public/version.h, tested CUDA/cuDNN); its op registry is unknown",
 }
 
 
-def measure(wheel: str, reuse: bool = False) -> dict:
-    """Install tensorflow-cpu==wheel and measure it (`reuse`: take the last measurement of this
-    wheel by this measuring script, kept under $TFGUARD_CACHE/knowledge)."""
-    python = venv(f"tf-{wheel}", [f"tensorflow-cpu=={wheel}"])
-    script_hash = hashlib.sha256(MEASURE.read_bytes()).hexdigest()[:12]
-    kept = cache_dir() / "knowledge" / f"tf-{wheel}-{script_hash}.json"
-    if reuse and kept.exists():
-        return json.loads(kept.read_text())
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    done = subprocess.run(
-        [str(python), str(MEASURE)], capture_output=True, text=True, env=env, timeout=900, cwd=MEASURE.parent
-    )
+def _hash(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _run_measurement(python: Path, script: Path, args: list[str], timeout: int = 1800) -> dict:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", PYTHONNOUSERSITE="1")
+    env.pop("PYTHONPATH", None)
+    with_tmp = dict(env, TMPDIR=os.environ.get("TMPDIR", "/tmp"))
+    done = subprocess.run([str(python), str(script), *args], capture_output=True, text=True, env=with_tmp,
+                          timeout=timeout, cwd="/")
     if done.returncode != 0:
-        raise RuntimeError(f"measuring tensorflow-cpu {wheel} failed:\n{done.stderr[-3000:]}")
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    kept.write_text(done.stdout)
+        raise RuntimeError(done.stderr.strip()[-3000:] or f"exit {done.returncode}")
     return json.loads(done.stdout)
 
 
+def _kept(kind: str, name: str, recipe, script: Path) -> Path:
+    key = _hash(recipe, hashlib.sha256(script.read_bytes()).hexdigest())
+    return cache_dir() / "knowledge" / f"{kind}-{name}-{key}.json"
+
+
+def _cached(kept: Path, fresh: bool, produce) -> tuple[dict, bool]:
+    """(measurement, reused): the kept one unless `fresh`, else produce() and keep it (errors too,
+    so that a release that cannot install is not retried on every run; --fresh retries it)."""
+    if kept.exists() and not fresh:
+        return json.loads(kept.read_text()), True
+    result = produce()
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    tmp = kept.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, sort_keys=True))
+    os.replace(tmp, kept)
+    return result, False
+
+
+def measure_release(version: str, fresh: bool) -> tuple[dict, bool]:
+    recipe = tf_recipe(version)
+
+    def produce() -> dict:
+        try:
+            python = tf_python(version)
+        except Exception as exc:  # noqa: BLE001 - the error is the fact
+            return {"error": f"install: {_last_line(exc)}", "wheel_version": version, "recipe": recipe}
+        try:
+            measured = _run_measurement(python, MEASURE, [])
+        except Exception as exc:  # noqa: BLE001
+            return {"error": f"import or measure: {_last_line(exc)}", "wheel_version": version, "recipe": recipe}
+        measured["recipe"] = recipe
+        return measured
+
+    return _cached(_kept("tf", version, recipe, MEASURE), fresh, produce)
+
+
+def keras_stacks(release_measurements: dict[str, dict]) -> list[tuple[str, str, object]]:
+    """(package, version, how to get its python) of every Keras to measure: the one each TF
+    release installs (tf.keras of 1.15-2.5 is keyed by the TF release), tf-keras, Keras 3 minors."""
+    stacks: dict[tuple[str, str], object] = {}
+    for version, m in release_measurements.items():
+        if m.get("error"):
+            continue
+        if m.get("tf_keras_package") == "tensorflow.python.keras":
+            stacks[("tensorflow", m["tf_version"])] = ("tf", version)
+        elif m.get("tf_keras_package") == "keras" and (m.get("keras_version") or "").startswith("2."):
+            stacks.setdefault(("keras", m["keras_version"]), ("tf", version))
+    for v in TF_KERAS_VERSIONS:
+        stacks[("tf-keras", v)] = ("keras", "tf-keras", v)
+    for v in KERAS3_NEWEST_PATCHES:
+        stacks[("keras", v)] = ("keras", "keras", v)
+    return [(package, version, how) for (package, version), how in stacks.items()]
+
+
+def measure_keras(package: str, version: str, how, fresh: bool) -> tuple[dict, bool]:
+    if how[0] == "tf":
+        recipe = {"tf": tf_recipe(how[1]), "package": package}
+        get_python = lambda: tf_python(how[1])  # noqa: E731
+    else:
+        recipe = {"keras": keras_recipe(how[1], how[2])}
+        get_python = lambda: keras_python(how[1], how[2])  # noqa: E731
+    module = "tensorflow.python.keras" if package == "tensorflow" else ("tf_keras" if package == "tf-keras" else "keras")
+
+    def produce() -> dict:
+        try:
+            python = get_python()
+        except Exception as exc:  # noqa: BLE001
+            return {"error": f"install: {_last_line(exc)}", "package": package, "version": version}
+        try:
+            measured = _run_measurement(python, MEASURE_KERAS, [module])
+        except Exception as exc:  # noqa: BLE001
+            return {"error": f"import or measure: {_last_line(exc)}", "package": package, "version": version}
+        measured["recipe"] = recipe
+        return measured
+
+    return _cached(_kept("keras", f"{package}-{version}", recipe, MEASURE_KERAS), fresh, produce)
+
+
+def _last_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[-3:])[-800:] if lines else type(exc).__name__
+
+
 _REQ = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[[^\]]*\])?\s*\(?([^;()]*)\)?\s*(?:;(.*))?$")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def requirements(wheel_facts: dict) -> tuple[dict[str, str], dict[str, str]]:
@@ -137,8 +240,8 @@ def requirements(wheel_facts: dict) -> tuple[dict[str, str], dict[str, str]]:
         match = _REQ.match(line)
         if not match:
             continue
-        name = match.group(1).lower().replace("_", "-")
-        spec = ",".join(sorted(s.strip() for s in match.group(2).split(",") if s.strip()))
+        name = _norm(match.group(1))
+        spec = ",".join(sorted(s.strip().replace(" ", "") for s in match.group(2).split(",") if s.strip()))
         marker = match.group(3) or ""
         if "and-cuda" in marker:
             cuda[name] = spec
@@ -146,6 +249,8 @@ def requirements(wheel_facts: dict) -> tuple[dict[str, str], dict[str, str]]:
             continue
         elif "platform_system" in marker or "sys_platform" in marker or "platform_machine" in marker:
             continue
+        elif "python_version" in marker and name in plain:
+            continue  # a second, interpreter-specific bound: the first is the general one
         else:
             plain[name] = spec
     if wheel_facts.get("requires_python"):
@@ -157,6 +262,10 @@ def _series(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
+def _series_key(series: str) -> tuple[int, int]:
+    return tuple(int(p) for p in series.split(".")[:2])  # type: ignore[return-value]
+
+
 def _major_minor(spec: str) -> str | None:
     """"12.5" from a pin or lower bound such as "==12.5.82" or "<13.0,>=12.5.82"."""
     for clause in (spec or "").split(","):
@@ -166,127 +275,234 @@ def _major_minor(spec: str) -> str | None:
     return None
 
 
-def release_entry(measured: dict) -> dict:
-    plain, cuda = requirements(measured["wheel"])
-    series = _series(measured["tf_version"])
+def _pins_of(series: str) -> list[dict]:
+    key = _series_key(series)
+    return [{"pin": pin, "why": why} for first, last, pin, why in ERA_PINS if first <= key <= last]
+
+
+def release_entry(version: str, m: dict) -> dict:
+    series = _series(version)
     documented = GPU_BUILDS.get(series)
-    wheel_cuda = _major_minor(cuda.get("nvidia-cuda-runtime-cu12") or cuda.get("nvidia-cuda-runtime-cu11") or "")
-    wheel_cudnn = _major_minor(cuda.get("nvidia-cudnn-cu12") or cuda.get("nvidia-cudnn-cu11") or "")
-    return {
+    entry = {
         "series": series,
-        "wheel_version": measured["tf_version"],
-        "measured": True,
-        "git_version": measured["tf_git_version"],
-        "graph_def_version": measured["graph_def_version"],
-        "graph_def_min_consumer": measured["graph_def_min_consumer"],
-        "graph_def_min_producer": measured["graph_def_min_producer"],
-        "keras_major": measured.get("tf_keras_major"),
-        "keras_version": measured.get("keras_version"),
-        "tf_keras_version": measured.get("tf_keras_version"),
-        "requires": plain,
-        "and_cuda_requires": cuda,
-        "python_tags": sorted({tag.split("-")[0] for tag in measured["wheel"]["wheel_tags"]}),
-        "wheel_tags": measured["wheel"]["wheel_tags"],
-        "cuda_version": documented[0] if documented else wheel_cuda,
-        "cudnn_version": documented[1] if documented else wheel_cudnn,
-        "and_cuda_cuda_version": wheel_cuda,
-        "and_cuda_cudnn_version": wheel_cudnn,
-        "measured_with_python": measured["python"],
-    }
-
-
-def unmeasured_entry(series: str) -> dict:
-    cuda, cudnn = GPU_BUILDS[series]
-    return {
-        "series": series,
-        "wheel_version": None,
-        "measured": False,
-        "graph_def_version": None,
+        "wheel_version": version,
+        "package": m["recipe"]["requirements"][0].split("==")[0],
+        "era_pins": _pins_of(series),
+        "cuda_version": documented[0] if documented else None,
+        "cudnn_version": documented[1] if documented else None,
         "graph_def_min_consumer": 0,
         "graph_def_min_producer": 0,
-        "keras_major": 2,
-        "keras_version": None,
-        "requires": {},
-        "python_tags": [],
-        "cuda_version": cuda,
-        "cudnn_version": cudnn,
     }
+    if m.get("error"):
+        entry.update(measured=False, error=m["error"], graph_def_version=None, keras_major=2 if _series_key(series) < (2, 16) else None,
+                     requires={}, python_tags=[], measured_with_python=m["recipe"]["python"])
+        return entry
+    plain, cuda = requirements(m["wheel"])
+    wheel_cuda = _major_minor(cuda.get("nvidia-cuda-runtime-cu12") or cuda.get("nvidia-cuda-runtime-cu11") or "")
+    wheel_cudnn = _major_minor(cuda.get("nvidia-cudnn-cu12") or cuda.get("nvidia-cudnn-cu11") or "")
+    installed = {_norm(k): v for k, v in m["installed"].items()}
+    entry.update({
+        "measured": True,
+        "git_version": m["tf_git_version"],
+        "graph_def_version": m["graph_def_version"],
+        "graph_def_min_consumer": m["graph_def_min_consumer"],
+        "graph_def_min_producer": m["graph_def_min_producer"],
+        "keras_major": m.get("tf_keras_major"),
+        "keras_version": m.get("keras_version"),
+        "tf_keras_version": m.get("tf_keras_version"),
+        "tf_keras_package": m.get("tf_keras_package"),
+        "tf_keras_resolves_to": m.get("tf_keras_resolves_to"),
+        "requires": plain,
+        "and_cuda_requires": cuda,
+        "python_tags": sorted({tag.split("-")[0] for tag in m["wheel"]["wheel_tags"]}),
+        "wheel_tags": m["wheel"]["wheel_tags"],
+        "and_cuda_cuda_version": wheel_cuda,
+        "and_cuda_cudnn_version": wheel_cudnn,
+        "measured_with_python": m["python"],
+        "python_packages": {
+            name: {"declared": plain.get(name), "installed": installed.get(name)}
+            for name in sorted(set(m["loader_packages"]) | (set(plain) - {"python"}))
+        },
+        "installed": dict(sorted(installed.items())),
+        "protobuf_runtime": m["protobuf_runtime"],
+        "checkpoint": m["checkpoint"],
+        "op_count": len(m["op_defs"]),
+    })
+    if not documented:
+        entry["cuda_version"], entry["cudnn_version"] = wheel_cuda, wheel_cudnn
+    return entry
 
 
-def build_data(measurements: list[dict], python: str) -> dict:
-    measurements = sorted(measurements, key=lambda m: [int(p) for p in _series(m["tf_version"]).split(".")])
-    entries = [unmeasured_entry(s) for s in UNMEASURED]
-    base_ops: dict[str, list[str]] = {}
-    base_no_cpu: list[str] = []
-    previous_ops: dict[str, list[str]] | None = None
-    previous_no_cpu: set[str] = set()
-    for m in measurements:
-        entry = release_entry(m)
-        ops = {name: sorted(attrs) for name, attrs in m["ops"].items()}
-        no_cpu = set(ops) - set(m["cpu_kernel_ops"])
-        if previous_ops is None:
-            base_ops, base_no_cpu = ops, sorted(no_cpu)
-        else:
-            entry["ops_added"] = {n: ops[n] for n in sorted(set(ops) - set(previous_ops))}
-            entry["ops_removed"] = sorted(set(previous_ops) - set(ops))
-            entry["op_attrs_changed"] = {
-                n: ops[n] for n in sorted(set(ops) & set(previous_ops)) if ops[n] != previous_ops[n]
-            }
-            entry["no_cpu_kernel_added"] = sorted(no_cpu - previous_no_cpu)
-            entry["no_cpu_kernel_removed"] = sorted(previous_no_cpu - no_cpu)
-        entry["op_count"] = len(ops)
-        previous_ops, previous_no_cpu = ops, no_cpu
-        entries.append(entry)
-    first = measurements[0]["tf_version"] if measurements else None
-    return {
-        "schema": 1,
+def merge_kernels(entries: list[dict]) -> list[dict]:
+    """The kernels of one op on one device, merged where they differ in one attr's allowed types
+    only (each dtype combination is registered as a kernel of its own): the attr values that find
+    a kernel stay exactly the same, the list gets short."""
+    entries = [dict(e, constraints=dict(e["constraints"])) for e in entries]
+    merged = True
+    while merged:
+        merged = False
+        for attr in sorted({a for e in entries for a in e["constraints"]}):
+            groups: dict[str, list[dict]] = {}
+            for i, e in enumerate(entries):
+                if attr not in e["constraints"]:
+                    groups[f"#{i}"] = [e]
+                    continue
+                rest = {k: v for k, v in e.items() if k != "constraints"}
+                rest["constraints"] = {k: v for k, v in e["constraints"].items() if k != attr}
+                groups.setdefault(json.dumps(rest, sort_keys=True), []).append(e)
+            if any(len(g) > 1 for g in groups.values()):
+                merged = True
+                entries = []
+                for g in groups.values():
+                    union = sorted({t for e in g for t in e["constraints"][attr]}) if attr in g[0]["constraints"] else None
+                    e = dict(g[0], constraints=dict(g[0]["constraints"]))
+                    if union is not None:
+                        e["constraints"][attr] = union
+                    entries.append(e)
+    return sorted(entries, key=lambda e: json.dumps(e, sort_keys=True))
+
+
+def _kernels(m: dict) -> dict:
+    out = {}
+    for op, devices in m["kernels"].items():
+        kept = {d: merge_kernels(entries) for d, entries in sorted(devices.items()) if d in KERNEL_DEVICES}
+        if kept:
+            out[op] = kept
+    return out
+
+
+def build_data(measured: dict[str, dict], keras: list[dict]) -> dict[str, dict]:
+    """{file name: content} of every data file."""
+    versions = sorted(measured, key=lambda v: _series_key(v))
+    good = [v for v in versions if not measured[v].get("error")]
+    stamp = {
         "generated_by": "tools/gen_knowledge.py",
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "sources": {k: v.format(python=python) for k, v in SOURCES.items()},
-        "storage": "base_ops/base_ops_without_cpu_kernel hold the op registry of the first measured release "
-        "in full ({op: [attr names]}); each later measured release lists ops_added, ops_removed, "
-        "op_attrs_changed (new full attr list) and no_cpu_kernel_added/removed relative to the one before.",
-        "base_release": _series(first) if first else None,
-        "base_ops": base_ops,
-        "base_ops_without_cpu_kernel": base_no_cpu,
+    }
+    entries = [release_entry(v, measured[v]) for v in versions]
+    for e in entries:
+        if e["measured"]:
+            e["kernel_op_count"] = len(_kernels(measured[e["wheel_version"]]))
+    releases = {
+        "schema": 2,
+        **stamp,
+        "sources": SOURCES,
+        "storage": "One entry per series in `releases`. Op defs, kernels, proto schemas and Keras facts live in "
+        "release_ops.json, release_kernels.json, release_protos.json and keras.json, each a chain: the first "
+        "measured release in full, each later one as changed/removed keys (see docs/knowledge.md).",
+        "kernel_devices": list(KERNEL_DEVICES),
         "releases": entries,
         "cuda_drivers": {
             "toolkit_min_driver": CUDA_DRIVERS,
             "minor_version_compat_min_driver": CUDA_MINOR_COMPAT_DRIVERS,
         },
     }
+    series = [_series(v) for v in good]
+    ops = {**stamp, "chain": chain([(s, measured[v]["op_defs"]) for s, v in zip(series, good)])}
+    kernels = {**stamp, "devices": list(KERNEL_DEVICES),
+               "chain": chain([(s, _kernels(measured[v])) for s, v in zip(series, good)])}
+    protos = {
+        **stamp,
+        "messages": chain([(s, measured[v]["protos"]["messages"]) for s, v in zip(series, good)]),
+        "enums": chain([(s, measured[v]["protos"]["enums"]) for s, v in zip(series, good)]),
+        "roots": {s: measured[v]["protos"]["roots"] for s, v in zip(series, good)},
+        "missing_roots": {s: measured[v]["protos"]["missing"] for s, v in zip(series, good) if measured[v]["protos"]["missing"]},
+    }
+    out = {"releases.json": releases, "release_ops.json": ops, "release_kernels.json": kernels,
+           "release_protos.json": protos}
+    if keras:
+        out["keras.json"] = build_keras(keras, stamp)
+    return out
+
+
+def _version_key(version: str) -> list:
+    return [int(p) if p.isdigit() else p for p in re.split(r"[.\-+]", version)]
+
+
+KERAS_SCALARS = ("error", "keras_version", "tf_version", "module", "formats", "python", "recipe", "h5_layer_table",
+                 "layer_kwargs", "input_layer_kwargs", "dense_kwargs")
+
+
+def build_keras(measurements: list[dict], stamp: dict) -> dict:
+    by_package: dict[str, list[dict]] = {}
+    for m in measurements:
+        by_package.setdefault(m["package"], []).append(m)
+    packages = {}
+    for package, ms in sorted(by_package.items()):
+        ms.sort(key=lambda m: _version_key(m["version"]))
+        good = [m for m in ms if not m.get("error")]
+        packages[package] = {
+            "versions": {
+                m["version"]: {k: m.get(k) for k in KERAS_SCALARS if m.get(k) is not None} for m in ms
+            },
+            "modules": chain([(m["version"], {name: True for name in m["modules"]}) for m in good]),
+            "module_errors": chain([(m["version"], m["module_errors"]) for m in good]),
+            "classes": chain([(m["version"], {f"{category}/{name}": obj for category, objects in m["classes"].items()
+                                              for name, obj in objects.items()}) for m in good]),
+        }
+    return {**stamp, "packages": packages}
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("wheels", nargs="*", default=list(WHEELS), help="tensorflow-cpu versions to measure")
-    parser.add_argument("--output", type=Path, default=DATA_FILE)
+    parser.add_argument("--only", nargs="*", default=[], help="measure these TF versions again (others reused)")
+    parser.add_argument("--fresh", action="store_true", help="measure everything again")
+    parser.add_argument("--no-keras", action="store_true", help="leave keras.json as it is")
     parser.add_argument("--jobs", type=int, default=2, help="venvs installed/measured at once")
-    parser.add_argument(
-        "--reuse", action="store_true",
-        help="reuse measurements kept from an earlier run (same wheel, same measuring script) instead of measuring again",
-    )
+    parser.add_argument("--output", type=Path, default=DATA_DIR)
     args = parser.parse_args(argv)
     started = time.monotonic()
+    total = len(NEWEST_PATCHES)
+    done_count = [0]
 
-    def one(wheel: str) -> dict:
+    def one(version: str) -> tuple[str, dict]:
         t0 = time.monotonic()
-        result = measure(wheel, reuse=args.reuse)
-        print(f"tensorflow-cpu {wheel}: {len(result['ops'])} ops, GraphDef {result['graph_def_version']}, "
-              f"tf.keras -> Keras {result.get('tf_keras_major')} ({time.monotonic() - t0:.0f}s)", flush=True)
-        return result
+        result, reused = measure_release(version, fresh=args.fresh or version in args.only)
+        done_count[0] += 1
+        how = "reused" if reused else f"{time.monotonic() - t0:.0f}s"
+        if result.get("error"):
+            print(f"[{done_count[0]}/{total}] TensorFlow {version}: NOT MEASURED ({how}): {result['error'][:300]}", flush=True)
+        else:
+            print(f"[{done_count[0]}/{total}] TensorFlow {version}: {len(result['op_defs'])} ops, GraphDef "
+                  f"{result['graph_def_version']}, tf.keras -> {result.get('tf_keras_package')} "
+                  f"{result.get('tf_keras_resolves_to')} ({how})", flush=True)
+        return version, result
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        measurements = list(pool.map(one, args.wheels))
-    python = measurements[0]["python"] if measurements else "?"
-    data = build_data(measurements, ".".join(python.split(".")[:2]))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n")
-    os.replace(tmp, args.output)
-    size = args.output.stat().st_size
-    print(f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}: "
-          f"{len(data['releases'])} releases, {size / 1024:.0f} KB in {time.monotonic() - started:.0f}s")
+        measured = dict(pool.map(one, NEWEST_PATCHES))
+
+    keras: list[dict] = []
+    if not args.no_keras:
+        stacks = keras_stacks(measured)
+        done_count[0] = 0
+
+        def one_keras(stack) -> dict:
+            package, version, how = stack
+            t0 = time.monotonic()
+            result, reused = measure_keras(package, version, how, fresh=args.fresh)
+            result.setdefault("package", package)
+            result.setdefault("version", version)
+            done_count[0] += 1
+            how_long = "reused" if reused else f"{time.monotonic() - t0:.0f}s"
+            summary = result["error"][:300] if result.get("error") else (
+                f"{len(result['modules'])} modules, {sum(len(c) for c in result['classes'].values())} classes")
+            print(f"[{done_count[0]}/{len(stacks)}] {package} {version}: {summary} ({how_long})", flush=True)
+            return result
+
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            keras = list(pool.map(one_keras, stacks))
+
+    files = build_data(measured, keras)
+    args.output.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = args.output / name
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(content, sort_keys=True, separators=(",", ":")) + "\n")
+        os.replace(tmp, path)
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size / 1024:.0f} KB")
+    measured_count = sum(1 for m in measured.values() if not m.get("error"))
+    print(f"{measured_count}/{len(measured)} releases measured, {len(keras)} Keras stacks, "
+          f"in {time.monotonic() - started:.0f}s")
     return 0
 
 

@@ -1,27 +1,41 @@
-"""The release facts (tfguard/compat/data/releases.json) and their accessor.
+"""The release facts (tfguard/compat/data/release*.json, keras.json) and their accessor.
 
-The unmarked tests check the accessor and the shape of the stored data; the tf-marked ones check
-the stored data against the two real releases the test suite installs anyway.
+The unmarked tests check the accessor and the data's own consistency; the tf-marked ones check the
+stored data against the two real releases the test suite installs anyway (2.15.1 and 2.20.0), with
+those releases' own code. The older releases (1.15-2.11, CPython 3.7/3.8 wheels) are measured by
+tools/gen_knowledge.py with pyenv interpreters the suite does not need; the same measuring code
+(tools/measure_release.py, tools/measure_keras.py) is what the tf-marked tests run here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
+from harness.tfenvs import NEW_TF, NEWEST_PATCHES, OLD_TF, cache_dir, tf_python
 from tfguard.compat import releases as knowledge
+from tfguard.compat.chains import chain, unchain
 from tfguard.compat.releases import (
-    DATA_FILE,
+    DATA_DIR,
     first_release_with_op,
+    keras_release,
+    keras_versions,
     min_driver_for_cuda,
     min_driver_for_cuda_major,
+    newest_op_release,
     release,
     releases,
 )
-from harness.tfenvs import NEW_TF, OLD_TF, tf_python
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+needs_keras_data = pytest.mark.skipif(not knowledge.KERAS_FILE.exists(), reason="keras.json is being generated")
 
 
 @pytest.mark.parametrize("version", ["2.15.1", "2.15", "2.15.0", "v2.15.0-rc1", "2.15.0-gpu", " 2.15.1 "])
@@ -30,7 +44,7 @@ def test_any_spelling_of_a_version_finds_its_series(version):
     assert found is not None and found.series == "2.15" and found.wheel_version == "2.15.1"
 
 
-@pytest.mark.parametrize("version", ["1.15.0", "3.0", "2.99.0", "", "latest", "two.fifteen", "2", None])
+@pytest.mark.parametrize("version", ["1.14.0", "3.0", "2.99.0", "", "latest", "two.fifteen", "2", None])
 def test_unknown_versions_are_none(version):
     assert release(version) is None
 
@@ -38,6 +52,17 @@ def test_unknown_versions_are_none(version):
 def test_releases_are_oldest_first_and_unique():
     series = [r.version_tuple for r in releases()]
     assert series == sorted(series) and len(series) == len(set(series))
+
+
+def test_every_minor_from_1_15_to_the_newest_is_present_measured_or_with_its_reason():
+    assert [r.series for r in releases()] == [".".join(v.split(".")[:2]) for v in NEWEST_PATCHES]
+    for r, wheel in zip(releases(), NEWEST_PATCHES):
+        if r.measured:
+            assert r.wheel_version == wheel and r.ops and r.graph_def_version and r.git_version
+            assert r.package in ("tensorflow", "tensorflow-cpu") and r.measured_with_python
+        else:
+            assert r.error and not r.ops and not r.op_attrs and r.op_def("MatMul") is None
+            assert r.graph_def_min_consumer == 0 and r.graph_def_min_producer == 0
 
 
 def test_the_suite_releases_are_measured():
@@ -48,34 +73,46 @@ def test_the_suite_releases_are_measured():
         assert r.ops_without_cpu_kernel < r.ops
 
 
-def test_releases_before_2_12_have_version_level_facts_only():
-    old = [r for r in releases() if r.version_tuple < (2, 12)]
-    assert old, "2.4-2.11 are kept with version-level facts"
-    for r in old:
-        assert not r.measured and r.wheel_version is None and not r.ops and not r.op_attrs
-        assert r.keras_major == 2 and r.cuda_version and r.cudnn_version
+def test_old_releases_record_their_interpreter_and_era_pins():
+    r115, r20, r27 = release("1.15"), release("2.0"), release("2.7")
+    assert r115.package == "tensorflow" and r115.measured_with_python.startswith("3.7.")
+    assert release("2.5").measured_with_python.startswith("3.8.")
+    assert "protobuf<3.20" in r115.era_pins and "numpy<1.24" in r27.era_pins
+    assert not release(NEW_TF).era_pins
+    # What the wheel declares and what it ran with, side by side.
+    protobuf = r20.python_packages["protobuf"]
+    assert protobuf.declared and "<" not in protobuf.declared  # the loose bound that needed the pin
+    assert protobuf.installed.startswith("3.") and r20.protobuf_runtime["version"] == protobuf.installed
+    assert r27.python_packages["numpy"].installed < "1.24"
 
 
 def test_tf_keras_is_keras_2_up_to_2_15_and_keras_3_from_2_16():
     for r in releases():
         if r.keras_major is not None:
             assert r.keras_major == (2 if r.version_tuple <= (2, 15) else 3), r.series
+    assert release("1.15").tf_keras_package == "tensorflow.python.keras"
+    assert release("2.6").tf_keras_package == "keras"
 
 
 def test_first_release_with_an_op_added_after_the_first_measured_release():
     series = first_release_with_op("DatasetFingerprint")
     assert series is not None
     assert release(OLD_TF).version_tuple < release(series).version_tuple <= release(NEW_TF).version_tuple
-    measured = [r for r in releases() if r.measured]
-    before = [r for r in measured if r.version_tuple < release(series).version_tuple]
+    before = [r for r in releases() if r.measured and r.version_tuple < release(series).version_tuple]
     assert all("DatasetFingerprint" not in r.ops for r in before)
     assert "DatasetFingerprint" in release(series).ops
 
 
 def test_first_release_with_an_old_op_is_the_first_measured_release_and_unknown_ops_have_none():
     first_measured = next(r for r in releases() if r.measured)
-    assert first_release_with_op("MatMul") == first_measured.series
+    assert first_release_with_op("MatMul") == first_measured.series == "1.15"
     assert first_release_with_op("NoSuchOpAnywhere") is None
+
+
+def test_newest_op_release_is_the_release_that_first_registered_the_newest_op():
+    assert newest_op_release(["MatMul", "DatasetFingerprint"]) == first_release_with_op("DatasetFingerprint")
+    assert newest_op_release(["MatMul"]) == "1.15"
+    assert newest_op_release(["NoSuchOpAnywhere"]) is None
 
 
 def test_op_attrs_follow_the_registry():
@@ -84,6 +121,88 @@ def test_op_attrs_follow_the_registry():
     assert {"T", "transpose_a", "transpose_b"} <= old.op_attrs["MatMul"]
     # GatherNd grew an attr between the two: a 2.20 NodeDef setting it is not valid for 2.15.
     assert "bad_indices_policy" in new.op_attrs["GatherNd"] - old.op_attrs["GatherNd"]
+
+
+def test_op_defs_carry_types_defaults_allowed_values_and_args():
+    gather = release(OLD_TF).op_def("GatherNd")
+    assert gather.attrs["Tindices"].type == "type"
+    assert gather.attrs["Tindices"].allowed >= {"DT_INT32", "DT_INT64"}
+    assert gather.required_attrs == {"Tparams", "Tindices"}
+    assert [a.name for a in gather.inputs] == ["params", "indices"] and gather.inputs[0].type_attr == "Tparams"
+    matmul = release(NEW_TF).op_def("MatMul")
+    assert matmul.attrs["transpose_a"].has_default and matmul.attrs["transpose_a"].default is False
+    assert release(NEW_TF).op_def("VarHandleOp").is_stateful and not matmul.is_stateful
+    concat = release(NEW_TF).op_def("ConcatV2")
+    assert concat.attrs["N"].minimum == 2 and concat.inputs[0].number_attr == "N"
+    assert release(NEW_TF).op_def("NoSuchOp") is None
+
+
+def test_deprecated_ops_name_the_graph_def_version_they_stop_at():
+    batch_fft = release(OLD_TF).op_def("BatchFFT")
+    assert batch_fft.deprecation_version == 15 and "FFT" in batch_fft.deprecation_explanation
+    assert batch_fft.deprecated_at(15) and not batch_fft.deprecated_at(14)
+    assert not release(OLD_TF).op_def("MatMul").deprecated_at(10**6)
+
+
+def test_kernels_per_device_with_their_type_constraints():
+    r = release(NEW_TF)
+    assert r.has_kernel("MatMul", "CPU", {"T": "DT_FLOAT"})
+    assert not r.has_kernel("MatMul", "CPU", {"T": "DT_STRING"})
+    assert r.has_kernel("NoOp", "CPU")  # a DEFAULT-device kernel serves every device
+    assert all(k.constraints["T"] for k in r.kernels("MatMul")["CPU"])
+    assert r.kernels("NoSuchOp") == {}
+    assert "GPU" not in r.kernels("MatMul")  # GPU kernels are left to the GPU facts
+    assert all(not ({"CPU", "DEFAULT"} & set(r.kernels(op))) for op in r.ops_without_cpu_kernel)
+
+
+def test_proto_schemas_of_what_the_loaders_parse():
+    new, old, oldest = release(NEW_TF), release(OLD_TF), release("1.15")
+    saved_object = new.proto("SavedObject")
+    assert saved_object.name == "tensorflow.SavedObject" and "kind" in saved_object.oneofs
+    assert {"user_object", "function", "variable", "resource"} <= saved_object.oneof_fields("kind")
+    assert saved_object.by_number[4].name == "user_object"
+    assert saved_object.fields["children"].type_name.endswith("TrackableObject.ObjectReference")
+    assert "tensorflow.FingerprintDef" in new.proto_messages and oldest.proto("FingerprintDef") is None
+    assert old.enum("DataType")["DT_FLOAT"] == 1 and "DT_FLOAT8_E4M3FN" in old.enum("DataType")
+    assert "DT_FLOAT8_E4M3FN" not in oldest.enum("DataType")
+    assert "RAGGED_TENSOR_SPEC" in new.enum("TypeSpecProto.TypeSpecClass")
+    assert oldest.proto("tensorflow.MetaGraphDef") and new.proto("NoSuchMessage") is None
+
+
+def test_checkpoint_header_and_protobuf_runtime():
+    for r in releases():
+        if r.measured:
+            assert r.checkpoint["version_producer"] == 1 and r.checkpoint["version_min_consumer"] == 0, r.series
+            assert r.protobuf_runtime["version"] and r.protobuf_runtime["implementation"], r.series
+
+
+@needs_keras_data
+def test_every_keras_a_cluster_may_run_is_measured_or_with_its_reason():
+    assert keras_versions("tensorflow")[0] == "1.15.5"  # tf.keras bundled with 1.15-2.5
+    assert keras_versions("keras")[0].startswith("2.6") and keras_versions("keras")[-1].startswith("3.")
+    assert {v.split(".")[1] for v in keras_versions("keras") if v.startswith("3.")} >= {str(m) for m in range(16)}
+    assert keras_versions("tf-keras")[0].startswith("2.16")
+    for package in ("tensorflow", "keras", "tf-keras"):
+        for version in keras_versions(package):
+            k = keras_release(package, version)
+            assert k.measured or k.error, (package, version)
+            if k.measured:
+                assert k.modules and k.objects["layers"] and k.layer_kwargs, (package, version)
+
+
+@needs_keras_data
+def test_keras_facts_tell_keras_2_from_keras_3_configs():
+    k2, k3 = release(OLD_TF).keras, release(NEW_TF).keras
+    assert (k2.package, k2.major, k3.major) == ("keras", 2, 3)
+    assert k2.accepts_layer_kwarg("batch_input_shape") and not k2.accepts_layer_kwarg("batch_shape")
+    assert "batch_shape" in k3.objects["layers"]["InputLayer"].params
+    assert "batch_shape" not in k2.objects["layers"]["InputLayer"].params
+    assert "keras.src.models.functional" in k3.modules and "keras.engine.functional" in k2.modules
+    assert "Dense" in k2.h5_layer_names and "Dense" in k3.h5_layer_names
+    assert k2.loads("saved_model") and not k3.loads("saved_model") and k3.loads("keras")
+    assert keras_release("tf_keras", "2.20.1").major == 2
+    assert keras_release("keras", "3.9.0").version == "3.9.2"  # the minor's measured patch
+    assert keras_release("keras", "9.9.9") is None and keras_release("nope", "1.0") is None
 
 
 def test_cuda_drivers():
@@ -97,55 +216,124 @@ def test_cuda_drivers():
             assert min_driver_for_cuda(r.cuda_version), f"no driver for CUDA {r.cuda_version} ({r.series})"
 
 
-def test_data_file_is_small_and_names_its_sources():
-    assert DATA_FILE.stat().st_size < 500 * 1024
-    sources = knowledge.sources()
-    assert {"measured", "gpu_builds", "cuda_drivers", "unmeasured"} <= set(sources)
+def test_data_files_are_small_split_by_concern_and_name_their_sources():
+    sizes = {p.name: p.stat().st_size for p in DATA_DIR.glob("*.json")}
+    assert sizes["releases.json"] < 300 * 1024  # what release() alone loads
+    assert sum(size for name, size in sizes.items() if name != "ngc_tensorflow.json") < 8 * 1024 * 1024
+    assert {"measured", "keras", "gpu_builds", "cuda_drivers", "unmeasured"} <= set(knowledge.sources())
 
 
-# Runs inside a real TF venv: what the release registers, to compare with the stored data.
-_OBSERVE = r"""
-import json, sys
-import tensorflow as tf
-from tensorflow.core.framework import op_def_pb2
-from tensorflow.python.client import pywrap_tf_session as c
-buf = c.TF_GetAllOpList()
-ops = op_def_pb2.OpList()
-ops.ParseFromString(c.TF_GetBuffer(buf))
-package = tf.keras.Model.__module__.split(".")[0]
-print(json.dumps({
-    "graph_def_version": tf.version.GRAPH_DEF_VERSION,
-    "min_consumer": tf.version.GRAPH_DEF_VERSION_MIN_CONSUMER,
-    "min_producer": tf.version.GRAPH_DEF_VERSION_MIN_PRODUCER,
-    "ops": {op.name: sorted(a.name for a in op.attr) for op in ops.op},
-    "keras_major": int(sys.modules[package].__version__.split(".")[0]),
-}))
-"""
+def test_version_level_facts_do_not_load_the_op_registry():
+    code = (
+        "from tfguard.compat import releases as k; r = k.release('2.15'); r.graph_def_version, r.requires;"
+        "k.min_driver_for_cuda('12.2'); print(k._load.cache_info().currsize)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "1"
+
+
+def test_chains_round_trip():
+    snapshots = [("a", {"x": 1, "y": [1]}), ("b", {"x": 1, "y": [2], "z": 3}), ("c", {"z": 3})]
+    stored = chain(snapshots)
+    assert stored["diffs"]["b"] == {"changed": {"y": [2], "z": 3}, "removed": []}
+    assert {k: dict(v) for k, v in unchain(stored).items()} == dict(snapshots)
+
+
+# Runs inside a real TF venv with the generator's own measuring script. A measurement is kept per
+# (venv, script) under $TFGUARD_CACHE, so a warm run does not measure the same stack again.
+def _measure(version: str, script: str, *args: str) -> dict:
+    python = tf_python(version)
+    key = hashlib.sha256(json.dumps([str(python), (TOOLS / script).read_text(), args]).encode()).hexdigest()[:16]
+    kept = cache_dir() / "knowledge-tests" / f"{version}-{key}.json"
+    if kept.exists():
+        return json.loads(kept.read_text())
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run([str(python), str(TOOLS / script), *args], capture_output=True, text=True,
+                          env=env, timeout=600, cwd="/")
+    assert done.returncode == 0, done.stderr[-2000:]
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(done.stdout)
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module", params=[OLD_TF, NEW_TF])
+def measured(request):
+    return request.param, _measure(request.param, "measure_release.py")
 
 
 @pytest.mark.tf
-@pytest.mark.parametrize("version", [OLD_TF, NEW_TF])
-def test_stored_facts_match_the_real_release(version):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    done = subprocess.run(
-        [str(tf_python(version)), "-c", _OBSERVE], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    real = json.loads(done.stdout.strip().splitlines()[-1])
+def test_stored_release_facts_match_the_real_release(measured):
+    version, real = measured
     stored = release(version)
-    assert stored.graph_def_version == real["graph_def_version"]
-    assert stored.graph_def_min_consumer == real["min_consumer"]
-    assert stored.graph_def_min_producer == real["min_producer"]
-    assert stored.keras_major == real["keras_major"]
-    assert stored.ops == set(real["ops"])
+    assert (stored.graph_def_version, stored.graph_def_min_consumer, stored.graph_def_min_producer) == (
+        real["graph_def_version"], real["graph_def_min_consumer"], real["graph_def_min_producer"])
+    assert stored.keras_major == real["tf_keras_major"]
+    assert stored.ops == set(real["op_defs"])
     assert {op: set(attrs) for op, attrs in stored.op_attrs.items()} == {
-        op: set(attrs) for op, attrs in real["ops"].items()
-    }
+        op: set(d["attr"]) for op, d in real["op_defs"].items()}
+    assert dict(stored._op_data) == real["op_defs"]
+    assert stored.protobuf_runtime == real["protobuf_runtime"] and dict(stored.checkpoint) == real["checkpoint"]
 
 
-def test_newest_op_release_is_the_release_that_first_registered_the_newest_op():
-    from tfguard.compat.releases import newest_op_release
+@pytest.mark.tf
+def test_stored_kernels_match_the_real_release(measured):
+    version, real = measured
+    stored = release(version)
+    for op, devices in real["kernels"].items():
+        for device, kernels in devices.items():
+            if device not in ("CPU", "DEFAULT", "XLA_CPU"):
+                continue
+            # Every registered dtype combination finds a stored kernel (they are stored merged).
+            for k in kernels:
+                combos = [{}]
+                for attr, types in k["constraints"].items():
+                    combos = [dict(c, **{attr: t}) for c in combos for t in types] if types else combos
+                for combo in combos[:50]:
+                    assert any(s.accepts(combo) for s in stored.kernels(op)[device]), (op, device, combo)
+    assert stored.ops_without_cpu_kernel == set(real["op_defs"]) - set(real["cpu_kernel_ops"])
 
-    assert newest_op_release(["MatMul", "DatasetFingerprint"]) == "2.16"
-    assert newest_op_release(["MatMul"]) == "2.12"  # as old as the oldest measured release
-    assert newest_op_release(["NoSuchOpAnywhere"]) is None
+
+@pytest.mark.tf
+def test_stored_proto_schemas_match_the_real_release(measured):
+    version, real = measured
+    stored = release(version)
+    assert stored.proto_messages == set(real["protos"]["messages"])
+    for name, message in real["protos"]["messages"].items():
+        schema = stored.proto(name)
+        assert {f: vars(field) | {} for f, field in schema.fields.items()} == {
+            f: {"name": f, "type_name": None, "oneof": None, **d} for f, d in message["fields"].items()}
+    for name, values in real["protos"]["enums"].items():
+        assert dict(stored.enum(name)) == values
+
+
+@needs_keras_data
+@pytest.mark.tf
+@pytest.mark.parametrize("version", [OLD_TF, NEW_TF])
+def test_stored_keras_facts_match_the_real_keras(version):
+    real = _measure(version, "measure_keras.py", "keras")
+    stored = release(version).keras
+    assert stored.keras_version == real["keras_version"] and stored.modules == set(real["modules"])
+    for category, objects in real["classes"].items():
+        assert set(stored.objects[category]) == set(objects), category
+    assert stored.h5_layer_names == set(real["h5_layer_table"]["names"])
+    assert stored.layer_kwargs.accepted == set(real["layer_kwargs"]["accepted"])
+    assert {f: dict(v) for f, v in stored.formats.items()} == real["formats"]
+
+
+@needs_keras_data
+def test_loading_the_whole_knowledge_is_cheap(capsys):
+    """Not a timed assertion: prints the figures docs/knowledge.md quotes."""
+    code = (
+        "import time; t=time.perf_counter(); from tfguard.compat import releases as k;"
+        "rs=k.releases(); t1=time.perf_counter();"
+        "[r.ops for r in rs]; [r.op_def('MatMul') for r in rs]; t2=time.perf_counter();"
+        "[r.ops_without_cpu_kernel for r in rs]; t3=time.perf_counter();"
+        "[r.proto('SavedObject') for r in rs]; t4=time.perf_counter();"
+        "[r.keras for r in rs if r.measured]; t5=time.perf_counter();"
+        "print('releases %.0f ms, ops %.0f ms, kernels %.0f ms, protos %.0f ms, keras %.0f ms'"
+        " % tuple(1000*x for x in (t1-t, t2-t1, t3-t2, t4-t3, t5-t4)))"
+    )
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    with capsys.disabled():
+        print(f"\n  knowledge load: {done.stdout.strip()} (process {time.perf_counter() - started:.2f}s)")
