@@ -8,7 +8,7 @@ PREFIX = "tfguard.io/"
 # --- Set by users on a pod controller (Deployment, StatefulSet, ...) or its pod template ---
 MODEL_PRODUCER_VERSION = PREFIX + "model-producer-version"  # TF release that saved the model
 MODEL_PATH = PREFIX + "model-path"  # path of the model inside the serving container
-MODEL_LOADER = PREFIX + "model-loader"  # auto | saved_model | keras
+MODEL_LOADER = PREFIX + "model-loader"  # auto or a loader of tfguard.compat.loaders (saved_model: old name of tf2)
 MODEL_PROFILE = PREFIX + "model-profile"  # name of a ModelProfile in the same namespace
 CONTAINER = PREFIX + "container"  # the serving container, when the pod has several
 IMAGE_TENSORFLOW_VERSION = PREFIX + "tensorflow-version"  # declared TF release of the image

@@ -82,5 +82,8 @@ class FakeKnowledge(types.SimpleNamespace):
 @pytest.fixture
 def knowledge(monkeypatch):
     """The engine sees the hand-built releases above, whatever the generated data holds."""
-    monkeypatch.setattr(verdict, "releases", FakeKnowledge())
+    from tfguard.compat import releases
+
+    for name in ("release", "first_release_with_op", "min_driver_for_cuda", "measured_releases"):
+        monkeypatch.setattr(releases, name, getattr(FakeKnowledge, name))
     return RELEASES

@@ -297,7 +297,7 @@ def test_keras_version_of_the_image_decides_keras_major_before_2_16():
 
 def serving(tf="2.15.0", gpu=False) -> StackFacts:
     return StackFacts(image=f"tensorflow/serving:{tf}", source="catalog", tensorflow_version=tf,
-                      cuda_build=gpu, loaders=["saved_model"])
+                      cuda_build=gpu, loaders=["serving"])
 
 
 def test_tf_serving_cannot_serve_keras_files():

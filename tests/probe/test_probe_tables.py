@@ -31,3 +31,9 @@ _json = st.recursive(
 @given(_json)
 def test_the_probe_and_inspect_list_the_same_keras_modules_of_a_config(config):
     assert probe._keras_modules(config) == keras_modules(config)
+
+
+def test_the_probe_knows_the_loaders_the_engine_judges():
+    from tfguard.compat import loaders
+
+    assert probe.LOADERS == loaders.LOADERS and probe.LOADER_ALIASES == loaders.ALIASES

@@ -28,7 +28,7 @@ from typing import Optional
 
 from tfguard.compat.facts import StackFacts
 
-SERVING_LOADERS = ["saved_model"]  # a C++ model server: SavedModel directories only
+SERVING_LOADERS = ["serving"]  # a C++ model server: TF Serving's SavedModel loader only
 _MOVING = re.compile(r"^(latest|nightly|devel|rc|stable|edge|main|master)([-_.].*)?$")
 _TF_TAG = re.compile(r"^(\d+\.\d+\.\d+(?:rc\d+)?)((?:-[a-z0-9]+)*)$")
 _TF_TAG_WORDS = {"gpu", "jupyter", "py3", "py2", "cpu"}

@@ -10,9 +10,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from tfguard.compat.loaders import CHOICES
+
 VERDICTS = ("compatible", "risky", "incompatible", "unknown")
 SEVERITIES = ("error", "warning", "info")
-LOADERS = ("auto", "saved_model", "keras")
+LOADERS = CHOICES  # what --loader and tfguard.io/model-loader accept (tfguard.compat.loaders)
 GPU_CHOICES = ("required", "optional", "none")  # tfguard.io/gpu, `--gpu`
 
 
@@ -84,7 +86,7 @@ class StackFacts:
     gpus_visible: Optional[int] = None
     observed_at: Optional[str] = None
     # The loaders the image can run; None means a Python TF stack (both). TF Serving, a C++ server
-    # without Python, is ["saved_model"]: it serves SavedModels and nothing else.
+    # without Python, is ["serving"]: it serves SavedModels and nothing else.
     loaders: Optional[list[str]] = None
     driver_version: Optional[str] = None  # NVIDIA driver seen by the probe, e.g. "535.104.05"
 
@@ -122,6 +124,7 @@ class Verdict:
     findings: list[Finding] = field(default_factory=list)
     model: Optional[str] = None
     image: Optional[str] = None
+    loader: Optional[str] = None  # the loader judged (tfguard.compat.loaders), None when none could be
 
     @property
     def summary(self) -> str:
@@ -138,6 +141,7 @@ class Verdict:
             "verdict": self.verdict,
             "model": self.model,
             "image": self.image,
+            "loader": self.loader,
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -147,5 +151,6 @@ class Verdict:
             verdict=data["verdict"],
             model=data.get("model"),
             image=data.get("image"),
+            loader=data.get("loader"),
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
         )

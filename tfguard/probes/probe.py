@@ -1021,15 +1021,40 @@ def _exception_text(exc, limit=6000):
     return text[-limit:]
 
 
+# The loaders, as tfguard.compat.loaders names them (the probe cannot import it; a test keeps the
+# names in step). Each loads the way that server does, then calls what it would call on zeros.
+LOADERS = ("tf2", "serving", "keras", "keras_nocompile", "tf_keras", "tf_keras_nocompile")
+LOADER_ALIASES = {"saved_model": "tf2"}
+LOADER_CALLS = {
+    "tf2": "tf.saved_model.load",
+    "serving": "a Session with the SavedModel's serve tag set (as TF Serving loads it)",
+    "keras": "tf.keras.models.load_model",
+    "keras_nocompile": "tf.keras.models.load_model(compile=False)",
+    "tf_keras": "tf_keras.models.load_model",
+    "tf_keras_nocompile": "tf_keras.models.load_model(compile=False)",
+}
+
+
+def _zeros_dims(shape):
+    if shape is None:
+        return [1]
+    return [1 if d is None or d < 0 else int(d) for d in shape]
+
+
 def _child_load(tf, config, send):
     path, loader = config["model_path"], config["loader"]
     t = time.monotonic()
     try:
-        if loader == "keras":
-            model = tf.keras.models.load_model(path, compile=False)
-            send("load", ok=True, loader=loader, seconds=time.monotonic() - t,
-                 model_type=type(model).__name__)
-            return
+        if loader in ("keras", "keras_nocompile", "tf_keras", "tf_keras_nocompile"):
+            if loader.startswith("tf_keras"):
+                import tf_keras as keras
+            else:
+                keras = tf.keras
+            model = keras.models.load_model(path, compile=not loader.endswith("_nocompile"))
+            send("load", ok=True, loader=loader, seconds=time.monotonic() - t, model_type=type(model).__name__)
+            return _child_call_keras(tf, model, send)
+        if loader == "serving":
+            return _child_load_serving(tf, path, send, t)
         loaded = tf.saved_model.load(path)
     except BaseException as exc:
         send("load", ok=False, loader=loader, seconds=time.monotonic() - t, exc_type=type(exc).__name__,
@@ -1047,13 +1072,70 @@ def _child_load(tf, config, send):
         specs = function.structured_input_signature[1]
         inputs = {}
         for key, spec in specs.items():
-            shape = [1 if d is None else d for d in spec.shape.as_list()] if spec.shape.rank is not None else [1]
-            inputs[key] = tf.zeros(shape, dtype=spec.dtype)
+            shape = spec.shape.as_list() if spec.shape.rank is not None else None
+            inputs[key] = tf.zeros(_zeros_dims(shape), dtype=spec.dtype)
         outputs = function(**inputs)
         send("call", ok=True, signature=name, seconds=time.monotonic() - t,
              outputs=sorted(outputs)[:32] if isinstance(outputs, dict) else None)
     except BaseException as exc:
         send("call", ok=False, signature=name, seconds=time.monotonic() - t, error=_exception_text(exc))
+
+
+def _child_load_serving(tf, path, send, started):
+    """What TF Serving's C++ loader does, through the same C++: the MetaGraph whose tag set is exactly
+    {serve}, imported into a fresh Graph and a Session with a default config (no soft placement),
+    variables restored and init ops run; then a Session.run of the serving signature."""
+    import numpy as np
+
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with v1.Session(graph=graph, config=v1.ConfigProto()) as session:
+        try:
+            meta_graph = v1.saved_model.loader.load(session, ["serve"], path)
+        except BaseException as exc:
+            send("load", ok=False, loader="serving", seconds=time.monotonic() - started, exc_type=type(exc).__name__,
+                 error=_exception_text(exc))
+            return
+        signatures = sorted(meta_graph.signature_def)
+        send("load", ok=True, loader="serving", seconds=time.monotonic() - started, signatures=signatures)
+        if not signatures:
+            return
+        name = "serving_default" if "serving_default" in signatures else signatures[0]
+        send("phase", phase="call")
+        t = time.monotonic()
+        try:
+            signature = meta_graph.signature_def[name]
+            feeds = {}
+            for info in signature.inputs.values():
+                shape = None if info.tensor_shape.unknown_rank else [d.size for d in info.tensor_shape.dim]
+                dtype = tf.as_dtype(info.dtype)
+                dims = _zeros_dims(shape)
+                feeds[info.name] = np.full(dims, b"", dtype=object) if dtype == tf.string else np.zeros(dims, dtype.as_numpy_dtype)
+            fetches = {key: info.name for key, info in signature.outputs.items() if info.name}
+            session.run(fetches, feed_dict=feeds)
+            send("call", ok=True, signature=name, seconds=time.monotonic() - t, outputs=sorted(fetches)[:32])
+        except BaseException as exc:
+            send("call", ok=False, signature=name, seconds=time.monotonic() - t, error=_exception_text(exc))
+
+
+def _child_call_keras(tf, model, send):
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        return
+    send("phase", phase="call")
+    t = time.monotonic()
+    try:
+        import numpy as np
+
+        arrays = []
+        for tensor in inputs:
+            shape = tensor.shape.as_list() if getattr(tensor.shape, "rank", None) is not None else None
+            dtype = getattr(tensor.dtype, "as_numpy_dtype", tensor.dtype)
+            arrays.append(np.zeros(_zeros_dims(shape), dtype))
+        model(arrays if len(arrays) > 1 else arrays[0])
+        send("call", ok=True, signature="model(zeros)", seconds=time.monotonic() - t)
+    except BaseException as exc:
+        send("call", ok=False, signature="model(zeros)", seconds=time.monotonic() - t, error=_exception_text(exc))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1134,6 +1216,9 @@ _KERAS_FORMAT_PATTERNS = ("File format not supported", "Keras 3 only supports", 
                           "legacy SavedModel format", "TFSMLayer", "Could not deserialize")
 
 
+_KERAS_LOADERS = ("keras", "keras_nocompile", "tf_keras", "tf_keras_nocompile")
+
+
 def classify_load_failure(exc_type, error, loader, model=None):
     """(code, message, missing ops) for a failed model load."""
     missing = sorted(set(re.findall(r"Op type not registered '([^']+)'", error or "")) |
@@ -1141,7 +1226,7 @@ def classify_load_failure(exc_type, error, loader, model=None):
     if missing:
         return ("PROBE_MISSING_OP", "this TensorFlow lacks op%s %s%s" % (
             "s" if len(missing) > 1 else "", ", ".join(missing), _producer_note(model)), missing)
-    if loader == "keras" and any(p in (error or "") for p in _KERAS_FORMAT_PATTERNS):
+    if loader in _KERAS_LOADERS and any(p in (error or "") for p in _KERAS_FORMAT_PATTERNS):
         return "PROBE_KERAS_FORMAT", "Keras cannot read this model: %s" % _last_line(error)[:400], []
     return "PROBE_MODEL_LOAD_FAILED", "loading the model failed: %s%s" % (
         _last_line(error)[:400] or exc_type, _producer_note(model)), []
@@ -1279,9 +1364,9 @@ def run_probe(args):
         fmt, where = model_format(args.model)
         if fmt is not None:
             model_path = where
-    loader = args.loader
+    loader = LOADER_ALIASES.get(args.loader, args.loader)
     if loader == "auto":
-        loader = "keras" if fmt in ("keras_v3", "h5") else "saved_model"
+        loader = "keras" if fmt in ("keras_v3", "h5") else "tf2"
     config = {"gpu": args.gpu, "model_path": model_path, "loader": loader}
 
     child = _ChildRun(config, deadline)
@@ -1337,7 +1422,7 @@ def run_probe(args):
 
     model = parent.get("model")
     problem = parent.get("model_problem")
-    model_is_keras = bool(model and model.get("keras_format")) or loader == "keras"
+    model_is_keras = bool(model and model.get("keras_format")) or loader in _KERAS_LOADERS
 
     # tf.keras
     stack_event = child.first("stack") or {}
@@ -1442,7 +1527,7 @@ def _model_checks(args, child, model, problem, loader, import_ok, signum, timing
                                       "error_tail": tail_lines(load.get("error", ""))}))
         return checks
     checks.append(_check("model_load", "pass", "PROBE_MODEL_LOADED", "%s loads with %s" % (
-        args.model, "tf.keras.models.load_model" if loader == "keras" else "tf.saved_model.load"),
+        args.model, LOADER_CALLS.get(loader, loader)),
         details={"loader": loader, "signatures": load.get("signatures"), "seconds": load.get("seconds")}))
     call = child.first("call")
     if call is not None:
@@ -1633,8 +1718,8 @@ def add_arguments(parser):
     parser.add_argument("--model", metavar="PATH", help="the model: a SavedModel directory, a .keras or .h5 file")
     parser.add_argument("--expected-producer", metavar="VERSION",
                         help="the TensorFlow release that should have saved the model (e.g. 2.15.1)")
-    parser.add_argument("--loader", choices=("auto", "saved_model", "keras"), default="auto",
-                        help="how to load the model (default: by its format)")
+    parser.add_argument("--loader", choices=("auto",) + LOADERS + tuple(LOADER_ALIASES), default="auto",
+                        help="load the model the way this server does (default: by its format; see docs/loaders.md)")
     parser.add_argument("--gpu", choices=("required", "optional", "none"), default="optional",
                         help="whether TensorFlow must see a GPU (default: optional)")
     parser.add_argument("--mode", choices=("enforce", "warn", "audit"), default="enforce",

@@ -67,7 +67,7 @@ def mutate(request: AdmissionRequest, namespace_mode: str, store: FactStore, set
 
 def runs_python(stack) -> bool:
     """False for stacks known to have no Python: StackFacts.loaders is None for a Python TF stack and
-    ["saved_model"] for TF Serving, a C++ server."""
+    ["serving"] for TF Serving, a C++ server."""
     return stack.loaders is None or "keras" in stack.loaders
 
 

@@ -1,0 +1,175 @@
+"""Loading the graph: GraphDef versions, registered ops, declared attrs, CPU kernels, a newer producer."""
+
+from __future__ import annotations
+
+from tfguard.compat import releases
+from tfguard.compat.judgement import Judgement, listing, version_key
+
+
+def graph(j: Judgement) -> None:
+    """For loaders that import the graph: tf2, serving, and Keras 2 reading a SavedModel."""
+    m, release = j.model, j.release
+    loads_graph = m.format == "saved_model" and (j.loads_saved_model or (j.loads_with_keras and j.keras_major == 2))
+    if m.format and not loads_graph:
+        return  # a Keras file: its config is rebuilt, no graph is loaded
+
+    if loads_graph and release is not None:
+        _graphdef_versions(j)
+
+    newer = j.producer_newer()
+    ops = m.ops if loads_graph else []
+    if ops and j.measured:
+        problems = _ops(j, ops)
+        if newer and not problems:
+            if m.op_attrs:
+                j.add(
+                    "PRODUCER_NEWER_OPS_PRESENT", "info",
+                    f"the {j.model_label} comes from TensorFlow {m.tensorflow_version or '(newer)'}, newer than "
+                    f"{j.runtime_label}, but all {len(ops)} ops it uses and their attrs exist there",
+                    producer=m.tensorflow_version, ops=len(ops),
+                )
+            else:
+                j.add(
+                    "PRODUCER_NEWER_UNVERIFIED", "warning",
+                    f"the {j.model_label} comes from TensorFlow {m.tensorflow_version or '(newer)'}, newer than "
+                    f"{j.runtime_label}: all {len(ops)} ops exist there, but the attrs its nodes set are not known",
+                    producer=m.tensorflow_version,
+                )
+        return
+
+    if ops and not j.measured and _ops_newer_than_unmeasured_runtime(j, ops):
+        return
+    if newer:
+        if not m.format:
+            why = "only its producer version is known"
+        elif not ops:
+            why = "its op set is not known"
+        else:
+            why = f"tfguard has no op registry for TensorFlow {j.tf}"
+        j.add(
+            "PRODUCER_NEWER_UNVERIFIED", "warning",
+            f"the {j.model_label} comes from TensorFlow {m.tensorflow_version or '(newer)'}, newer than "
+            f"{j.runtime_label}, and {why}: it usually loads unless it uses ops or attrs the runtime lacks",
+            producer=m.tensorflow_version,
+        )
+    elif not m.format and m.tensorflow_version:
+        j.add(
+            "VERSION_FACTS_ONLY", "info",
+            f"only the producer version of the {j.model_label} is known (TensorFlow {m.tensorflow_version}); "
+            f"it is not newer than {j.runtime_label}",
+            producer=m.tensorflow_version,
+        )
+
+
+def _graphdef_versions(j: Judgement) -> None:
+    """As `CheckVersions` in tensorflow/core/framework/versions.cc."""
+    m, release = j.model, j.release
+    consumer = release.graph_def_version
+    if consumer is None:
+        return
+    if m.graph_min_consumer is not None and m.graph_min_consumer > consumer:
+        j.add(
+            "GRAPH_MIN_CONSUMER", "error",
+            f"the {j.model_label}'s graph needs GraphDef consumer {m.graph_min_consumer} or newer; "
+            f"{j.runtime_label} is GraphDef version {consumer}",
+            min_consumer=m.graph_min_consumer, runtime=consumer,
+        )
+    if consumer in (m.graph_bad_consumers or ()):
+        j.add(
+            "GRAPH_BAD_CONSUMER", "error",
+            f"the {j.model_label}'s graph disallows GraphDef consumer {consumer}, the version of {j.runtime_label}",
+            bad_consumers=list(m.graph_bad_consumers), runtime=consumer,
+        )
+    min_producer = release.graph_def_min_producer
+    if m.graph_producer is not None and min_producer is not None and m.graph_producer < min_producer:
+        j.add(
+            "GRAPH_PRODUCER_TOO_OLD", "error",
+            f"the {j.model_label}'s graph was produced at GraphDef version {m.graph_producer}, below the "
+            f"minimum {min_producer} that {j.runtime_label} accepts",
+            producer=m.graph_producer, min_producer=min_producer,
+        )
+
+
+def first_release(op: str) -> str:
+    first = releases.first_release_with_op(op)
+    return f"{op} (first in TensorFlow {first})" if first else f"{op} (in no release tfguard knows: a custom op?)"
+
+
+def _first_release_with_attr(op: str, attr: str) -> str:
+    for release in releases.measured_releases():
+        if attr in release.op_attrs.get(op, ()):
+            return f"{op}.{attr} (first in TensorFlow {release.series})"
+    return f"{op}.{attr}"
+
+
+def _ops(j: Judgement, ops: list[str]) -> bool:
+    """Registered ops, declared attrs and CPU kernels against a measured release.
+
+    True if something the model uses is missing (an op, or an attr its nodes set)."""
+    release, m = j.release, j.model
+    registered = release.ops
+    missing = [] if registered.issuperset(ops) else [op for op in ops if op not in registered]
+    if missing:
+        j.add(
+            "OP_NOT_REGISTERED", "error",
+            f"the {j.model_label} uses {len(missing)} op{'s' if len(missing) > 1 else ''} that {j.runtime_label} "
+            f"does not register: {listing(missing, first_release)}",
+            ops=missing,
+            first_release={op: releases.first_release_with_op(op) for op in missing},
+        )
+
+    unknown_attrs: dict[str, list[str]] = {}
+    declared_by = release.op_attrs
+    for op, attrs in (m.op_attrs or {}).items():
+        declared = declared_by.get(op)
+        if declared is None:
+            continue  # op missing (reported above) or no attr facts for it
+        for attr in attrs:  # the hot loop of the admission path: cheapest test first
+            if attr not in declared and attr[:1] != "_":
+                unknown_attrs.setdefault(op, []).append(attr)
+    if unknown_attrs:
+        unknown_attrs = {op: sorted(set(attrs)) for op, attrs in sorted(unknown_attrs.items())}
+        pairs = [_first_release_with_attr(op, attr) for op, attrs in unknown_attrs.items() for attr in attrs]
+        j.add(
+            "OP_ATTR_NOT_IN_OPDEF", "warning",
+            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
+            "TensorFlow there runs these ops ignoring the attr, or refuses them (NodeDef mentions attr not in Op)",
+            attrs=unknown_attrs,
+        )
+
+    on_gpu = j.gpu == "required" and j.stack.cuda_build is not False
+    if not on_gpu:
+        no_cpu = [] if release.ops_without_cpu_kernel.isdisjoint(ops) else [
+            op for op in ops if op in release.ops_without_cpu_kernel
+        ]
+        if no_cpu:
+            j.add(
+                "OP_NO_CPU_KERNEL", "warning",
+                f"{j.runtime_label} has no CPU kernel for {listing(no_cpu)}, used by the {j.model_label}; "
+                f"GPUs are {'optional' if j.gpu == 'optional' else 'not requested'}, so running these ops on CPU fails",
+                ops=no_cpu,
+            )
+    return bool(missing or unknown_attrs)
+
+
+def _ops_newer_than_unmeasured_runtime(j: Judgement, ops: list[str]) -> bool:
+    """For a runtime older than every measured release: ops first seen after the oldest measured
+    release certainly did not exist in it. True if it found some (and reported them)."""
+    measured = releases.measured_releases()
+    if not measured or j.tf_key[:2] >= version_key(measured[0].series)[:2]:
+        return False
+    oldest = measured[0].series
+    later = []
+    for op in ops:
+        first = releases.first_release_with_op(op)
+        if first and version_key(first)[:2] > version_key(oldest)[:2]:
+            later.append(op)
+    if later:
+        j.add(
+            "OP_NOT_REGISTERED", "error",
+            f"the {j.model_label} uses {len(later)} op{'s' if len(later) > 1 else ''} that appeared after "
+            f"TensorFlow {j.tf} of {j.runtime_label}: {listing(later, first_release)}",
+            ops=later,
+            first_release={op: releases.first_release_with_op(op) for op in later},
+        )
+    return bool(later)
