@@ -28,8 +28,9 @@ def test_imports_only_the_standard_library():
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             imported.add(node.module.split(".")[0])
-    # tensorflow and h5py are imported inside the child / optionally, never at module level
-    assert imported - STDLIB <= {"tensorflow", "h5py"}
+    # Imported only inside the child that imports TensorFlow (numpy comes with it; tf_keras only for the
+    # tf_keras loaders) or optionally (h5py), never at module level.
+    assert imported - STDLIB <= {"tensorflow", "tf_keras", "numpy", "h5py"}
     top_level = {a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import) for a in n.names}
     top_level |= {n.module.split(".")[0] for n in tree.body if isinstance(n, ast.ImportFrom)}
     assert top_level <= STDLIB and "tfguard" not in imported
