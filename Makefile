@@ -7,7 +7,7 @@ VENV := .venv
 export TFGUARD_CACHE ?= $(HOME)/.cache/tfguard
 export UV_CACHE_DIR ?= $(TFGUARD_CACHE)/uv
 
-.PHONY: install test test-fast bench demo control-plane tf-envs docs lint clean e2e-kind
+.PHONY: install test test-fast bench demo control-plane tf-envs monitoring-tools docs lint clean e2e-kind
 
 install: $(VENV)/.installed
 
@@ -26,7 +26,11 @@ control-plane:
 tf-envs: install
 	$(VENV)/bin/python -m harness.tfenvs ensure
 
-test: install control-plane tf-envs
+# A real Prometheus and promtool (Debian's prometheus package, unpacked into the cache; not installed).
+monitoring-tools: install
+	$(VENV)/bin/python -m harness.prometheus ensure
+
+test: install control-plane tf-envs monitoring-tools
 	TFGUARD_REQUIRE_PREREQUISITES=1 $(VENV)/bin/python -m pytest -ra
 
 # Only what needs neither TensorFlow nor the control plane.

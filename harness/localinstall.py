@@ -44,6 +44,7 @@ class LocalTfguard:
         sets: Sequence[str] = (),
         operator: bool = True,
         startup_timeout: float = 60.0,
+        webhook_args: Sequence[str] = (),
     ):
         self.cp = cp
         self.namespace = namespace
@@ -52,6 +53,8 @@ class LocalTfguard:
         self.with_operator = operator
         self.startup_timeout = startup_timeout
         self.port = free_port()
+        self.operator_port = free_port()  # the operator's /healthz and /metrics
+        self.webhook_args = list(webhook_args)
         self.workdir = Path(tempfile.mkdtemp(prefix="tfguard-local-"))
         self.cert_dir = self.workdir / "certs"
         self.logs: dict[str, Path] = {}
@@ -151,6 +154,7 @@ class LocalTfguard:
                 "--webhook-selector", f"tfguard.io/webhook-configuration={self.configuration_name}",
                 "--ip-address", "127.0.0.1",
                 "--recheck-interval", "30",
+                "--health-port", str(self.operator_port),
             ],
             log,
             self.cp.env,
@@ -192,6 +196,7 @@ class LocalTfguard:
                 "--port", str(self.port),
                 "--kubeconfig", str(self.cp.kubeconfig),
                 "--namespace", self.namespace,
+                *self.webhook_args,
             ],
             log,
             self.cp.env,
