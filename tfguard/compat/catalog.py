@@ -4,7 +4,8 @@ No network: what an image holds is read from its repository and tag, for images 
 the TensorFlow release:
 
     tensorflow/tensorflow:2.15.0[-gpu][-jupyter]     Python TF (pip wheel; -gpu is the CUDA build)
-    tensorflow/serving:2.15.0[-gpu]                  TF Serving: C++ server, SavedModels only
+    tensorflow/serving:2.15.1[-devel][-gpu], -rcN    TF Serving: C++ server, SavedModels only; the TF
+                                                     release and GPU build from data/tf_serving.json
     bitnami/tensorflow-serving:2.15.0[-debian-12-rN] TF Serving
     nvcr.io/nvidia/tensorflow:24.02-tf2-py3          NVIDIA NGC container (data/ngc_tensorflow.json)
     .../deeplearning-platform-release/tf2-gpu.2-15   Google Deep Learning Containers (TF minor pinned)
@@ -85,6 +86,43 @@ def is_moving_tag(ref: str) -> bool:
     return parsed.tag is None or bool(_MOVING.match(parsed.tag))
 
 
+_SERVING_TAG = re.compile(r"^(\d+\.\d+\.\d+)(?:-rc(\d+))?(-devel)?(-gpu)?$")
+
+
+@lru_cache(maxsize=1)
+def tf_serving_data() -> dict:
+    """data/tf_serving.json: every TF Serving release, the TF it is built from, its GPU builds."""
+    return json.loads((Path(__file__).parent / "data" / "tf_serving.json").read_text())
+
+
+def tf_serving_release(tag: str) -> Optional[dict]:
+    """What a pinned tensorflow/serving tag holds: {"release", "tensorflow", "gpu", "devel",
+    "cuda", "cudnn", "listed"}; None for a tag that pins nothing (latest, nightly, ...)."""
+    match = _SERVING_TAG.match(tag or "")
+    if not match:
+        return None
+    number, rc, devel, gpu = match.groups()
+    release = f"{number}-rc{rc}" if rc is not None else number
+    data = tf_serving_data()
+    listed = next((r for r in data["releases"] if r["release"] == release), None)
+    tf = data["exceptions"].get(release, release)
+    if listed is not None:
+        tf = listed["tensorflow"]
+    out = {"release": release, "tensorflow": tf.replace("-rc", "rc"), "gpu": bool(gpu), "devel": bool(devel),
+           "cuda": None, "cudnn": None, "listed": listed is not None}
+    if gpu:
+        key = _release_key(number)  # an rc is built like the release it leads to
+        builds = [b for b in data["gpu_by_first_release"] if _release_key(b["from"]) <= key]
+        if builds:
+            out["cuda"], out["cudnn"] = builds[-1]["cuda"], builds[-1]["cudnn"]
+    return out
+
+
+def _release_key(release: str) -> tuple[int, ...]:
+    number, _, rc = release.partition("-rc")
+    return (*(int(p) for p in number.split(".")), int(rc) if rc else 99)
+
+
 @lru_cache(maxsize=1)
 def _ngc() -> dict:
     return json.loads((Path(__file__).parent / "data" / "ngc_tensorflow.json").read_text())
@@ -129,19 +167,26 @@ def lookup(ref: str) -> StackFacts:
     if tag is None or _MOVING.match(tag):
         return unknown
 
-    if repo in ("tensorflow/tensorflow", "tensorflow/serving"):
+    if repo == "tensorflow/serving":
+        found = tf_serving_release(tag)
+        if found is None:
+            return unknown
+        return _stack(
+            ref, parsed, found["tensorflow"],
+            cuda_build=found["gpu"],
+            cuda_version=found["cuda"],
+            cudnn_version=found["cudnn"],
+            loaders=list(SERVING_LOADERS),
+        )
+
+    if repo == "tensorflow/tensorflow":
         match = _TF_TAG.match(tag)
         if not match:
             return unknown
         words = set(match.group(2).split("-")) - {""}
-        if not words <= _TF_TAG_WORDS | ({"devel"} if repo == "tensorflow/serving" else set()):
+        if not words <= _TF_TAG_WORDS:
             return unknown
-        serving = repo == "tensorflow/serving"
-        return _stack(
-            ref, parsed, match.group(1),
-            cuda_build="gpu" in words,
-            loaders=list(SERVING_LOADERS) if serving else None,
-        )
+        return _stack(ref, parsed, match.group(1), cuda_build="gpu" in words)
 
     if repo == "bitnami/tensorflow-serving":
         match = _BITNAMI_TAG.match(tag)

@@ -26,6 +26,7 @@ from tfguard.compat import catalog
 from tfguard.compat.codes import finding
 from tfguard.compat.facts import GPU_CHOICES, LOADERS, Finding, ModelFacts, StackFacts
 from tfguard.workload.images import pinned_digest
+from tfguard.workload.serving_layout import read_layout
 from tfguard.workload.store import FactStore
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -65,6 +66,10 @@ def resolve(
     if observed is not None and observed_in(observed, image):
         stack = observed
     model = resolve_model(namespace, annotations, store, findings)
+    if model.path is None:  # a TF Serving container says where its model is: its base path
+        layout = read_layout(container, serving_image=stack.loaders == ["serving"])
+        if layout is not None and layout.describes_one_model:
+            model = dataclasses.replace(model, path=layout.base_path)
     loader = resolve_loader(annotations, findings)
     gpu = resolve_gpu(container, annotations, findings)
     model_name = model.path or annotations.get(A.MODEL_PROFILE) or annotations.get(A.OBSERVED_MODEL_PROFILE)
