@@ -10,8 +10,11 @@ What it does, and prints as a user would see it:
   5. runs the real probe with real TensorFlow against two of the models and writes its report into
      the Pods' status, as a kubelet would; the operator turns it into an ImageStack, annotations and
      Events, shown by `kubectl describe deployment`;
-  6. stops the webhook to show that admission then fails open;
-  7. cleans up: no process is left behind.
+  6. shows tfguard's results where platform teams look: `kubectl tfguard status/explain/probe-results`,
+     `kubectl get policyreports -A`, the webhook's and operator's metrics, and `tfguard check
+     --manifests` over the gallery as CI would run it (harness/demo_results.py);
+  7. stops the webhook to show that admission then fails open;
+  8. ends with a one-screen summary, and cleans up: no process is left behind.
 
     python -m harness.demo [--no-probe]
 """
@@ -27,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from harness import gallery
+from harness import demo_results, gallery
 from harness.controlplane import ControlPlane, ControlPlaneError, ensure_binaries, versions
 from harness.localinstall import CHART, LocalTfguard
 from harness.tfenvs import NEW_TF, OLD_TF
@@ -213,8 +216,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 results = show_gallery(cp, namespaces, profiles)
                 if not args.no_probe:
                     show_probe_and_operator(cp, namespaces, Path(tmp))
+                figures = demo_results.show(cp, tfguard, namespaces, profiles, Path(tmp), kubectl_shown, note, heading)
                 show_fail_open(cp, tfguard, namespaces)
                 problems = summary(results)
+                for line in demo_results.summary_lines(figures):
+                    if line:
+                        print(line)
                 heading("Cleaning up")
                 note("helm uninstall tfguard, stop the webhook, the operator and the control plane")
         note(f"done in {time.monotonic() - started:.0f}s; no process left behind")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from datetime import datetime, timezone
 from typing import Sequence
@@ -11,6 +12,7 @@ from typing import Sequence
 def table(columns: Sequence[str], rows: Sequence[Sequence[object]], wrap_last: bool = False) -> str:
     cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    wrap_last = wrap_last and sys.stdout.isatty()  # a pipe or a file gets whole lines, as kubectl's
     if wrap_last:  # the last column (a reason) gets what the terminal has left, at least 40
         room = shutil.get_terminal_size((160, 24)).columns - sum(w + 3 for w in widths[:-1])
         widths[-1] = max(40, min(widths[-1], room))
