@@ -48,6 +48,13 @@ class Progress:
             self._drawn_at = now
             self._draw(note)
 
+    def echo(self, text: str, stream: Optional[TextIO] = None) -> None:
+        """Print a line of output above the bar (the bar is drawn again on the next advance)."""
+        if self.enabled and self._drawn_at:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+        print(text, file=stream or sys.stdout, flush=True)
+
     def line(self, note: str = "") -> str:
         width = shutil.get_terminal_size((80, 20)).columns
         share = self.done / self.total if self.total else 1.0

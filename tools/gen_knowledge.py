@@ -46,6 +46,7 @@ from harness.tfenvs import (  # noqa: E402
     tf_recipe,
 )
 from tfguard.compat.chains import chain  # noqa: E402
+from tfguard.progress import Progress  # noqa: E402
 
 DATA_DIR = ROOT / "tfguard" / "compat" / "data"
 MEASURE = Path(__file__).resolve().parent / "measure_release.py"
@@ -454,6 +455,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     total = len(NEWEST_PATCHES)
     done_count = [0]
+    progress = Progress(total, "measuring TensorFlow releases")
 
     def one(version: str) -> tuple[str, dict]:
         t0 = time.monotonic()
@@ -461,20 +463,22 @@ def main(argv: list[str]) -> int:
         done_count[0] += 1
         how = "reused" if reused else f"{time.monotonic() - t0:.0f}s"
         if result.get("error"):
-            print(f"[{done_count[0]}/{total}] TensorFlow {version}: NOT MEASURED ({how}): {result['error'][:300]}", flush=True)
+            progress.echo(f"[{done_count[0]}/{total}] TensorFlow {version}: NOT MEASURED ({how}): {result['error'][:300]}")
         else:
-            print(f"[{done_count[0]}/{total}] TensorFlow {version}: {len(result['op_defs'])} ops, GraphDef "
-                  f"{result['graph_def_version']}, tf.keras -> {result.get('tf_keras_package')} "
-                  f"{result.get('tf_keras_resolves_to')} ({how})", flush=True)
+            progress.echo(f"[{done_count[0]}/{total}] TensorFlow {version}: {len(result['op_defs'])} ops, GraphDef "
+                          f"{result['graph_def_version']}, tf.keras -> {result.get('tf_keras_package')} "
+                          f"{result.get('tf_keras_resolves_to')} ({how})")
+        progress.advance(note=version)
         return version, result
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+    with progress, ThreadPoolExecutor(max_workers=args.jobs) as pool:
         measured = dict(pool.map(one, NEWEST_PATCHES))
 
     keras: list[dict] = []
     if not args.no_keras:
         stacks = keras_stacks(measured)
         done_count[0] = 0
+        progress = Progress(len(stacks), "measuring Keras stacks")
 
         def one_keras(stack) -> dict:
             package, version, how = stack
@@ -486,10 +490,11 @@ def main(argv: list[str]) -> int:
             how_long = "reused" if reused else f"{time.monotonic() - t0:.0f}s"
             summary = result["error"][:300] if result.get("error") else (
                 f"{len(result['modules'])} modules, {sum(len(c) for c in result['classes'].values())} classes")
-            print(f"[{done_count[0]}/{len(stacks)}] {package} {version}: {summary} ({how_long})", flush=True)
+            progress.echo(f"[{done_count[0]}/{len(stacks)}] {package} {version}: {summary} ({how_long})")
+            progress.advance(note=f"{package} {version}")
             return result
 
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        with progress, ThreadPoolExecutor(max_workers=args.jobs) as pool:
             keras = list(pool.map(one_keras, stacks))
 
     files = build_data(measured, keras)

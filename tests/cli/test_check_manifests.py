@@ -218,6 +218,11 @@ def test_progress_draws_a_bar_on_a_terminal_only(monkeypatch):
         for i in range(4):
             progress.advance(note=f"file-{i}.yaml")
     assert "checking [" in screen.getvalue() and "4/4" in screen.getvalue()
+    out = io.StringIO()
+    with Progress(2, "measuring", stream=screen) as progress:
+        progress.advance()
+        progress.echo("[1/2] TensorFlow 2.15.1: 1500 ops", stream=out)  # a log line above the bar
+    assert out.getvalue() == "[1/2] TensorFlow 2.15.1: 1500 ops\n"
     assert screen.getvalue().endswith("\r\033[K")  # the line is cleared when done
     monkeypatch.setenv("CI", "true")
     quiet = Terminal()

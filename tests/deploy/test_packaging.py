@@ -64,8 +64,16 @@ def test_the_tfguard_image_install_step_works_without_tensorflow(tmp_path):
         "import importlib.resources as r\n"
         "assert r.files('tfguard.probes').joinpath('probe.py').is_file()\n"
         "assert 'tensorflow' not in sys.modules\n"
+        "assert 'kubernetes' not in sys.modules, 'the image must not need the kubernetes client library'\n"
     )
     done = subprocess.run([str(venv / "bin" / "python"), "-c", check], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     done = subprocess.run([str(venv / "bin" / "tfguard"), "--help"], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0 and "webhook" in done.stdout and "operator" in done.stdout
+    # kubectl-tfguard is installed with the package; without the kubeconfig extra it says what to add.
+    done = subprocess.run([str(venv / "bin" / "kubectl-tfguard"), "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and "status" in done.stdout and "explain" in done.stdout
+    (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
+    done = subprocess.run([str(venv / "bin" / "kubectl-tfguard"), "status", "--kubeconfig", str(tmp_path / "kubeconfig")],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "tfguard[kubeconfig]" in done.stderr and "Traceback" not in done.stderr
