@@ -10,7 +10,8 @@ The layers, bottom up (each may import only those below it):
 - `workload`: what tfguard reads from pod controllers, Pods and its own resources, in memory.
 - `kube`: the small Kubernetes API client.
 - `webhook`, `operator`: the two services, peers that never import each other.
-- `commands`, `cli`: the command line.
+- `commands`, `cli`, `plugin`: the command lines (`tfguard`, and `kubectl-tfguard`), with `progress`
+  (their progress bar).
 - `probes/probe.py`: the in-pod probe, a single stdlib-only file that imports nothing of tfguard.
 """
 

@@ -65,3 +65,19 @@ def test_the_operator_is_scraped_like_the_webhook(render):
     assert monitor["spec"]["podMetricsEndpoints"][0] == {"port": "health", "path": "/metrics", "interval": "30s"}
     (operator,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-operator")]
     assert operator["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "8080"
+
+
+def test_the_policy_report_crd_and_its_rbac_follow_the_values(render):
+    objects = render()
+    (crd,) = [o for o in objects if o["kind"] == "CustomResourceDefinition" and o["metadata"]["name"] == "policyreports.wgpolicyk8s.io"]
+    assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert [v["name"] for v in crd["spec"]["versions"]] == ["v1alpha2"]
+    role = next(o for o in objects if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith("-operator"))
+    assert any("wgpolicyk8s.io" in r["apiGroups"] for r in role["rules"])
+    skipped = render("policyReports.installCRD=false")
+    assert not [o for o in skipped if o["metadata"]["name"] == "policyreports.wgpolicyk8s.io"]
+    off = render("policyReports.enabled=false")
+    role = next(o for o in off if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith("-operator"))
+    assert not any("wgpolicyk8s.io" in r["apiGroups"] for r in role["rules"])
+    operator = next(o for o in off if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-operator"))
+    assert "--no-policy-reports" in operator["spec"]["template"]["spec"]["containers"][0]["args"]

@@ -196,3 +196,22 @@ def test_without_the_crd_the_reports_wait_and_nothing_fails(crds, monkeypatch, c
     held = asyncio.run(attempt())
     assert "no PolicyReport CRD" in caplog.text
     assert held.dirty == {"default"} and held.entries["default"]
+
+
+def test_the_chart_leaves_a_policy_report_crd_it_did_not_install_alone(policy_report_crd, tfguard_namespace):
+    """Kyverno (here: anyone but this release) installed the CRD: `helm install` neither fails on it
+    nor takes it over."""
+    cp = policy_report_crd
+    release = f"polr-{tfguard_namespace[-6:]}"
+    done = cp.helm("install", release, str(CHART), "--namespace", tfguard_namespace,
+                   "--set", "webhook.external.url=https://127.0.0.1:9", "--set", "webhook.external.caBundle=Q0EK",
+                   "--set", "operator.enabled=false", "--set", "webhook.failurePolicy=Ignore", check=False)
+    try:
+        assert done.returncode == 0, done.stderr
+        crd = cp.get("crd", "policyreports.wgpolicyk8s.io")
+        assert (crd["metadata"].get("annotations") or {}).get("meta.helm.sh/release-name") != release
+        manifest = cp.helm("get", "manifest", release, "--namespace", tfguard_namespace).stdout
+        assert "policyreports.wgpolicyk8s.io" not in manifest.split("kind: ClusterRole")[0]
+    finally:
+        cp.helm("uninstall", release, "--namespace", tfguard_namespace, check=False)
+    assert cp.get("crd", "policyreports.wgpolicyk8s.io")  # and uninstalling leaves it too
