@@ -39,9 +39,12 @@ class InspectError(TfguardError):
     there for callers that format it themselves.
     """
 
-    def __init__(self, path: "os.PathLike[str] | str", problem: str):
+    def __init__(self, path: "os.PathLike[str] | str", problem: str, unloadable: bool = False):
         self.path = os.fspath(path)
         self.problem = problem
+        # True when TensorFlow cannot read it either (a parse it refuses, a broken checkpoint): the model
+        # is incompatible with every release, which is a verdict, not a usage error.
+        self.unloadable = unloadable
         super().__init__(f"{self.path}: {problem}")
 
 

@@ -139,14 +139,16 @@ def test_newer_model_without_attr_facts_is_only_risky():
     assert codes_of(v) == ["PRODUCER_NEWER_UNVERIFIED"]
 
 
-def test_attr_the_runtime_opdef_lacks_is_risky_because_the_tf2_loader_ignores_it():
+def test_an_attr_the_runtime_opdef_lacks_is_ignored_by_tf2_and_refused_by_serving():
     attrs = {**SERVING_ATTRS, "MatMul": ["T", "grad_a"]}
-    v = evaluate(saved_model("2.20.0", attrs=attrs), image("2.15.1"))
-    assert v.verdict == "risky"
-    f = finding(v, "OP_ATTR_NOT_IN_OPDEF")
-    assert "MatMul.grad_a (first in TensorFlow 2.20)" in f.message and "NodeDef mentions attr" in f.message
-    assert f.details["attrs"] == {"MatMul": ["grad_a"]}
-    assert "PRODUCER_NEWER_OPS_PRESENT" not in codes_of(v)
+    loaded = evaluate(saved_model("2.20.0", attrs=attrs), image("2.15.1"), loader="tf2")
+    assert loaded.verdict == "compatible" and loaded.loader == "tf2"
+    assert "MatMul.grad_a (first in TensorFlow 2.20)" in finding(loaded, "OP_ATTR_IGNORED").message
+    served = evaluate(saved_model("2.20.0", attrs=attrs), image("2.15.1"), loader="serving")
+    assert served.verdict == "incompatible" and served.loader == "serving"
+    f = finding(served, "OP_ATTR_NOT_IN_OPDEF")
+    assert "NodeDef mentions attr" in f.message and f.details["attrs"] == {"MatMul": ["grad_a"]}
+    assert "PRODUCER_NEWER_OPS_PRESENT" not in codes_of(served)
 
 
 def test_same_attr_is_fine_where_the_opdef_declares_it():

@@ -24,7 +24,9 @@ def add_nodes(container, nodes: Iterable[Node]) -> None:
     for name, op, attrs in nodes:
         node = container.add(name=name, op=op)
         for attr in attrs:
-            node.attr[attr] = ATTR_TYPE_FLOAT
+            # AttrValue is a message in tfguard's schema (only its nesting fields declared): the real
+            # encoding goes in as bytes it does not declare, kept as they are.
+            node.attr[attr].MergeFromString(ATTR_TYPE_FLOAT)
 
 
 def saved_model_message(

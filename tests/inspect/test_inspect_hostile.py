@@ -144,8 +144,48 @@ def test_invalid_utf8_in_an_op_name(tmp_path):
 def test_huge_saved_model_pb_is_refused_before_reading(tmp_path):
     model = write_saved_model(tmp_path / "m")
     with open(model / "saved_model.pb", "r+b") as f:
+        f.truncate(3 << 29)  # sparse: 1.5 GiB declared, nothing written
+    expect_error(model, r"saved_model.pb: 1.5 GiB, over the 1.0 GiB limit \(TFGUARD_INSPECT_SAVED_MODEL_BYTES raises it")
+
+
+def test_a_saved_model_pb_past_protobufs_2_gib_is_unloadable_whatever_the_limit(tmp_path):
+    model = write_saved_model(tmp_path / "m")
+    with open(model / "saved_model.pb", "r+b") as f:
         f.truncate(3 << 30)  # sparse: 3 GiB declared, nothing written
-    expect_error(model, r"saved_model.pb: 3.0 GiB, over the 1.0 GiB limit \(TFGUARD_INSPECT_SAVED_MODEL_BYTES raises it")
+    with pytest.raises(InspectError, match=r"3.0 GiB: protobuf \(and so TensorFlow\) parses no message of 2 GiB") as raised:
+        inspect_model(model, limits=Limits(saved_model_bytes=4 << 30))
+    assert raised.value.unloadable
+
+
+def test_nesting_past_protobufs_recursion_limit_is_unloadable_as_in_tensorflow(tmp_path):
+    def field(number: int, payload: bytes) -> bytes:
+        return bytes([number << 3 | 2]) + _length(len(payload)) + payload
+
+    def saved_model_pb(depth: int) -> bytes:
+        value = b""  # AttrValue{func: NameAttrList{attr: {"a": AttrValue{func: ...}}}}
+        for _ in range(depth):
+            value = field(10, field(2, field(1, b"a") + field(2, value)))
+        node = field(1, b"x") + field(2, b"Relu") + field(5, field(1, b"f") + field(2, value))
+        meta_graph = field(1, field(4, b"serve")) + field(2, field(1, node))
+        return field(2, meta_graph)
+
+    for depth, loads in ((10, True), (120, False)):
+        model = saved_model_with_pb(tmp_path / str(depth), saved_model_pb(depth))
+        if loads:
+            assert inspect_model(model).ops == ["Relu"]
+        else:
+            with pytest.raises(InspectError, match="nested deeper than protobuf's recursion limit") as raised:
+                inspect_model(model)
+            assert raised.value.unloadable
+
+
+def _length(n: int) -> bytes:
+    out = b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return out
 
 
 def test_size_limit_is_configurable(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hypothesis import given, strategies as st
 
-from tfguard.compat.inspect.keras_zip import keras_modules
+from tfguard.compat.inspect.keras_config import keras_modules
 from tfguard.probes import probe
 
 ROOT = Path(__file__).resolve().parents[2]

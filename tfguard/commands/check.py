@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_model(args: argparse.Namespace, model_path: str, output: str) -> int:
+    from tfguard.compat.facts import ModelFacts
     from tfguard.compat.inspect import InspectError, inspect_model
     from tfguard.compat.verdict import evaluate, version_key
 
@@ -103,7 +104,9 @@ def run_model(args: argparse.Namespace, model_path: str, output: str) -> int:
     try:
         model = inspect_model(model_path)
     except InspectError as exc:
-        return _usage(str(exc))
+        if not exc.unloadable:
+            return _usage(str(exc))
+        model = ModelFacts(path=model_path, format="saved_model", unloadable=exc.problem)
     except ValueError as exc:  # a malformed TFGUARD_INSPECT_* limit
         return _usage(str(exc))
 

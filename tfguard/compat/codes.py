@@ -51,6 +51,66 @@ _CODES: list[Code] = [
         "the image), then let the probe run again.",
     ),
     Code(
+        "MODEL_UNLOADABLE",
+        "TensorFlow cannot read the model at all",
+        "The model's files are past what protobuf (and so every TensorFlow release) parses: a "
+        "saved_model.pb of 2 GiB or more, nested deeper than protobuf's recursion limit of 100, truncated "
+        "or not a SavedModel. Measured: every release and loader fails on these.",
+        "Re-export the model from its source (the file was cut, corrupted or hand-edited); for a graph "
+        "over 2 GiB, move large constants into variables.",
+    ),
+    Code(
+        "VARIABLES_BROKEN",
+        "The model's checkpoint is missing or incomplete",
+        "Every SavedModel loader restores the variables from variables/variables.index and its data "
+        "shards. A missing directory or index, a missing shard, or a shard shorter than the index says "
+        "(an interrupted copy) fails the restore in every release.",
+        "Copy the whole SavedModel directory again (variables/ included) and check its size against the "
+        "source; `tfguard inspect` says what is missing.",
+    ),
+    Code(
+        "ASSETS_MISSING",
+        "Asset files the model names are missing",
+        "The MetaGraph lists asset files (vocabularies, lookup tables) that are not in the SavedModel's "
+        "assets/ directory; the table or initializer that reads one fails when the model is loaded.",
+        "Copy the SavedModel with its assets/ directory.",
+    ),
+    Code(
+        "SAVED_MODEL_SEVERAL_METAGRAPHS",
+        "tf.saved_model.load cannot choose among the SavedModel's MetaGraphs",
+        "Servers call tf.saved_model.load without tags; with more than one MetaGraph (a TF1 export with "
+        "serve and train graphs, say) it refuses to choose. Keras 2 load_model reads a SavedModel the same "
+        "way. Measured in every release.",
+        "Export only the serving MetaGraph, load with tags=['serve'] in your server, or serve the model "
+        "with TensorFlow Serving (tfguard.io/model-loader: serving), which picks the serve tag set.",
+    ),
+    Code(
+        "SAVED_MODEL_NO_SERVE_TAG_SET",
+        "No MetaGraph has the tag set TensorFlow Serving looks for",
+        "TensorFlow Serving loads the MetaGraph whose tag set is exactly {serve}; a model exported only as "
+        "'serve, gpu' or 'train' has none, and the server finds nothing to load.",
+        "Re-export with tags=['serve'] (tf.saved_model.save does so by default), or configure the server's "
+        "saved_model_tags to the tag set the model has.",
+    ),
+    Code(
+        "NODES_PINNED_TO_MISSING_DEVICE",
+        "Nodes are pinned to a device the Pod does not have",
+        "A TF1 graph exported with explicit device placement (/device:GPU:0) is imported by TensorFlow "
+        "Serving into a Session without soft placement: on a CPU-only build, or a Pod without GPUs, the "
+        "import fails.",
+        "Re-export without device placement (clear_devices=True), request the GPU for the Pod on a CUDA "
+        "build, or load with tf.saved_model.load.",
+    ),
+    Code(
+        "OP_ATTR_IGNORED",
+        "Attrs the runtime's OpDefs lack are ignored by this loader",
+        "A newer release saved attrs (e.g. VarHandleOp.debug_name) that the runtime's OpDefs do not "
+        "declare. Measured: tf.saved_model.load instantiates the functions without them and the model "
+        "loads; TensorFlow Serving's graph import refuses the same model (OP_ATTR_NOT_IN_OPDEF).",
+        "Nothing to do for tf.saved_model.load; to serve it with TensorFlow Serving, use a release at least "
+        "as new as the one that saved it.",
+    ),
+    Code(
         "RELEASE_NOT_MEASURED",
         "The image's TensorFlow release was not measured: version-level facts only",
         "tfguard's release knowledge is generated from real wheels of the releases installable here "
@@ -100,15 +160,13 @@ _CODES: list[Code] = [
     ),
     Code(
         "OP_ATTR_NOT_IN_OPDEF",
-        "The model sets op attrs the runtime's OpDef does not declare",
-        "SavedModels strip attrs left at their default, so this only happens when the model uses a "
-        "newer attr with a non-default value. Measured with TF 2.15.1 (GatherNd "
-        "bad_indices_policy='IGNORE' from TF 2.20, in a SavedModel function and in a TF1 graph): the "
-        "node loads and runs with the op's old behaviour, the attr silently ignored. Where a loader "
-        "applies TensorFlow's ValidateNodeDef, it refuses the node instead ('NodeDef mentions attr ... "
-        "not in Op<...>'). Either way the model does not do what it did where it was saved.",
+        "TensorFlow Serving refuses NodeDefs with attrs its OpDefs lack",
+        "A newer release saved attrs with non-default values (VarHandleOp.debug_name from 2.10 on every "
+        "variable, GatherNd.bad_indices_policy, MatMul.grad_a) that the runtime's OpDefs do not declare. "
+        "Measured: TensorFlow Serving's graph import validates every NodeDef and refuses them ('NodeDef "
+        "mentions attr ... not in Op<...>'), while tf.saved_model.load ignores them (OP_ATTR_IGNORED).",
         "Serve the model with a release whose OpDef has the attr (the message names the first one), or "
-        "re-export without that option.",
+        "re-export it with the serving release.",
     ),
     Code(
         "OP_NO_CPU_KERNEL",

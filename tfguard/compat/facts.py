@@ -55,6 +55,27 @@ class ModelFacts:
     # no loader can build a model from it alone.
     weights_only: bool = False
 
+    # Why TensorFlow itself cannot read the model (a saved_model.pb past protobuf's limits, a parse
+    # it refuses): incompatible with every release and loader. None when it can.
+    unloadable: Optional[str] = None
+
+    # --- SavedModels: what the loaders consult besides the graph (docs/loaders.md) ---
+    meta_graph_tags: list[list[str]] = field(default_factory=list)  # every MetaGraphDef's tag set, in file order
+    object_graph: Optional[bool] = None  # the served MetaGraph carries a TF2 object graph (None: not read)
+    # Field numbers the object graph's SavedObjects set (their `kind`s and the rest): a kind a runtime's
+    # protos do not know reads there as no kind at all.
+    saved_object_fields: list[int] = field(default_factory=list)
+    pinned_devices: list[str] = field(default_factory=list)  # device types nodes are pinned to: "GPU", "TPU"
+    # The checkpoint the loaders restore: "whole", "none", or what is broken (inspect/variables.py).
+    variables: Optional[str] = None
+    missing_assets: list[str] = field(default_factory=list)  # asset files the MetaGraph names, not in assets/
+
+    # --- Keras configs: what load_model deserializes ---
+    # "module:ClassName" ("ClassName" where the file records no module) -> the config keys it is given.
+    keras_classes: dict[str, list[str]] = field(default_factory=dict)
+    # The saved training config (compile): {"optimizer": name, "loss": [...], "metrics": [...]}; None if none.
+    keras_compile: Optional[dict[str, Any]] = None
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -112,8 +112,22 @@ def model_profile_resource(
                 ("format", facts.keras_format),
                 ("backend", facts.keras_backend),
                 ("modules", facts.keras_modules),
+                ("classes", facts.keras_classes),
+                ("compile", _compile_spec(facts.keras_compile)),
             )
             if v
+        },
+        "savedModel": {
+            k: v
+            for k, v in (
+                ("metaGraphTags", [list(tags) for tags in facts.meta_graph_tags]),
+                ("objectGraph", facts.object_graph),
+                ("savedObjectFields", list(facts.saved_object_fields)),
+                ("pinnedDevices", list(facts.pinned_devices)),
+                ("variables", facts.variables),
+                ("missingAssets", list(facts.missing_assets)),
+            )
+            if v not in (None, [], "")
         },
         "signatures": list(facts.signatures),
         "ops": sorted(facts.ops),
@@ -126,10 +140,26 @@ def model_profile_resource(
     return {"apiVersion": API_VERSION, "kind": "ModelProfile", "metadata": metadata, "spec": spec}
 
 
+_COMPILE_KEYS = {"optimizer": "optimizer", "optimizer_config_keys": "optimizerConfigKeys", "loss": "loss", "metrics": "metrics"}
+
+
+def _compile_spec(facts: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    if not facts:
+        return None
+    return {key: facts[name] for name, key in _COMPILE_KEYS.items() if facts.get(name) not in (None, [])}
+
+
+def _compile_facts(spec: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    if not isinstance(spec, dict):
+        return None
+    return {name: spec.get(key, [] if name != "optimizer" else None) for name, key in _COMPILE_KEYS.items()}
+
+
 def facts_from_model_profile(obj: dict[str, Any]) -> ModelFacts:
     spec = obj.get("spec") or {}
     graph = spec.get("graphDef") or {}
     keras = spec.get("keras") or {}
+    saved = spec.get("savedModel") or {}
     return ModelFacts(
         path=spec.get("source") or None,
         format=spec.get("format") or None,
@@ -145,6 +175,14 @@ def facts_from_model_profile(obj: dict[str, Any]) -> ModelFacts:
         keras_format=keras.get("format"),
         keras_backend=keras.get("backend"),
         keras_modules=list(keras["modules"]) if keras.get("modules") else None,
+        keras_classes={k: list(v) for k, v in (keras.get("classes") or {}).items()},
+        keras_compile=_compile_facts(keras.get("compile")),
+        meta_graph_tags=[list(t) for t in saved.get("metaGraphTags") or []],
+        object_graph=saved.get("objectGraph"),
+        saved_object_fields=list(saved.get("savedObjectFields") or []),
+        pinned_devices=list(saved.get("pinnedDevices") or []),
+        variables=saved.get("variables"),
+        missing_assets=list(saved.get("missingAssets") or []),
         signatures=list(spec.get("signatures") or []),
         digest=spec.get("digest") or None,
         source="profile",

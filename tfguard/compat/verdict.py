@@ -28,7 +28,7 @@ from typing import Optional
 from tfguard.compat import loaders as L
 from tfguard.compat.facts import GPU_CHOICES, ModelFacts, StackFacts, Verdict
 from tfguard.compat.judgement import Judgement, version_key
-from tfguard.compat.rules import formats, graph, keras
+from tfguard.compat.rules import files, formats, graph, keras, metagraphs
 from tfguard.compat.rules import gpu as gpu_rules
 from tfguard.compat.rules import stack as stack_rules
 
@@ -65,8 +65,12 @@ def evaluate(
             "MODEL_FACTS_MISSING", "info",
             f"nothing is known about the {j.model_label}: only {j.runtime_label} was judged",
         )
-    else:
+    elif files.readable(j):
         formats.loader_accepts_format(j)
+        files.checkpoint(j)
+        files.assets(j)
+        metagraphs.metagraph(j)
+        metagraphs.placement(j)
         if j.tf_key is not None:
             stack_rules.knowledge(j)
             keras.keras_formats(j)

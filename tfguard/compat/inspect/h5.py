@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from tfguard.compat.facts import ModelFacts
+from tfguard.compat.inspect.keras_config import compile_facts, keras_classes, keras_modules
 from tfguard.errors import InspectError
 from tfguard.compat.inspect.files import read_head
 from tfguard.compat.inspect.limits import Limits, human_size
@@ -34,7 +35,8 @@ def is_hdf5(path: Path) -> bool:
 
 
 def read_root_attributes(path: str, attribute_limit: int) -> dict[str, Any]:
-    """In the child: {"keras_version", "backend", "model_config": bool} or {"error": problem}."""
+    """In the child: {"keras_version", "backend", "model_config", "training_config"} (text or None),
+    or {"error": problem}."""
     import h5py
 
     def text(attrs, name: str) -> Optional[str]:
@@ -55,7 +57,8 @@ def read_root_attributes(path: str, attribute_limit: int) -> dict[str, Any]:
             return {
                 "keras_version": text(f.attrs, "keras_version"),
                 "backend": text(f.attrs, "backend"),
-                "model_config": "model_config" in f.attrs,
+                "model_config": text(f.attrs, "model_config"),
+                "training_config": text(f.attrs, "training_config"),
             }
     except ValueError as exc:
         if str(exc).startswith("attribute "):
@@ -92,17 +95,31 @@ def _read_in_child(path: Path, limits: Limits) -> dict[str, Any]:
     return result
 
 
+def _json_attribute(path: Path, name: str, text: Optional[str]) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise InspectError(path, f"the {name} attribute is not valid JSON") from None
+
+
 def inspect_h5(path: Path, limits: Limits) -> ModelFacts:
     if not is_hdf5(path):
         raise InspectError(path, "not an HDF5 file (no HDF5 signature)")
     attributes = _read_in_child(path, limits)
+    model = _json_attribute(path, "model_config", attributes.get("model_config"))
+    training = _json_attribute(path, "training_config", attributes.get("training_config"))
     return ModelFacts(
         path=str(path),
         format="h5",
         keras_version=attributes.get("keras_version"),
         keras_format="h5",
         keras_backend=attributes.get("backend"),
-        weights_only=not attributes.get("model_config"),
+        weights_only=model is None,
+        keras_modules=keras_modules(model) if isinstance(model, dict) else None,
+        keras_classes=keras_classes(model) if model is not None else {},
+        keras_compile=compile_facts(training),
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tfguard.compat.facts import ModelFacts
+from tfguard.compat.inspect.keras_config import compile_facts, keras_classes, keras_modules
 from tfguard.errors import InspectError
 from tfguard.compat.inspect.limits import Limits, MiB, human_size
 
@@ -49,26 +50,6 @@ def _json_object(data: bytes, where: str) -> dict[str, Any]:
     return value
 
 
-def keras_modules(config: dict[str, Any]) -> list[str]:
-    """The Python modules a Keras config deserializes its objects from (sorted, unique).
-
-    Keras 2.13-2.15 record Functional models under `keras.src.engine.functional`, a module
-    Keras 3 does not have: that alone makes such a file unloadable under Keras 3.
-    """
-    modules: set[str] = set()
-    stack: list[Any] = [config]
-    while stack:  # iterative: a hostile config may nest deeper than Python's recursion limit
-        value = stack.pop()
-        if isinstance(value, dict):
-            module = value.get("module")
-            if isinstance(module, str) and "class_name" in value:
-                modules.add(module)
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return sorted(modules)
-
-
 def inspect_keras_zip(path: Path, limits: Limits) -> ModelFacts:
     try:
         archive = zipfile.ZipFile(path)
@@ -92,10 +73,13 @@ def inspect_keras_zip(path: Path, limits: Limits) -> ModelFacts:
                 _read_member(archive, members[METADATA_JSON], path, limits), f"{path} ({METADATA_JSON})"
             )
     keras_version = metadata.get("keras_version")
+    model = {k: v for k, v in config.items() if k != "compile_config"}  # compiling is a separate step
     return ModelFacts(
         path=str(path),
         format="keras_v3",
         keras_version=keras_version if isinstance(keras_version, str) else None,
         keras_format="keras_v3",
         keras_modules=keras_modules(config),
+        keras_classes=keras_classes(model),
+        keras_compile=compile_facts(config.get("compile_config")),
     )

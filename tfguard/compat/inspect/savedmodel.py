@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -12,14 +13,17 @@ from google.protobuf import message as _message
 
 from tfguard.compat.facts import ModelFacts
 from tfguard.compat.inspect import schema
-from tfguard.errors import InspectError
 from tfguard.compat.inspect.files import read_bounded
+from tfguard.compat.inspect.keras_config import compile_facts, keras_classes
 from tfguard.compat.inspect.limits import Limits
+from tfguard.compat.inspect.variables import check_variables
+from tfguard.errors import InspectError
 
 SAVED_MODEL_PB = "saved_model.pb"
 SAVED_MODEL_PBTXT = "saved_model.pbtxt"
 KERAS_METADATA_PB = "keras_metadata.pb"
 SERVE_TAG = "serve"
+PROTOBUF_LIMIT = 2 << 30  # protobuf refuses to parse a message of 2 GiB or more
 # A signature key the SavedModel builder adds for its init op; not a serving signature.
 INIT_OP_SIGNATURE_KEY = "__saved_model_init_op"
 
@@ -31,12 +35,16 @@ def is_saved_model_dir(directory: Path) -> bool:
 
 def parse_saved_model(data: bytes, path: "Path | str" = SAVED_MODEL_PB) -> Any:
     """The SavedModel message in `data` (binary); InspectError if it is not one."""
+    if len(data) >= PROTOBUF_LIMIT:
+        raise InspectError(path, f"{len(data) / (1 << 30):.1f} GiB: protobuf (and so TensorFlow) parses no message "
+                           "of 2 GiB or more", unloadable=True)
     try:
         saved_model = schema.BINARY.SavedModel.FromString(data)
     except (_message.DecodeError, RecursionError, ValueError) as exc:
-        raise InspectError(path, f"not a valid SavedModel protobuf: {_decode_problem(exc)}") from None
+        raise InspectError(path, f"not a valid SavedModel protobuf: {_decode_problem(exc)}; TensorFlow cannot "
+                           "parse it either", unloadable=True) from None
     if not len(saved_model.meta_graphs):
-        raise InspectError(path, "not a SavedModel: it holds no MetaGraphDef")
+        raise InspectError(path, "not a SavedModel: it holds no MetaGraphDef", unloadable=True)
     return saved_model
 
 
@@ -54,8 +62,8 @@ def parse_saved_model_text(text: bytes, path: "Path | str" = SAVED_MODEL_PBTXT) 
 
 
 def _decode_problem(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "nested too deeply"
+    if isinstance(exc, RecursionError) or "MaxDepth" in str(exc) or "recursion" in str(exc).lower():
+        return "nested deeper than protobuf's recursion limit (100)"
     text = str(exc).strip() or type(exc).__name__
     if text.startswith("Error parsing message"):  # upb says no more than that
         return "truncated or malformed"
@@ -96,6 +104,52 @@ def collect_ops(graph_defs: Iterable[Any]) -> dict[str, set[str]]:
     return op_attrs
 
 
+# Ops that hold variables: a SavedModel using them cannot load without its checkpoint.
+VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "AutoReloadVariable"})
+_DEVICE = re.compile(r"device:([A-Za-z_]+)(?::|$)")
+_LEGACY_DEVICE = re.compile(r"(?:^|/)(cpu|gpu|tpu)(?::|$)", re.IGNORECASE)  # TF1's "/gpu:0"
+
+
+def top_level_fields(message: bytes) -> set[int]:
+    """The field numbers a serialized message sets at its top level (a wire-format scan, no schema)."""
+    numbers: set[int] = set()
+    pos, end = 0, len(message)
+    while pos < end:
+        tag, pos = _varint(message, pos)
+        numbers.add(tag >> 3)
+        wire = tag & 7
+        if wire == 0:
+            _, pos = _varint(message, pos)
+        elif wire == 2:
+            length, pos = _varint(message, pos)
+            pos += length
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        else:  # groups (3, 4) do not occur in TF's protos
+            break
+    return numbers
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while pos < len(data) and shift < 64:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+    return result, len(data)
+
+
+def device_type(device: str) -> Optional[str]:
+    """"/device:GPU:0", "/job:w/replica:0/task:0/device:GPU:1", "/gpu:0" -> "GPU"."""
+    match = _DEVICE.search(device) or _LEGACY_DEVICE.search(device)
+    return match.group(1).upper() if match else None
+
+
 def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> ModelFacts:
     graphs = served_meta_graphs(saved_model)
     first = graphs[0]
@@ -104,6 +158,17 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
     has_versions = first.graph_def.HasField("versions")
     op_attrs = collect_ops(g.graph_def for g in graphs)
     signatures = sorted({k for g in graphs for k in g.signature_def.keys()} - {INIT_OP_SIGNATURE_KEY})
+    devices = {
+        device_type(node.device)
+        for g in graphs
+        for node in chain(g.graph_def.node, chain.from_iterable(f.node_def for f in g.graph_def.library.function))
+        if node.device
+    }
+    object_graph = first.HasField("object_graph_def")
+    kinds: set[int] = set()
+    for node in first.object_graph_def.nodes if object_graph else ():
+        if isinstance(node, bytes):
+            kinds |= top_level_fields(node)
     return ModelFacts(
         path=path,
         format="saved_model",
@@ -116,42 +181,69 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
         ops=sorted(op_attrs),
         op_attrs={op: sorted(attrs) for op, attrs in sorted(op_attrs.items())},
         signatures=signatures,
+        meta_graph_tags=[sorted(g.meta_info_def.tags) for g in saved_model.meta_graphs],
+        object_graph=object_graph,
+        saved_object_fields=sorted(kinds),
+        pinned_devices=sorted(d for d in devices if d and d != "CPU"),
     )
 
 
 def keras_metadata(data: bytes, path: "Path | str" = KERAS_METADATA_PB) -> dict[str, Any]:
-    """keras_version and backend from keras_metadata.pb (the root object's JSON metadata)."""
+    """From keras_metadata.pb: keras_version and backend (the root object's JSON metadata), the
+    classes and config keys of every object Keras 2 revives, and the root's training config."""
     try:
         metadata = schema.BINARY.KerasSavedMetadata.FromString(data)
     except (_message.DecodeError, RecursionError, ValueError) as exc:
         raise InspectError(path, f"not a valid Keras metadata protobuf: {_decode_problem(exc)}") from None
-    root = next((n for n in metadata.nodes if n.node_path == "root"), None)
-    if root is None:
-        root = next((n for n in metadata.nodes if n.node_id == 0), None)
-    if root is None or not root.metadata:
-        return {}
-    try:
-        values = json.loads(root.metadata)
-    except (ValueError, RecursionError):
-        raise InspectError(path, "the root object's metadata is not valid JSON") from None
-    if not isinstance(values, dict):
-        return {}
-    return {k: values[k] for k in ("keras_version", "backend") if isinstance(values.get(k), str)}
+    classes: dict[str, set[str]] = {}
+    root_values: dict[str, Any] = {}
+    for node in metadata.nodes:
+        if not node.metadata:
+            continue
+        try:
+            values = json.loads(node.metadata)
+        except (ValueError, RecursionError):
+            if node.node_path == "root" or node.node_id == 0:
+                raise InspectError(path, "the root object's metadata is not valid JSON") from None
+            continue
+        if not isinstance(values, dict):
+            continue
+        if node.node_path == "root" or (not root_values and node.node_id == 0):
+            root_values = values
+        model = {k: v for k, v in values.items() if k != "training_config"}
+        for key, keys in keras_classes(model).items():
+            classes.setdefault(key, set()).update(keys)
+    facts: dict[str, Any] = {k: root_values[k] for k in ("keras_version", "backend") if isinstance(root_values.get(k), str)}
+    facts["classes"] = {key: sorted(keys) for key, keys in sorted(classes.items())}
+    facts["compile"] = compile_facts(root_values.get("training_config"))
+    return facts
 
 
 def inspect_saved_model(directory: Path, limits: Limits) -> ModelFacts:
     pb, pbtxt = directory / SAVED_MODEL_PB, directory / SAVED_MODEL_PBTXT
+    try:
+        size = os.stat(pb).st_size
+    except OSError:
+        size = 0  # read_bounded says what is wrong with it
+    if size >= PROTOBUF_LIMIT:
+        raise InspectError(pb, f"{size / (1 << 30):.1f} GiB: protobuf (and so TensorFlow) parses no message "
+                           "of 2 GiB or more", unloadable=True)
     if os.path.lexists(pb) or not os.path.lexists(pbtxt):
         saved_model = parse_saved_model(read_bounded(pb, limits.saved_model_bytes, "saved_model_bytes"), pb)
     else:
         text = read_bounded(pbtxt, limits.saved_model_pbtxt_bytes, "saved_model_pbtxt_bytes")
         saved_model = parse_saved_model_text(text, pbtxt)
     facts = facts_from_saved_model(saved_model, str(directory))
+    assets = {a.filename for g in served_meta_graphs(saved_model) for a in g.asset_file_def if a.filename}
     del saved_model
+    facts.missing_assets = sorted(name for name in assets if not (directory / "assets" / name).exists())
+    facts.variables = check_variables(directory, needs_variables=not VARIABLE_OPS.isdisjoint(facts.ops))
     metadata_path = directory / KERAS_METADATA_PB
     if metadata_path.exists():
         keras = keras_metadata(read_bounded(metadata_path, limits.keras_metadata_bytes, "keras_metadata_bytes"), metadata_path)
         facts.keras_format = "saved_model_keras"
         facts.keras_version = keras.get("keras_version")
         facts.keras_backend = keras.get("backend")
+        facts.keras_classes = keras.get("classes") or {}
+        facts.keras_compile = keras.get("compile")
     return facts

@@ -7,9 +7,9 @@ versions.proto, op_def.proto; keras/protobuf/saved_metadata.proto). Every other 
 by the parser as an unknown field.
 
 Two flavours of the same schema live in two private pools:
-- `BINARY`: map values tfguard never looks at (AttrValue, SignatureDef) are declared `bytes`, which
-  has the same wire encoding as a message, so the parser keeps them as opaque bytes instead of
-  decoding them.
+- `BINARY`: values tfguard never looks into (SignatureDef, CollectionDef, SavedObject, SaverDef) are
+  declared `bytes`, which has the same wire encoding as a message, so the parser keeps them as
+  opaque bytes instead of decoding them.
 - `TEXT`: for `saved_model.pbtxt`, the same values are empty messages (text format needs a
   message there; their contents are skipped as unknown fields).
 """
@@ -63,9 +63,21 @@ def _file(name: str, opaque_values: bool) -> descriptor_pb2.FileDescriptorProto:
         _field("min_consumer", 2, I32),
         _field("bad_consumers", 3, I32, _REPEATED),
     )
-    # node_def.proto: NodeDef; only the attr names matter, not their values
-    node_def = _message("NodeDef", _field("name", 1, S), _field("op", 2, S))
-    _map(node_def, "attr", 5, opaque("AttrValue"))
+    B = _F.TYPE_BYTES
+    # node_def.proto: NodeDef; the attr names matter, not their values; the device a node is pinned to
+    node_def = _message("NodeDef", _field("name", 1, S), _field("op", 2, S), _field("device", 4, S))
+    # attr_value.proto: of an AttrValue only what can nest (a function and its own attrs, in `func` or
+    # in `list.func`) is declared, so protobuf's recursion limit applies as it does in TensorFlow: a
+    # graph nested past it fails here exactly as it fails there. Every other value is skipped.
+    attr_value = _message(
+        "AttrValue",
+        _field("list", 1, MSG, type_name="AttrListValue"),
+        _field("func", 10, MSG, type_name="NameAttrList"),
+    )
+    attr_list = _message("AttrListValue", _field("func", 9, MSG, _REPEATED, "NameAttrList"))
+    name_attr_list = _message("NameAttrList")
+    _map(name_attr_list, "attr", 2, _F(type=MSG, label=_OPTIONAL, type_name=f".{_PACKAGE}.AttrValue"))
+    _map(node_def, "attr", 5, _F(type=MSG, label=_OPTIONAL, type_name=f".{_PACKAGE}.AttrValue"))
     # op_def.proto: OpDef (a FunctionDef's signature; its name is the function's name)
     op_def = _message("OpDef", _field("name", 1, S))
     # function.proto
@@ -91,12 +103,26 @@ def _file(name: str, opaque_values: bool) -> descriptor_pb2.FileDescriptorProto:
         _field("tensorflow_version", 5, S),
         _field("tensorflow_git_version", 6, S),
     )
+    # meta_graph.proto AssetFileDef, and saved_object_graph.proto SavedObjectGraph, whose nodes are
+    # kept as bytes: only which fields each SavedObject sets matters (its `kind`), read by a scan.
+    asset_file_def = _message("AssetFileDef", _field("filename", 2, S))
+    def blob(name: str, number: int, type_name: str, label: int = _OPTIONAL) -> _F:
+        """Bytes in the binary flavour; an empty message (its contents skipped) in the text one."""
+        if opaque_values:
+            return _field(name, number, B, label)
+        return _field(name, number, MSG, label, type_name)
+
+    saved_object_graph = _message("SavedObjectGraph", blob("nodes", 1, "SavedObject", _REPEATED))
     meta_graph_def = _message(
         "MetaGraphDef",
         _field("meta_info_def", 1, MSG, type_name="MetaInfoDef"),
         _field("graph_def", 2, MSG, type_name="GraphDef"),
+        blob("saver_def", 3, "SaverDef"),
+        _field("asset_file_def", 6, MSG, _REPEATED, "AssetFileDef"),
+        _field("object_graph_def", 7, MSG, type_name="SavedObjectGraph"),
     )
     _map(meta_graph_def, "signature_def", 5, opaque("SignatureDef"))
+    _map(meta_graph_def, "collection_def", 4, opaque("CollectionDef"))
     # saved_model.proto
     saved_model = _message(
         "SavedModel",
@@ -117,11 +143,11 @@ def _file(name: str, opaque_values: bool) -> descriptor_pb2.FileDescriptorProto:
     )
 
     messages = [
-        version_def, node_def, op_def, function_def, function_library, graph_def,
-        meta_info_def, meta_graph_def, saved_model, keras_object, keras_metadata,
+        attr_value, attr_list, name_attr_list, version_def, node_def, op_def, function_def, function_library, graph_def,
+        meta_info_def, asset_file_def, saved_object_graph, meta_graph_def, saved_model, keras_object, keras_metadata,
     ]
     if not opaque_values:
-        messages += [_message("AttrValue"), _message("SignatureDef")]
+        messages += [_message(n) for n in ("SignatureDef", "CollectionDef", "SavedObject", "SaverDef")]
     return descriptor_pb2.FileDescriptorProto(
         name=name, package=_PACKAGE, syntax="proto3", message_type=messages
     )

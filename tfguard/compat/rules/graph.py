@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tfguard.compat import loaders as L
 from tfguard.compat import releases
 from tfguard.compat.judgement import Judgement, listing, version_key
 
@@ -130,12 +131,24 @@ def _ops(j: Judgement, ops: list[str]) -> bool:
     if unknown_attrs:
         unknown_attrs = {op: sorted(set(attrs)) for op, attrs in sorted(unknown_attrs.items())}
         pairs = [_first_release_with_attr(op, attr) for op, attrs in unknown_attrs.items() for attr in attrs]
-        j.add(
-            "OP_ATTR_NOT_IN_OPDEF", "warning",
-            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
-            "TensorFlow there runs these ops ignoring the attr, or refuses them (NodeDef mentions attr not in Op)",
-            attrs=unknown_attrs,
-        )
+        if j.loader == L.SERVING:
+            # Measured: the Session's graph import validates every NodeDef against the runtime's
+            # OpDef ("NodeDef mentions attr 'debug_name' not in Op<name=VarHandleOp ...>").
+            j.add(
+                "OP_ATTR_NOT_IN_OPDEF", "error",
+                f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
+                "TensorFlow Serving's graph import refuses them (NodeDef mentions attr not in Op)",
+                attrs=unknown_attrs,
+            )
+        else:
+            # Measured: tf.saved_model.load instantiates the functions with the attrs it does not know
+            # left out, and the model loads and runs.
+            j.add(
+                "OP_ATTR_IGNORED", "info",
+                f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
+                f"{j.loader_call} loads it ignoring them",
+                attrs=unknown_attrs,
+            )
 
     on_gpu = j.gpu == "required" and j.stack.cuda_build is not False
     if not on_gpu:
