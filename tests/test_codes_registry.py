@@ -11,7 +11,8 @@ from tfguard.compat.codes import CODES
 ROOT = Path(__file__).resolve().parents[1]
 # Strings with a code's prefix that are not codes: environment variables, and a made-up code in a
 # malformed report.
-NOT_CODES = {"CUDA_VISIBLE_DEVICES", "MODEL_NAME", "MODEL_BASE_PATH", "PROBE_X", "KERAS_BACKEND"}
+NOT_CODES = {"CUDA_VISIBLE_DEVICES", "MODEL_NAME", "MODEL_BASE_PATH", "PROBE_X", "KERAS_BACKEND",
+             "CUDA_DRIVERS", "CUDA_DRIVER_FLOORS"}  # env variables and the probe's generated tables
 PREFIXES = sorted({code.split("_")[0] for code in CODES})
 SPELLED = re.compile(r"""["']((?:%s)_[A-Z0-9_]+)["']""" % "|".join(PREFIXES))
 

@@ -47,7 +47,25 @@ def python_dict(name: str, table: dict) -> str:
     return f"{name} = {{\n" + "\n".join(lines) + "\n}\n"
 
 
-TABLES = {"FIXES": (fixes, "tfguard/compat/codes.py")}
+def cuda_drivers() -> str:
+    """CUDA minor -> its GA Linux driver, oldest first."""
+    from tfguard.compat import gpu_facts
+
+    return python_dict("CUDA_DRIVERS", gpu_facts.cuda_toolkit_drivers())
+
+
+def cuda_driver_floors() -> str:
+    """CUDA major -> the oldest driver that runs any build of it (minor-version compatibility)."""
+    from tfguard.compat import gpu_facts
+
+    return python_dict("CUDA_DRIVER_FLOORS", gpu_facts.minor_version_floors())
+
+
+TABLES = {
+    "FIXES": (fixes, "tfguard/compat/codes.py"),
+    "CUDA_DRIVERS": (cuda_drivers, "tfguard/compat/data/gpu.json"),
+    "CUDA_DRIVER_FLOORS": (cuda_driver_floors, "tfguard/compat/data/gpu.json"),
+}
 
 
 def _block(name: str) -> re.Pattern:

@@ -193,7 +193,7 @@ def test_webhook_reads_only_what_it_caches(render):
     verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}
     assert verbs == {"get", "list", "watch"}
     resources = {res for rule in role["rules"] for res in rule["resources"]}
-    assert resources == {"imagestacks", "modelprofiles"}
+    assert resources == {"imagestacks", "modelprofiles", "nodes"}  # nodes: their GPU/CPU labels, read-only
 
 
 def test_prometheus_can_scrape_the_webhook(render):

@@ -93,6 +93,10 @@ def test_the_operator_may_do_nothing_else(operator_account, namespace):
         ("create", "validatingwebhookconfigurations.admissionregistration.k8s.io", None, None, None),
         ("delete", "validatingwebhookconfigurations.admissionregistration.k8s.io", None, f"{release}-tfguard", None),
         ("patch", "validatingwebhookconfigurations.admissionregistration.k8s.io", None, "someone-elses", None),
+        # Nodes: read for their GPU/CPU labels, never written
+        ("patch", "nodes", None, None, None),
+        ("delete", "nodes", None, None, None),
+        ("update", "nodes", None, None, "status"),
         # nothing cluster-wide beyond that
         ("create", "customresourcedefinitions.apiextensions.k8s.io", None, None, None),
         ("create", "clusterroles.rbac.authorization.k8s.io", None, None, None),

@@ -69,12 +69,21 @@ def test_no_driver_library(tmp_path):
     assert "libcuda.so.1" in check["message"]
 
 
-def test_driver_too_old_for_the_builds_cuda(tmp_path):
+def test_a_driver_of_an_older_minor_of_the_same_major_is_not_too_old(tmp_path):
+    # CUDA minor-version compatibility: a 12.2 driver runs a CUDA 12.3 build (TF sees the GPU).
     env = fake_node(tmp_path, "nvidia0", "nvidiactl", proc=PROC_535)
     env["libcuda"], env["driver_cuda_version"] = "libcuda.so.1", "12.2"
     check = gpu_check("required", env, CUDA_BUILD_123, tf_gpus=0)
+    assert check["code"] == "PROBE_GPU_NOT_VISIBLE"
+
+
+def test_driver_too_old_for_the_builds_cuda_major(tmp_path):
+    env = fake_node(tmp_path, "nvidia0", "nvidiactl", proc=PROC_OPEN_470)
+    env["libcuda"], env["driver_cuda_version"] = "libcuda.so.1", "11.4"
+    check = gpu_check("required", env, CUDA_BUILD_123, tf_gpus=0)
     assert (check["status"], check["code"]) == ("fail", "PROBE_GPU_DRIVER_TOO_OLD")
-    assert "535.104.05 supports CUDA up to 12.2" in check["message"] and "CUDA 12.3" in check["message"]
+    assert "470.42.01 (supports CUDA up to 11.4) is older than 525.60.13" in check["message"]
+    assert "CUDA 12.3" in check["message"]
 
 
 def test_driver_too_old_from_proc_alone_when_libcuda_cannot_say(tmp_path):
@@ -124,7 +133,8 @@ def test_none_skips_and_a_listing_error_is_its_own_code(tmp_path):
     assert (check["status"], check["code"]) == ("fail", "PROBE_GPU_CHECK_FAILED")
 
 
-@pytest.mark.parametrize("driver, cuda", [("535.104.05", "12.2"), ("525.60.13", "12.0"), ("450.36.06", "11.0"),
+@pytest.mark.parametrize("driver, cuda", [("535.104.05", "12.2"), ("525.60.13", "12.0"), ("450.51.05", "11.0"),
+                                          ("450.36.06", "10.2"), ("455.23", "11.1"),
                                           ("570.86.10", "12.8"), ("390.0", None)])
 def test_driver_to_cuda_table(driver, cuda):
     assert cuda_supported_by_driver(driver) == cuda

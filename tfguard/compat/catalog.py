@@ -199,11 +199,12 @@ def lookup(ref: str) -> StackFacts:
         if not match:
             return unknown
         release, tf_major = match.groups()
-        table = _ngc()
-        tf = table["tf1"]["tensorflow"] if tf_major == "1" else table["tf2"].get(release)
+        row = _ngc()["tags"].get(release)  # each monthly tag ships its own CUDA, not the upstream wheel's
+        tf = (row or {}).get("tf1" if tf_major == "1" else "tf2")
         if tf is None:
             return unknown
-        return _stack(ref, parsed, tf, cuda_build=True)
+        cuda = ".".join(row["cuda"].split(" ")[0].split(".")[:2])
+        return _stack(ref, parsed, tf, cuda_build=True, cuda_version=cuda, gpu_build=f"ngc:{release}")
 
     if name.startswith("tensorflow-inference") or name == "tensorflow-training":
         match = _AWS_TAG.match(tag)

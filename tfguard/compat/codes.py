@@ -313,10 +313,86 @@ _CODES: list[Code] = [
     ),
     Code(
         "CUDA_DRIVER_TOO_OLD",
-        "The NVIDIA driver is older than the image's CUDA needs",
-        "TensorFlow's CUDA build needs at least the driver release NVIDIA documents for its CUDA "
-        "version; with an older driver, TensorFlow sees no GPU.",
-        "Upgrade the node's NVIDIA driver, or use an image built against an older CUDA.",
+        "The NVIDIA driver cannot run the image's CUDA build",
+        "Under CUDA minor-version compatibility a CUDA 12.x build runs on any Linux driver from "
+        "525.60.13 (11.x: 450.80.02); below that floor, or with a driver of an older CUDA major, "
+        "TensorFlow sees no GPU and runs on the CPU. See docs/gpu.md.",
+        "Upgrade the node's NVIDIA driver (at least the floor the message names), or use an image "
+        "built against the driver's CUDA major.",
+    ),
+    # --- GPUs and CPUs of the nodes a pod can land on (docs/gpu.md) ---
+    Code(
+        "CUDA_DRIVER_BELOW_TOOLKIT",
+        "The NVIDIA driver is older than the build's CUDA toolkit: minor-version compatibility only",
+        "The driver is at or above the floor of the CUDA major, so TensorFlow sees the GPU, but below "
+        "the GA driver of the build's own CUDA minor: PTX newer than the driver cannot be JIT-compiled "
+        "and XLA disables parallel compilation.",
+        "Nothing breaks while the GPU runs the build's SASS; upgrade the driver to the toolkit's GA "
+        "driver to be safe on GPUs that need the PTX.",
+    ),
+    Code(
+        "GPU_PTX_JIT",
+        "The GPU has no SASS in this build: its kernels are JIT-compiled from PTX at startup",
+        "The build ships cubins (SASS) for other architectures only; the driver compiles the PTX for "
+        "this GPU when the process starts, which can take many minutes and happens again in every "
+        "new container unless the CUDA JIT cache persists.",
+        "Use a TensorFlow build with SASS for the GPU's architecture, schedule on GPUs it ships SASS "
+        "for, or persist the JIT cache (CUDA_CACHE_PATH on a volume, CUDA_CACHE_MAXSIZE).",
+    ),
+    Code(
+        "GPU_PTX_TOO_NEW_FOR_DRIVER",
+        "The GPU needs the build's PTX, and the driver is too old to compile it",
+        "The build has no SASS for the GPU's architecture, and its PTX is of an ISA newer than the "
+        "driver supports: kernels fail to load (CUDA_ERROR_UNSUPPORTED_PTX_VERSION).",
+        "Upgrade the driver to at least the one the message names, or use a build with SASS for the GPU.",
+    ),
+    Code(
+        "GPU_COMPUTE_CAPABILITY_UNSUPPORTED",
+        "The GPU's compute capability is below what the build supports",
+        "TensorFlow ignores a GPU whose compute capability is below the lowest of its build's targets "
+        "('Ignoring visible gpu device ... The minimum required Cuda capability is ...') and runs on "
+        "the CPU.",
+        "Schedule on newer GPUs (a nodeSelector on nvidia.com/gpu.compute.major), or use a build that "
+        "targets this GPU.",
+    ),
+    Code(
+        "CPU_INSTRUCTIONS_MISSING",
+        "The node's CPU lacks an instruction set the TensorFlow build uses",
+        "The build was compiled to use instructions (AVX for every official x86-64 wheel since 1.6) "
+        "the node's CPU does not have, as Node Feature Discovery labels it: `import tensorflow` dies "
+        "with SIGILL.",
+        "Schedule on nodes whose CPUs have it (a nodeSelector on "
+        "feature.node.kubernetes.io/cpu-cpuid.AVX=true), or use a build without it.",
+    ),
+    Code(
+        "NODES_NONE_CAN_RUN",
+        "None of the nodes the pod can be scheduled on can run it",
+        "tfguard matched the pod template (nodeSelector, required node affinity, tolerations, the GPU "
+        "resource it asks for) against the Nodes, and every candidate node fails a GPU or CPU check "
+        "(the message names them and why).",
+        "Fix what the message names (driver, GPU, CPU), or steer the pod to nodes that can run it.",
+    ),
+    Code(
+        "NODES_SOME_CANNOT_RUN",
+        "Some of the nodes the pod can be scheduled on cannot run it",
+        "Some candidate nodes fail a GPU or CPU check; the scheduler does not know that and may place "
+        "the pod there.",
+        "Add a nodeSelector or node affinity that keeps the pod off the nodes the message names, or "
+        "fix them.",
+    ),
+    Code(
+        "NODES_CAN_RUN",
+        "How many of the nodes the pod can be scheduled on can run it",
+        "Every candidate node was checked against the build (driver, compute capability, CPU "
+        "instructions); the message counts those that can run it.",
+        "Nothing to do.",
+    ),
+    Code(
+        "NODES_NO_CANDIDATE",
+        "No node matches the pod template",
+        "No Node satisfies the pod's nodeSelector, required node affinity, tolerations and GPU "
+        "request: the pod stays Pending until one does (an autoscaler may add one).",
+        "Check the nodeSelector, affinity and tolerations against the node pool's labels and taints.",
     ),
     # --- admission webhook ---
     Code(

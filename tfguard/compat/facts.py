@@ -110,6 +110,10 @@ class StackFacts:
     # without Python, is ["serving"]: it serves SavedModels and nothing else.
     loaders: Optional[list[str]] = None
     driver_version: Optional[str] = None  # NVIDIA driver seen by the probe, e.g. "535.104.05"
+    # Whose CUDA kernels the TensorFlow carries: None for the upstream wheel of tensorflow_version
+    # (its measured SASS/PTX apply), "ngc:YY.MM" for NVIDIA's NGC container of that tag (its own CUDA
+    # build: CUDA, driver and compute-capability floor from its release notes).
+    gpu_build: Optional[str] = None
 
     @property
     def known(self) -> bool:
@@ -120,6 +124,34 @@ class StackFacts:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StackFacts":
+        return _from_dict(cls, data)
+
+
+@dataclass
+class NodeFacts:
+    """What the node labels of one group of nodes say (nodes with the same facts are one group).
+
+    Read from GPU Feature Discovery (`nvidia.com/...`) and Node Feature Discovery
+    (`feature.node.kubernetes.io/cpu-cpuid.*`) labels by tfguard.workload.nodes; None where a node
+    carries no such label (unknown, never assumed).
+    """
+
+    names: list[str] = field(default_factory=list)  # the nodes (sorted; the first few are named in messages)
+    count: int = 0  # how many nodes
+    arch: Optional[str] = None  # kubernetes.io/arch: "amd64", "arm64"
+    driver_version: Optional[str] = None  # "535.104.05"
+    cuda_driver_version: Optional[str] = None  # the newest CUDA the driver supports, "12.2"
+    compute_capability: Optional[str] = None  # "8.0"
+    gpu_product: Optional[str] = None  # "NVIDIA-A100-SXM4-40GB"
+    gpu_family: Optional[str] = None  # "ampere"
+    mig_strategy: Optional[str] = None  # "single" | "mixed" | "none"
+    cpu_flags: Optional[list[str]] = None  # NFD cpuid flags that are true: ["AVX", "AVX2", ...]; None if unlabelled
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "NodeFacts":
         return _from_dict(cls, data)
 
 

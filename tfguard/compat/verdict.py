@@ -14,7 +14,8 @@ TensorFlow and Keras actually do when the loader (`tfguard.compat.loaders`) load
 - what each loader accepts: `tf.saved_model.load` / TF Serving read SavedModel directories only;
   Keras 3 `load_model` reads .keras and .h5 only; Keras 2 cannot read Keras 3 files (measured
   with TF 2.15.1 and 2.20.0, see docs/verdicts.md);
-- a GPU request against a CPU-only build, and the NVIDIA driver against the build's CUDA.
+- a GPU request against a CPU-only build, the NVIDIA driver against the build's CUDA, and the
+  nodes the pod can land on (driver, compute capability, CPU instructions; docs/gpu.md).
 
 A newer producer is never a reason in itself: a model from a newer release whose ops and attrs
 all exist in the runtime is not incompatible. With version facts alone the engine says `risky`,
@@ -26,7 +27,7 @@ from __future__ import annotations
 from typing import Optional
 
 from tfguard.compat import loaders as L
-from tfguard.compat.facts import GPU_CHOICES, ModelFacts, StackFacts, Verdict
+from tfguard.compat.facts import GPU_CHOICES, ModelFacts, NodeFacts, StackFacts, Verdict
 from tfguard.compat.judgement import Judgement, version_key
 from tfguard.compat.rules import files, formats, graph, keras, metagraphs
 from tfguard.compat.rules import gpu as gpu_rules
@@ -44,12 +45,14 @@ def evaluate(
     loader: str = "auto",
     gpu: str = "none",
     model_name: Optional[str] = None,
+    nodes: Optional[list[NodeFacts]] = None,
 ) -> Verdict:
     """Judge whether `model` loads with `loader` in the image described by `stack`.
 
     `gpu` is "required", "optional" or "none"; `loader` is one of tfguard.compat.loaders.CHOICES.
     Findings come errors first, then warnings, then infos, each group in rule order. The verdict
-    names the loader it judged.
+    names the loader it judged. `nodes` are the nodes the pod can be scheduled on, grouped by their
+    facts (tfguard.workload.nodes); None when not known (no node check).
     """
     if L.canonical(loader) is None:
         raise ValueError(f"loader must be one of {', '.join(L.CHOICES)}, not {loader!r}")
@@ -59,6 +62,7 @@ def evaluate(
 
     stack_rules.import_and_release(j)
     gpu_rules.build_and_driver(j)
+    gpu_rules.node_pool(j, nodes)
     if not j.has_model_facts:
         j.unknown = True
         j.add(

@@ -18,6 +18,7 @@ from tfguard.compat.codes import CODES
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts, Verdict
 from tfguard.compat.resources import image_stack_name
 from tfguard.text import one_line
+from tfguard.workload.nodes import NodeStore
 from tfguard.workload.probe_pods import PodProbe
 from tfguard.workload.resolve import resolve
 from tfguard.workload.store import FactStore
@@ -34,6 +35,7 @@ EVENTS = {
     "incompatible": ("Warning", "TFGuardIncompatible"),
     "unknown": ("Normal", "TFGuardUnknown"),
     "probe-failed": ("Warning", "TFGuardProbeFailed"),
+    "no-node": ("Warning", "TFGuardNoNodeCanRun"),  # incompatible because no candidate node can run it
 }
 WRITTEN = (A.VERDICT, A.REASON, A.IMAGE_STACK, A.OBSERVED_MODEL_PROFILE)
 
@@ -64,6 +66,7 @@ def assess(
     probe: Optional[PodProbe] = None,
     probe_profile: Optional[str] = None,
     engine=None,
+    nodes: Optional[NodeStore] = None,
 ) -> Assessment:
     """The workload's verdict from the verdict engine; a failed probe in its Pods overrides it."""
     meta = body.get("metadata") or {}
@@ -92,7 +95,9 @@ def assess(
         from tfguard.compat import verdict as engine
     # Named as the user names it, so the reason does not change when better facts arrive.
     label = annotations.get(A.MODEL_PROFILE) or annotations.get(A.MODEL_PATH) or resolved.model_name or model.path
-    verdict: Verdict = engine.evaluate(model, stack, loader=resolved.loader, gpu=resolved.gpu, model_name=label)
+    candidates = nodes.candidates(spec) if nodes is not None else None
+    verdict: Verdict = engine.evaluate(model, stack, loader=resolved.loader, gpu=resolved.gpu, model_name=label,
+                                       nodes=candidates)
     findings = list(resolved.findings) + list(verdict.findings)
     worst = _worst(findings)
     if probe is not None and probe.model_loaded and _same_model(model, probe.model) and verdict.verdict != "compatible":
@@ -114,7 +119,7 @@ def assess(
             reason = f"{name} loads on {image} (TF {stack.tensorflow_version or '?'}: the tfguard probe loaded it)"
         message = reason + disagreement
     else:
-        key = verdict.verdict
+        key = "no-node" if worst is not None and worst.code == "NODES_NONE_CAN_RUN" and worst.severity == "error" else verdict.verdict
         reason = verdict.summary if worst is None else f"{verdict.verdict}: [{worst.code}] {worst.message}"
         message = f"{verdict.verdict}: {name} on image {image}. " + _what_to_do(worst, findings)
     event_type, event_reason = EVENTS.get(key, EVENTS["unknown"])

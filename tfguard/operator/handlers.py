@@ -108,6 +108,11 @@ def store_model_profile(body: kopf.Body, memo: Runtime, **_: Any) -> None:
     memo.store.put_profile(dict(body))
 
 
+@kopf.index("", "v1", "nodes")
+def store_node(body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    memo.nodes.put(dict(body))
+
+
 # --- events ----------------------------------------------------------------------------------
 
 
@@ -140,6 +145,19 @@ def _facts_changed(memo: Runtime, key: tuple, type: str, body: kopf.Body) -> boo
     else:
         memo.seen_specs[key] = spec
     return True
+
+
+@kopf.on.event("", "v1", "nodes")
+async def node_changed(type: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    """A driver upgrade, a new node pool, a node gone: every workload is judged again (from memory;
+    a write only where a verdict changed, and an Event where a workload lost every node it could run on).
+    Status heartbeats change nothing the verdict depends on and cost nothing."""
+    memo.indexed.set()
+    if type == "DELETED":
+        memo.nodes.drop(dict(body))  # the index handler stored it; this is where it goes
+    if memo.nodes.generation != memo.nodes_judged_at:
+        memo.nodes_judged_at = memo.nodes.generation
+        memo.recheck_wanted.set()
 
 
 @kopf.on.event("pods", when=has_finished_probe)

@@ -81,7 +81,8 @@ async def _reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
         probe = rt.latest_probe(kind, namespace, name)
         linked = model_profile_name(probe.model) if probe is not None and probe.model is not None else None
         try:
-            assessment = annotate.assess(body, rt.store, probe, linked or current.get(A.OBSERVED_MODEL_PROFILE))
+            assessment = annotate.assess(body, rt.store, probe, linked or current.get(A.OBSERVED_MODEL_PROFILE),
+                                         nodes=rt.nodes)
         except Exception as exc:  # one workload the engine cannot judge must not stop the others
             log.exception("could not assess %s %s/%s", kind, namespace, name)
             rt.reports.record(key, reports.error_entry(body, exc))

@@ -16,6 +16,7 @@ from tfguard.kube import KubeClient
 from tfguard.operator.metrics import OperatorMetrics
 from tfguard.operator.reports import PolicyReports
 from tfguard.operator.settings import OperatorSettings
+from tfguard.workload.nodes import NodeStore
 from tfguard.workload.probe_pods import PodProbe
 from tfguard.workload.store import RESOURCES, FactStore
 
@@ -32,11 +33,19 @@ def _store() -> FactStore:
     return store
 
 
+def _nodes() -> NodeStore:
+    nodes = NodeStore()
+    nodes.synced = True  # fed by a kopf index handler: complete before any workload is judged (see _store)
+    return nodes
+
+
 @dataclass
 class Runtime:
     settings: OperatorSettings
     kube: KubeClient
     store: FactStore = field(default_factory=_store)
+    nodes: NodeStore = field(default_factory=_nodes)  # the Nodes' GPU/CPU facts, for node checks
+    nodes_judged_at: int = 0  # the node store's generation the last re-check was asked for
     workloads: dict[WorkloadKey, dict[str, Any]] = field(default_factory=dict)  # tfguard workloads, as last seen
     indices: dict[str, Any] = field(default_factory=dict)  # kopf's indices, by index name
     seen_specs: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # facts a re-check was run for

@@ -28,6 +28,7 @@ from tfguard.webhook.mutate import mutate
 from tfguard.webhook.settings import WebhookSettings
 from tfguard.webhook.validate import Outcome, VerdictMemo, validate
 from tfguard.webhook.watch import keep_store_current
+from tfguard.workload.nodes import NodeStore
 from tfguard.workload.store import FactStore
 
 log = logging.getLogger("tfguard.webhook")
@@ -41,6 +42,7 @@ def create_app(settings: Optional[WebhookSettings] = None, store: Optional[FactS
 
         settings = from_sources(WebhookSettings, environ=os.environ)
     store = store if store is not None else FactStore()
+    nodes = NodeStore()
     memo = VerdictMemo(settings.verdict_cache_size)
     metrics = Metrics(store, memo)
 
@@ -58,7 +60,7 @@ def create_app(settings: Optional[WebhookSettings] = None, store: Optional[FactS
 
             try:
                 kube = KubeClient(load_config(settings.kubeconfig))
-                task = asyncio.create_task(keep_store_current(store, kube, settings.cache_sync_timeout))
+                task = asyncio.create_task(keep_store_current(store, kube, settings.cache_sync_timeout, nodes))
             except (ConfigError, OSError) as exc:  # OSError: unreadable CA or client certificate files
                 log.warning("no cluster access (%s): judging from annotations and the catalog only", exc)
                 store.gave_up = True
@@ -74,12 +76,13 @@ def create_app(settings: Optional[WebhookSettings] = None, store: Optional[FactS
 
     app = FastAPI(title="tfguard admission webhook", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings, app.state.store, app.state.metrics = settings, store, metrics
+    app.state.nodes = nodes
     endpoints = AdmissionEndpoints(
         app,
         settings=settings,
         metrics=metrics,
         deciders={
-            "validate": lambda req, mode: validate(req, mode, store, memo),
+            "validate": lambda req, mode: validate(req, mode, store, memo, nodes),
             "mutate": lambda req, mode: mutate(req, mode, store, settings),
         },
     )

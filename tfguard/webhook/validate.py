@@ -11,6 +11,7 @@ from tfguard.compat.facts import Finding, StackFacts, Verdict
 from tfguard.text import one_line
 from tfguard.webhook.models import AdmissionRequest, AdmissionResponse
 from tfguard.workload.resolve import Resolved, requests_gpu, resolve
+from tfguard.workload.nodes import NodeStore, scheduling_key
 from tfguard.workload.store import FactStore
 from tfguard.workload.templates import (
     TEMPLATE_PATHS,
@@ -78,7 +79,11 @@ def _relevant(kind: str, obj: Optional[dict[str, Any]]) -> Any:
 
 
 def validate(
-    request: AdmissionRequest, namespace_mode: str, store: FactStore, memo: Optional["VerdictMemo"] = None
+    request: AdmissionRequest,
+    namespace_mode: str,
+    store: FactStore,
+    memo: Optional["VerdictMemo"] = None,
+    nodes: Optional[NodeStore] = None,
 ) -> Outcome:
     kind = request.kind.kind
     obj = request.object
@@ -103,7 +108,7 @@ def validate(
 
     findings: list[Finding] = []
     mode = effective_mode(namespace_mode, annotations, findings)
-    resolved, verdict = (memo or VerdictMemo(0)).judge(pod_spec(template), request.namespace, annotations, store)
+    resolved, verdict = (memo or VerdictMemo(0)).judge(pod_spec(template), request.namespace, annotations, store, nodes)
     findings += resolved.findings + verdict.findings
     return decide(kind, request.name or metadata.get("name") or "", verdict, findings, resolved, mode)
 
@@ -122,13 +127,19 @@ class VerdictMemo:
         return len(self._entries)
 
     def judge(
-        self, spec: dict[str, Any], namespace: Optional[str], annotations: dict[str, str], store: FactStore
+        self,
+        spec: dict[str, Any],
+        namespace: Optional[str],
+        annotations: dict[str, str],
+        store: FactStore,
+        nodes: Optional[NodeStore] = None,
     ) -> tuple[Resolved, Verdict]:
         key = None
         if self.size:
             containers = spec.get("containers")
             key = (
                 store.generation,
+                scheduling_key(spec, nodes),
                 namespace,
                 tuple(sorted(annotations.items())),
                 tuple(
@@ -144,7 +155,8 @@ class VerdictMemo:
         from tfguard.compat.verdict import evaluate  # loaded at startup by the app; a broken engine fails open
 
         verdict = evaluate(
-            resolved.model, resolved.stack, loader=resolved.loader, gpu=resolved.gpu, model_name=resolved.model_name
+            resolved.model, resolved.stack, loader=resolved.loader, gpu=resolved.gpu, model_name=resolved.model_name,
+            nodes=nodes.candidates(spec) if nodes is not None else None,
         )
         if key is not None:
             if len(self._entries) >= self.size:

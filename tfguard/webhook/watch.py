@@ -1,7 +1,9 @@
-"""The webhook's own I/O: watches that keep the fact store current.
+"""The webhook's own I/O: watches that keep the fact store and the node store current.
 
 A store that cannot sync (no cluster access, no CRDs, no RBAC) is given up on after a bounded time:
-the webhook then judges from annotations and the catalog alone (fail-open).
+the webhook then judges from annotations and the catalog alone (fail-open). The Nodes never hold
+up readiness: until they are listed (or where the webhook may not list them) verdicts go without
+node checks.
 """
 
 from __future__ import annotations
@@ -10,17 +12,24 @@ import asyncio
 import logging
 import time
 
+from typing import Optional
+
 from tfguard.compat.resources import GROUP, VERSION
+from tfguard.workload.nodes import NodeStore
 from tfguard.workload.store import IMAGE_STACKS, MODEL_PROFILES, FactStore
 
 log = logging.getLogger("tfguard.webhook.watch")
 
 PATHS = {resource: f"/apis/{GROUP}/{VERSION}/{resource}" for resource in (IMAGE_STACKS, MODEL_PROFILES)}
+NODES_PATH = "/api/v1/nodes"
 
 
-async def keep_store_current(store: FactStore, kube, sync_timeout: float) -> None:
-    """Watch ImageStacks and ModelProfiles until cancelled; stop waiting for a sync after sync_timeout."""
+async def keep_store_current(store: FactStore, kube, sync_timeout: float, nodes: Optional[NodeStore] = None) -> None:
+    """Watch ImageStacks and ModelProfiles (and Nodes, when given a node store) until cancelled; stop
+    waiting for a sync after sync_timeout."""
     tasks = [asyncio.create_task(_follow(store, kube, resource)) for resource in PATHS]
+    if nodes is not None:
+        tasks.append(asyncio.create_task(_follow_nodes(nodes, kube)))
     try:
         deadline = time.monotonic() + sync_timeout
         while not store.synced and time.monotonic() < deadline:
@@ -40,3 +49,11 @@ async def _follow(store: FactStore, kube, resource: str) -> None:
             store.apply(resource, event.type, event.object)
         except Exception:  # one malformed object must not stop the watch
             log.exception("could not store a %s event", event.type)
+
+
+async def _follow_nodes(nodes: NodeStore, kube) -> None:
+    async for event in kube.watch(NODES_PATH):
+        try:
+            nodes.apply(event.type, event.object)
+        except Exception:
+            log.exception("could not store a Node %s event", event.type)
