@@ -424,6 +424,15 @@ KERAS_SCALARS = ("error", "keras_version", "tf_version", "module", "formats", "p
                  "layer_kwargs", "input_layer_kwargs", "dense_kwargs")
 
 
+_TMP = re.compile(r"/[^\s'\"]*tfguard-keras-[A-Za-z0-9_]+")
+
+
+def scrub(value):
+    """`value` with the measurement's temporary directory left out of error messages (it differs
+    on every run)."""
+    return json.loads(_TMP.sub("<tmp>", json.dumps(value)))
+
+
 def build_keras(measurements: list[dict], stamp: dict) -> dict:
     by_package: dict[str, list[dict]] = {}
     for m in measurements:
@@ -434,7 +443,7 @@ def build_keras(measurements: list[dict], stamp: dict) -> dict:
         good = [m for m in ms if not m.get("error")]
         packages[package] = {
             "versions": {
-                m["version"]: {k: m.get(k) for k in KERAS_SCALARS if m.get(k) is not None} for m in ms
+                m["version"]: {k: scrub(m.get(k)) for k in KERAS_SCALARS if m.get(k) is not None} for m in ms
             },
             "modules": chain([(m["version"], {name: True for name in m["modules"]}) for m in good]),
             "module_errors": chain([(m["version"], m["module_errors"]) for m in good]),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -35,7 +36,6 @@ from tfguard.compat.releases import (
 )
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
-needs_keras_data = pytest.mark.skipif(not knowledge.KERAS_FILE.exists(), reason="keras.json is being generated")
 
 
 @pytest.mark.parametrize("version", ["2.15.1", "2.15", "2.15.0", "v2.15.0-rc1", "2.15.0-gpu", " 2.15.1 "])
@@ -176,7 +176,6 @@ def test_checkpoint_header_and_protobuf_runtime():
             assert r.protobuf_runtime["version"] and r.protobuf_runtime["implementation"], r.series
 
 
-@needs_keras_data
 def test_every_keras_a_cluster_may_run_is_measured_or_with_its_reason():
     assert keras_versions("tensorflow")[0] == "1.15.5"  # tf.keras bundled with 1.15-2.5
     assert keras_versions("keras")[0].startswith("2.6") and keras_versions("keras")[-1].startswith("3.")
@@ -190,14 +189,16 @@ def test_every_keras_a_cluster_may_run_is_measured_or_with_its_reason():
                 assert k.modules and k.objects["layers"] and k.layer_kwargs, (package, version)
 
 
-@needs_keras_data
 def test_keras_facts_tell_keras_2_from_keras_3_configs():
     k2, k3 = release(OLD_TF).keras, release(NEW_TF).keras
     assert (k2.package, k2.major, k3.major) == ("keras", 2, 3)
     assert k2.accepts_layer_kwarg("batch_input_shape") and not k2.accepts_layer_kwarg("batch_shape")
     assert "batch_shape" in k3.objects["layers"]["InputLayer"].params
     assert "batch_shape" not in k2.objects["layers"]["InputLayer"].params
-    assert "keras.src.models.functional" in k3.modules and "keras.engine.functional" in k2.modules
+    # A .keras config names the module of its class: Keras 2.15 has it under keras.src.engine,
+    # 2.11 under keras.engine, Keras 3 under keras.src.models.
+    assert "keras.src.engine.functional" in k2.modules and "keras.src.engine.functional" not in k3.modules
+    assert "keras.engine.functional" in release("2.11").keras.modules and "keras.src.models.functional" in k3.modules
     assert "Dense" in k2.h5_layer_names and "Dense" in k3.h5_layer_names
     assert k2.loads("saved_model") and not k3.loads("saved_model") and k3.loads("keras")
     assert keras_release("tf_keras", "2.20.1").major == 2
@@ -306,7 +307,6 @@ def test_stored_proto_schemas_match_the_real_release(measured):
         assert dict(stored.enum(name)) == values
 
 
-@needs_keras_data
 @pytest.mark.tf
 @pytest.mark.parametrize("version", [OLD_TF, NEW_TF])
 def test_stored_keras_facts_match_the_real_keras(version):
@@ -317,10 +317,10 @@ def test_stored_keras_facts_match_the_real_keras(version):
         assert set(stored.objects[category]) == set(objects), category
     assert stored.h5_layer_names == set(real["h5_layer_table"]["names"])
     assert stored.layer_kwargs.accepted == set(real["layer_kwargs"]["accepted"])
-    assert {f: dict(v) for f, v in stored.formats.items()} == real["formats"]
+    formats = json.loads(re.sub(r"/[^\s'\"]*tfguard-keras-[A-Za-z0-9_]+", "<tmp>", json.dumps(real["formats"])))
+    assert {f: dict(v) for f, v in stored.formats.items()} == formats  # the temporary path left out
 
 
-@needs_keras_data
 def test_loading_the_whole_knowledge_is_cheap(capsys):
     """Not a timed assertion: prints the figures docs/knowledge.md quotes."""
     code = (
