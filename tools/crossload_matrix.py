@@ -75,7 +75,23 @@ def cmd_hostile(args) -> int:
     return 0
 
 
+def _redo(spec: str | None) -> None:
+    """Forget the cached cells of one error kind (whose message holds TEXT): they load again."""
+    if not spec:
+        return
+    kind, _, text = spec.partition(":")
+    forgotten = 0
+    for path in (store.root() / "cells").glob("*/*/*.json"):
+        cell = store.read_json(path)
+        if cell and cell.get("outcome") == "fails" and data.reclassify(cell) == kind \
+                and text in (cell.get("message") or ""):
+            path.unlink()
+            forgotten += 1
+    print(f"forgot {forgotten} cached {kind} cells{' mentioning ' + repr(text) if text else ''}")
+
+
 def cmd_load(args, level: int | None = None) -> int:
+    _redo(args.redo)
     base, extras = _stacks(args)
     level = args.priority if level is None else level
     records = [r for r in _selected_records(args) if priority(r["recipe"], r["producer"]) <= level]
@@ -86,6 +102,8 @@ def cmd_load(args, level: int | None = None) -> int:
 def cmd_run(args) -> int:
     """Priority by priority: make what it needs, then load it on every runtime with every loader."""
     base, extras = _stacks(args)
+    _redo(args.redo)
+    args.redo = None
     for level in PRIORITIES:
         if level > args.priority or run._stop.is_set():
             break
@@ -99,7 +117,7 @@ def cmd_run(args) -> int:
 def cmd_fidelity(args) -> int:
     from harness.matrix import fidelity
 
-    report = fidelity.check(args.sample, seed=args.seed)
+    report = fidelity.check(args.sample, seed=args.seed, on_row=data.write_fidelity, stopped=run._stop.is_set)
     data.write_fidelity(report)
     print(f"{report['agree']} of {report['checked']} cells agree between a forked child and a fresh process")
     for row in report["disagreements"]:
@@ -154,6 +172,8 @@ def main(argv: list[str]) -> int:
                        help="1: core recipes of the core producers; 2: core recipes of every producer; 3: all")
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--limit", type=int, help="load at most this many cells")
+        p.add_argument("--redo", metavar="KIND[:TEXT]",
+                       help="load again the cached cells of this error kind (whose message holds TEXT)")
         p.add_argument("--no-extras", action="store_true", help="skip the tf_keras and tensorflow-text stacks")
         p.add_argument("--no-nightly", dest="nightly", action="store_false")
         p.add_argument("--sample", type=int, default=40)

@@ -224,6 +224,32 @@ loaders, touches `tf.keras` / imports `tf_keras`, which those loaders do first a
 a child per cell. A child that dies is a `crash`, one that runs past 300 s a `timeout`, one whose
 memory passes 6000 MiB is killed as `memory`. The fidelity check below loads a sample of cells
 again, each in a fresh interpreter, and compares.
+
+**The data** (`harness.matrix.data.load_artifacts()`, `load_cells()`, `load_stacks()`,
+`load_facts()` read it):
+- `artifacts.jsonl`: `id` (`recipe@producer`), `recipe`, `producer` (a release, `nightly-...`, or
+  `X+tf_keras` / `X+text` for a producer with that package), `family`, `format` (what was really
+  written: `saved_model`, `h5`, `keras_v3`), `description`, `method`, `made` and, when not, `reason`;
+  `tf_version`, `tf_git_version`, `keras_package`, `keras_version`, `library`, `digest`;
+- `cells.jsonl.gz`: `artifact`, `producer`, `runtime` (a stack id), `loader`, `imports` (modules
+  imported before the load), `outcome` (`loads` | `fails`), `phase` (`load` or `call`: what failed
+  or how far it got), `called` (`serving_default`, the model class, or absent: nothing to call),
+  `error_kind` (one of `harness.matrix.errors.KINDS`), `exception`, `first_line`, `evidence` (the
+  message line that decided the kind, where it is not the first), `seconds`;
+- `stacks.jsonl`: each runtime stack's real versions (`tf_version`, `python`, `packages`: keras,
+  tf-keras, numpy, protobuf, h5py, tensorflow-text) or why it could not run;
+- `facts.jsonl`: `tfguard.compat.inspect` of each made artifact (`facts`, a ModelFacts dict) or
+  the `inspect_error` it raised; `python tools/crossload_matrix.py facts` recomputes it from the
+  cached artifacts in seconds, without TensorFlow;
+- `fidelity.json`: the fork-against-fresh sample.
+
+**Growing it.** `nice python tools/crossload_matrix.py run [--priority 3]` does what the cache
+lacks, priority by priority (1: the core recipes of the core producers, `CORE` x `CORE_PRODUCERS`
+in `harness/matrix/recipes.py`; 2: the core recipes of every producer; 3: everything), then
+`python tools/crossload_matrix.py data` rewrites this page and the data. `status` says what is
+pending; `--redo KIND[:TEXT]` loads again the cells of one error kind after a loader fix. A new
+recipe goes in `harness/matrix/recipes.py` and `harness/matrix/inside/makers.py`; bump its `rev`
+when its code changes, `store.LOADER_REVISION` when a loader changes what it does.
 """
 
 
@@ -307,6 +333,21 @@ def write_docs() -> None:
                 row.append(f"{n['loads']}/{n['loads'] + n['fails']}" if n else "")
             rows.append(row)
         lines += _table(["producer \\ runtime", *cols], rows) + [""]
+
+    lines += ["## Cost", ""]
+    timed = [c["seconds"] for c in cells if c.get("seconds")]
+    if timed:
+        per_runtime = defaultdict(list)
+        for c in cells:
+            if c.get("seconds"):
+                per_runtime[c["runtime"]].append(c["seconds"])
+        slowest = sorted(((sum(v) / len(v), k) for k, v in per_runtime.items()), reverse=True)[:3]
+        lines.append(f"A cell takes {sum(timed) / len(timed):.2f} s on average in its forked child (median "
+                     f"{sorted(timed)[len(timed) // 2]:.2f} s, {sum(timed) / 3600:.1f} child-hours for all {len(timed)} "
+                     "timed cells), on a shared 2-core machine; each runtime group also pays one TensorFlow import "
+                     "(5-30 s). Slowest runtimes per cell: "
+                     + ", ".join(f"{k} {v:.2f} s" for v, k in slowest) + ".")
+    lines.append("")
 
     lines += ["## What producers could not make", ""]
     not_made = defaultdict(list)

@@ -54,6 +54,9 @@ _RULES: list[tuple[str, re.Pattern]] = [(k, re.compile(p, re.S)) for k, p in [
     ("not_a_saved_model", r"SavedModel file does not exist at|Could not find SavedModel .pb or .pbtxt"),
     ("proto_parse", r"Error parsing message|Can't parse .* as binary proto|Failed to parse|DecodeError"
                     r"|Protocol message|parse.*proto|proto.*parse|Truncated message|message too large"),
+    ("unknown_object_kind", r"'_UserObject' object has no attribute|Unknown SavedObject|unknown object kind"
+                            r"|Could not find (the )?(registered )?(class|object|function)|not a registered saved object"
+                            r"|No registered (function|class|serializable)|Unable to restore custom object"),
     ("asset_missing", r"(vocab|asset)[^\n]*(No such file|NotFound|not found)"),
     ("variables_restore", r"variables\.index|variables/variables|checkpoint|TensorSliceReader|Tensor bundle"
                           r"|DataLossError|Unable to open table file|Key .* not found in checkpoint"
@@ -66,12 +69,14 @@ _RULES: list[tuple[str, re.Pattern]] = [(k, re.compile(p, re.S)) for k, p in [
                              r"|(metric|loss) function.*not found"),
     ("keras_format", r"File format not supported|Keras 3 only supports|not a zip file|Unable to (synchronously )?open file"
                      r"|file signature not found|No file or directory found at|Unsupported .* format"
-                     r"|truncated file|is not a valid|bad zip|BadZipFile|cannot be opened"),
+                     r"|truncated file|is not a valid|bad zip|BadZipFile|cannot be opened"
+                     r"|ensure the file is an accessible `\.keras` zip file"),
     ("keras_class_not_found", r"Unknown layer|Could not locate class|Unknown object|Could not locate function"
                               r"|Unable to revive model from config"),
     ("keras_config_rejected", r"Error when deserializing class|Unrecognized keyword arguments|Keyword argument not understood"
                               r"|got an unexpected keyword argument|Could not deserialize class"),
-    ("keras_weights", r"Layer .* expects \d+ weight|weight.*(mismatch|shape)|Shapes .* are incompatible"),
+    ("keras_weights", r"Layer .* expects \d+ weight|weight.*(mismatch|shape)|Shapes .* are incompatible"
+                      r"|expected \d+ variables, but received \d+"),
 ]]
 
 _KERAS_FRAMES = ("/keras/", "/tf_keras/", "/tensorflow/python/keras/")

@@ -52,9 +52,12 @@ def _norm(line: str | None) -> str:
     return (line or "")[:120]
 
 
-def check(n: int = 40, seed: int = 1) -> dict:
+def check(n: int = 40, seed: int = 1, on_row=None, stopped=lambda: False) -> dict:
+    """The report; on_row(report so far) after each cell, so a stopped check keeps what it did."""
     rows, disagreements, fresh_times, fork_times = [], [], [], []
     for cell, record in sample(n, seed):
+        if stopped():
+            break
         stack = Stack.parse(cell["runtime"])
         imports = tuple(cell.get("imports") or ())
         job = {"id": record["id"], "op": "load", "path": str(artifact_path(record)), "loader": cell["loader"],
@@ -80,6 +83,12 @@ def check(n: int = 40, seed: int = 1) -> dict:
             disagreements.append({**row, "fork_line": cell.get("first_line"), "fresh_line": fresh.get("first_line")})
         print(f"  {'same' if same else 'DIFFERS'}: {row['artifact']} on {row['runtime']}/{row['loader']}: "
               f"{row['fork']} / {row['fresh']}", flush=True)
+        if on_row:
+            on_row(_report(seed, rows, disagreements, fresh_times, fork_times))
+    return _report(seed, rows, disagreements, fresh_times, fork_times)
+
+
+def _report(seed, rows, disagreements, fresh_times, fork_times) -> dict:
     return {
         "seed": seed, "checked": len(rows), "agree": sum(r["same"] for r in rows), "cells": rows,
         "disagreements": disagreements,

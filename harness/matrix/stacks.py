@@ -59,13 +59,14 @@ class Stack:
     @property
     def extra_requirements(self) -> list[str]:
         """What goes in --no-deps over the base venv (tensorflow-text up to 2.15 imports tensorflow_hub;
-        hub 0.15 is the last that does not want tf-keras)."""
+        hub 0.15 is the last that does not want tf-keras, and it imports pkg_resources, which
+        setuptools 81 dropped)."""
         if self.is_nightly:
             return []
         if self.extra == "tf_keras":
             return [f"tf-keras=={TF_KERAS[series(self.tf)]}"]
         if self.extra == "text":
-            hub = ["tensorflow-hub==0.15.0"] if release_key(self.tf) <= (2, 15) else []
+            hub = ["tensorflow-hub==0.15.0", "setuptools<81"] if release_key(self.tf) <= (2, 15) else []
             return [f"tensorflow-text=={TEXT[series(self.tf)]}", *hub]
         return []
 

@@ -247,6 +247,12 @@ def test_the_summary_doc_is_generated_from_the_data(matrix, tmp_path, monkeypatc
           "frames": ["/v/keras/src/saving/legacy/saved_model/load.py:_generate_object_paths"]}, "keras_not_a_model"),
         ({"exception": "OSError", "message": "Cannot parse file b'/m/saved_model.pb': Error parsing message."},
          "proto_parse"),
+        ({"exception": "AttributeError", "message": "'_UserObject' object has no attribute 'add_slot'"},
+         "unknown_object_kind"),
+        ({"exception": "ValueError", "message": "NodeDef mentions attr 'debug_name' not in Op<name=VarHandleOp; ...>"},
+         "attr_not_in_opdef"),
+        ({"exception": "ValueError", "message": "Importing a SavedModel with tf.saved_model.load requires a 'tags=' "
+                                                "argument if there is more than one MetaGraph."}, "multiple_metagraphs"),
         ({"kind": "crash", "message": "the process died (killed by SIGABRT) without a result"}, "crash"),
         ({"exception": "ValueError", "message": "shapes mismatch", "phase": "call"}, "call_failed"),
         ({"exception": "RuntimeError", "message": "Out of memory while allocating"}, "other"),

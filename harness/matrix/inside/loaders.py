@@ -65,8 +65,13 @@ def load_tf2(tf, path):
         return {"ok": True, "phase": "load", "called": None,
                 "signatures": sorted(getattr(loaded, "signatures", {}).keys())}
     try:
-        _, kwargs = signature.structured_input_signature
-        signature(**{name: _tf_zeros(tf, spec) for name, spec in kwargs.items()})
+        structured = signature.structured_input_signature
+        if structured is not None:
+            specs = structured[1]
+        else:  # TF 1.15 keeps no structured signature for a TF1 graph's pruned functions
+            names = getattr(signature, "_arg_keywords", None) or []
+            specs = {n: tf.TensorSpec(t.shape, t.dtype) for n, t in zip(names, signature.inputs)}
+        signature(**{name: _tf_zeros(tf, spec) for name, spec in specs.items()})
     except Exception as exc:
         raise CallFailed(str(exc)) from exc
     return {"ok": True, "phase": "call", "called": "serving_default"}
