@@ -177,3 +177,12 @@ def test_digest_is_the_one_the_probe_computes(tmp_path):
     (model / "assets" / "vocab.txt").write_text("a\nb\n")
 
     assert inspect_model(model).digest == model_digest(str(model))
+
+
+def test_the_serialized_schemas_are_the_ones_schema_source_builds():
+    from pathlib import Path
+
+    from tfguard.compat.inspect import schema_source
+
+    generated = Path(schema_source.__file__).with_name("schema_descriptors.py").read_text()
+    assert generated == schema_source.generated_module(), "run python -m tfguard.compat.inspect.schema_source"

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from tfguard import __version__
-from tfguard.commands.manifests import Result
 from tfguard.compat.codes import CODES
+
+if TYPE_CHECKING:  # `tfguard check --model` must not pay for reading manifests (yaml)
+    from tfguard.commands.manifests import Result
 
 FORMATS = ("text", "json", "sarif", "junit")
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

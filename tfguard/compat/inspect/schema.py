@@ -1,156 +1,17 @@
-"""A minimal protobuf schema for the parts of a SavedModel tfguard reads, built at import time.
+"""The protobuf classes inspection parses SavedModels with, from the serialized schemas of
+schema_descriptors.py (their readable source is schema_source.py).
 
-No protoc and no TensorFlow generated code: the messages below declare only the fields tfguard
-needs, with TensorFlow's field numbers (tensorflow/core/protobuf/saved_model.proto and
-meta_graph.proto; tensorflow/core/framework/graph.proto, node_def.proto, function.proto,
-versions.proto, op_def.proto; keras/protobuf/saved_metadata.proto). Every other field is skipped
-by the parser as an unknown field.
-
-Two flavours of the same schema live in two private pools:
-- `BINARY`: values tfguard never looks into (SignatureDef, CollectionDef, SavedObject, SaverDef) are
-  declared `bytes`, which has the same wire encoding as a message, so the parser keeps them as
-  opaque bytes instead of decoding them.
-- `TEXT`: for `saved_model.pbtxt`, the same values are empty messages (text format needs a
-  message there; their contents are skipped as unknown fields).
+Two flavours of the same schema live in two private pools: `BINARY` keeps the values tfguard
+never looks into as opaque bytes; `TEXT`, for saved_model.pbtxt, declares them as empty messages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from tfguard.compat.inspect import schema_descriptors
 
-_F = descriptor_pb2.FieldDescriptorProto
-_OPTIONAL, _REPEATED = _F.LABEL_OPTIONAL, _F.LABEL_REPEATED
 _PACKAGE = "tfguard.inspect"
-
-
-def _field(name: str, number: int, kind: int, label: int = _OPTIONAL, type_name: str = "") -> _F:
-    field = _F(name=name, number=number, type=kind, label=label)
-    if type_name:
-        field.type_name = f".{_PACKAGE}.{type_name}"
-    return field
-
-
-def _message(name: str, *fields: _F) -> descriptor_pb2.DescriptorProto:
-    return descriptor_pb2.DescriptorProto(name=name, field=list(fields))
-
-
-def _map(parent: descriptor_pb2.DescriptorProto, name: str, number: int, value: _F) -> None:
-    """Add `map<string, ...> name = number` to `parent` (a repeated nested *Entry message)."""
-    entry_name = "".join(part.capitalize() for part in name.split("_")) + "Entry"
-    entry = parent.nested_type.add(name=entry_name)
-    entry.options.map_entry = True
-    entry.field.append(_field("key", 1, _F.TYPE_STRING))
-    value.name, value.number = "value", 2
-    entry.field.append(value)
-    parent.field.append(_field(name, number, _F.TYPE_MESSAGE, _REPEATED, f"{parent.name}.{entry_name}"))
-
-
-def _file(name: str, opaque_values: bool) -> descriptor_pb2.FileDescriptorProto:
-    def opaque(type_name: str) -> _F:
-        if opaque_values:
-            return _F(type=_F.TYPE_BYTES, label=_OPTIONAL)
-        return _F(type=_F.TYPE_MESSAGE, label=_OPTIONAL, type_name=f".{_PACKAGE}.{type_name}")
-
-    S, I32, I64 = _F.TYPE_STRING, _F.TYPE_INT32, _F.TYPE_INT64
-    MSG = _F.TYPE_MESSAGE
-
-    # versions.proto: VersionDef (also keras/protobuf/versions.proto, same numbers)
-    version_def = _message(
-        "VersionDef",
-        _field("producer", 1, I32),
-        _field("min_consumer", 2, I32),
-        _field("bad_consumers", 3, I32, _REPEATED),
-    )
-    B = _F.TYPE_BYTES
-    # node_def.proto: NodeDef; the attr names matter, not their values; the device a node is pinned to
-    node_def = _message("NodeDef", _field("name", 1, S), _field("op", 2, S), _field("device", 4, S))
-    # attr_value.proto: of an AttrValue only what can nest (a function and its own attrs, in `func` or
-    # in `list.func`) is declared, so protobuf's recursion limit applies as it does in TensorFlow: a
-    # graph nested past it fails here exactly as it fails there. Every other value is skipped.
-    attr_value = _message(
-        "AttrValue",
-        _field("list", 1, MSG, type_name="AttrListValue"),
-        _field("func", 10, MSG, type_name="NameAttrList"),
-    )
-    attr_list = _message("AttrListValue", _field("func", 9, MSG, _REPEATED, "NameAttrList"))
-    name_attr_list = _message("NameAttrList")
-    _map(name_attr_list, "attr", 2, _F(type=MSG, label=_OPTIONAL, type_name=f".{_PACKAGE}.AttrValue"))
-    _map(node_def, "attr", 5, _F(type=MSG, label=_OPTIONAL, type_name=f".{_PACKAGE}.AttrValue"))
-    # op_def.proto: OpDef (a FunctionDef's signature; its name is the function's name)
-    op_def = _message("OpDef", _field("name", 1, S))
-    # function.proto
-    function_def = _message(
-        "FunctionDef",
-        _field("signature", 1, MSG, type_name="OpDef"),
-        _field("node_def", 3, MSG, _REPEATED, "NodeDef"),
-    )
-    function_library = _message(
-        "FunctionDefLibrary", _field("function", 1, MSG, _REPEATED, "FunctionDef")
-    )
-    # graph.proto
-    graph_def = _message(
-        "GraphDef",
-        _field("node", 1, MSG, _REPEATED, "NodeDef"),
-        _field("library", 2, MSG, type_name="FunctionDefLibrary"),
-        _field("versions", 4, MSG, type_name="VersionDef"),
-    )
-    # meta_graph.proto
-    meta_info_def = _message(
-        "MetaInfoDef",
-        _field("tags", 4, S, _REPEATED),
-        _field("tensorflow_version", 5, S),
-        _field("tensorflow_git_version", 6, S),
-    )
-    # meta_graph.proto AssetFileDef, and saved_object_graph.proto SavedObjectGraph, whose nodes are
-    # kept as bytes: only which fields each SavedObject sets matters (its `kind`), read by a scan.
-    asset_file_def = _message("AssetFileDef", _field("filename", 2, S))
-    def blob(name: str, number: int, type_name: str, label: int = _OPTIONAL) -> _F:
-        """Bytes in the binary flavour; an empty message (its contents skipped) in the text one."""
-        if opaque_values:
-            return _field(name, number, B, label)
-        return _field(name, number, MSG, label, type_name)
-
-    saved_object_graph = _message("SavedObjectGraph", blob("nodes", 1, "SavedObject", _REPEATED))
-    meta_graph_def = _message(
-        "MetaGraphDef",
-        _field("meta_info_def", 1, MSG, type_name="MetaInfoDef"),
-        _field("graph_def", 2, MSG, type_name="GraphDef"),
-        blob("saver_def", 3, "SaverDef"),
-        _field("asset_file_def", 6, MSG, _REPEATED, "AssetFileDef"),
-        _field("object_graph_def", 7, MSG, type_name="SavedObjectGraph"),
-    )
-    _map(meta_graph_def, "signature_def", 5, opaque("SignatureDef"))
-    _map(meta_graph_def, "collection_def", 4, opaque("CollectionDef"))
-    # saved_model.proto
-    saved_model = _message(
-        "SavedModel",
-        _field("saved_model_schema_version", 1, I64),
-        _field("meta_graphs", 2, MSG, _REPEATED, "MetaGraphDef"),
-    )
-    # keras/protobuf/saved_metadata.proto (keras_metadata.pb)
-    keras_object = _message(
-        "KerasSavedObject",
-        _field("node_id", 2, I32),
-        _field("node_path", 3, S),
-        _field("identifier", 4, S),
-        _field("metadata", 5, S),
-        _field("version", 6, MSG, type_name="VersionDef"),
-    )
-    keras_metadata = _message(
-        "KerasSavedMetadata", _field("nodes", 1, MSG, _REPEATED, "KerasSavedObject")
-    )
-
-    messages = [
-        attr_value, attr_list, name_attr_list, version_def, node_def, op_def, function_def, function_library, graph_def,
-        meta_info_def, asset_file_def, saved_object_graph, meta_graph_def, saved_model, keras_object, keras_metadata,
-    ]
-    if not opaque_values:
-        messages += [_message(n) for n in ("SignatureDef", "CollectionDef", "SavedObject", "SaverDef")]
-    return descriptor_pb2.FileDescriptorProto(
-        name=name, package=_PACKAGE, syntax="proto3", message_type=messages
-    )
 
 
 @dataclass(frozen=True)
@@ -163,15 +24,30 @@ class Schema:
     MetaGraphDef: type
 
 
-def _build(name: str, opaque_values: bool) -> Schema:
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(_file(name, opaque_values))
+def _classes():
+    """(a new descriptor pool, a function making a message class from a descriptor).
 
-    def cls(message: str) -> type:
-        return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{message}"))
+    With protobuf's upb implementation (the one pip installs) the classes are made by upb directly:
+    `google.protobuf.descriptor_pool` and `message_factory` import the pure-Python message
+    machinery too, which costs more start-up than the rest of `tfguard inspect`."""
+    try:
+        from google._upb import _message
+        from google.protobuf import message
 
-    return Schema(*(cls(f) for f in Schema.__dataclass_fields__))
+        return _message.DescriptorPool(), lambda d: _message.MessageMeta(
+            d.name, (message.Message,), {"DESCRIPTOR": d, "__module__": None}
+        )
+    except ImportError:  # another implementation: the public API
+        from google.protobuf import descriptor_pool, message_factory
+
+        return descriptor_pool.DescriptorPool(), message_factory.GetMessageClass
 
 
-BINARY = _build("tfguard/inspect/saved_model_binary.proto", opaque_values=True)
-TEXT = _build("tfguard/inspect/saved_model_text.proto", opaque_values=False)
+def _build(serialized: bytes) -> Schema:
+    pool, make = _classes()
+    pool.AddSerializedFile(serialized)
+    return Schema(*(make(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}")) for name in Schema.__dataclass_fields__))
+
+
+BINARY = _build(schema_descriptors.BINARY)
+TEXT = _build(schema_descriptors.TEXT)
