@@ -129,6 +129,7 @@ def results_in(cp, namespaces) -> int:
     return total
 
 
+@pytest.mark.timeout(1800)  # 1,000 Deployments and their ReplicaSets on a shared 2-core machine: minutes
 def test_a_thousand_workloads_make_bounded_reports_in_etcd(policy_report_crd, operator, record_property):
     cp = policy_report_crd
     namespaces = [f"reports-{i}-{int(time.time()) % 100000}" for i in range(4)]
