@@ -15,7 +15,7 @@ in a stack that holds it. A release or Keras that will not install or import is 
 Each measurement is kept under $TFGUARD_CACHE/knowledge, keyed by the venv recipe and the hash of
 the measuring script, and reused on the next run: an interrupted run resumes where it stopped.
 The CI never runs this; tests/knowledge checks the stored data against the releases the test suite
-installs anyway. GPU-build facts come from the hand-kept tables below (a GPU task will redo them).
+installs anyway. GPU-build facts are tools/gen_gpu_facts.py's (gpu.json, docs/gpu.md).
 """
 
 from __future__ import annotations
@@ -59,54 +59,8 @@ KERNEL_DEVICES = ("CPU", "DEFAULT", "XLA_CPU", "XLA_CPU_JIT")
 # tf-keras releases (Keras 2 for TF 2.16+), newest patch of each.
 TF_KERAS_VERSIONS = ("2.16.0", "2.17.0", "2.18.0", "2.19.0", "2.20.1", "2.21.0")
 
-# Tested GPU build configurations of the Linux wheels (TensorFlow "Build from source" page,
-# "Tested build configurations", GPU table). For 2.14+ the wheel's own `and-cuda` extra pins the
-# NVIDIA CUDA/cuDNN wheels too; where both exist the generator records both.
-GPU_BUILDS = {
-    "2.4": ("11.0", "8.0"),
-    "2.5": ("11.2", "8.1"),
-    "2.6": ("11.2", "8.1"),
-    "2.7": ("11.2", "8.1"),
-    "2.8": ("11.2", "8.1"),
-    "2.9": ("11.2", "8.1"),
-    "2.10": ("11.2", "8.1"),
-    "2.11": ("11.2", "8.1"),
-    "2.12": ("11.8", "8.6"),
-    "2.13": ("11.8", "8.6"),
-    "2.14": ("11.8", "8.7"),
-    "2.15": ("12.2", "8.9"),
-    "2.16": ("12.3", "8.9"),
-    "2.17": ("12.3", "8.9"),
-    "2.18": ("12.5", "9.3"),
-    "2.19": ("12.5", "9.3"),
-    "2.20": ("12.5", "9.3"),
-}
-
-# Minimum NVIDIA Linux x86_64 driver per CUDA toolkit (NVIDIA CUDA Toolkit Release Notes, "CUDA
-# Toolkit and Corresponding Driver Versions", the GA release of each minor), and the minimum
-# driver for CUDA minor-version compatibility within a major (same notes, "minor version
-# compatibility" table; features like PTX JIT need the toolkit driver).
-CUDA_DRIVERS = {
-    "11.0": "450.51.06",
-    "11.1": "455.32",
-    "11.2": "460.27.03",
-    "11.3": "465.19.01",
-    "11.4": "470.42.01",
-    "11.5": "495.29.05",
-    "11.6": "510.39.01",
-    "11.7": "515.43.04",
-    "11.8": "520.61.05",
-    "12.0": "525.60.13",
-    "12.1": "530.30.02",
-    "12.2": "535.54.03",
-    "12.3": "545.23.06",
-    "12.4": "550.54.14",
-    "12.5": "555.42.02",
-    "12.6": "560.28.03",
-    "12.8": "570.26",
-    "12.9": "575.51.03",
-}
-CUDA_MINOR_COMPAT_DRIVERS = {"11": "450.80.02", "12": "525.60.13"}
+# GPU-build facts (CUDA/cuDNN of the tested builds, the driver tables) live in
+# tfguard/compat/data/gpu.json, written by tools/gen_gpu_facts.py; releases.py reads them there.
 
 SOURCES = {
     "measured": "the newest patch wheel of every TensorFlow minor (tensorflow 1.15/2.0 and tensorflow-cpu "
@@ -117,10 +71,6 @@ SOURCES = {
     "keras": "every Keras a cluster may run (tf.keras of 1.15-2.5, keras 2.6-2.15 as each TF installs it, "
     "tf-keras 2.16+ installed --no-deps over the matching tensorflow-cpu, every Keras 3 minor over a TF that "
     "admits it) measured by tools/measure_keras.py inside its stack",
-    "gpu_builds": "TensorFlow install docs, 'Build from source' > 'Tested build configurations' (Linux GPU); "
-    "for 2.14 and later also the nvidia-* pins of each wheel's `and-cuda` extra",
-    "cuda_drivers": "NVIDIA CUDA Toolkit Release Notes, 'CUDA Toolkit and Corresponding Driver Versions' "
-    "(Linux x86_64, GA release of each minor) and the minor-version-compatibility table",
     "unmeasured": "a release whose wheel would not install or import here is kept with `measured: false` and "
     "the error: only version-level facts (GraphDef min consumer/producer 0 as in every release's "
     "tensorflow/core/public/version.h, tested CUDA/cuDNN); its op registry is unknown",
@@ -283,7 +233,7 @@ def _pins_of(series: str) -> list[dict]:
 
 def release_entry(version: str, m: dict) -> dict:
     series = _series(version)
-    documented = GPU_BUILDS.get(series)
+    documented = None  # the tested builds' CUDA/cuDNN: gpu.json (tools/gen_gpu_facts.py)
     entry = {
         "series": series,
         "wheel_version": version,
@@ -393,10 +343,6 @@ def build_data(measured: dict[str, dict], keras: list[dict]) -> dict[str, dict]:
         "measured release in full, each later one as changed/removed keys (see docs/knowledge.md).",
         "kernel_devices": list(KERNEL_DEVICES),
         "releases": entries,
-        "cuda_drivers": {
-            "toolkit_min_driver": CUDA_DRIVERS,
-            "minor_version_compat_min_driver": CUDA_MINOR_COMPAT_DRIVERS,
-        },
     }
     series = [_series(v) for v in good]
     ops = {**stamp, "chain": chain([(s, measured[v]["op_defs"]) for s, v in zip(series, good)])}
