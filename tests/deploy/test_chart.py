@@ -193,7 +193,11 @@ def test_webhook_reads_only_what_it_caches(render):
     verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}
     assert verbs == {"get", "list", "watch"}
     resources = {res for rule in role["rules"] for res in rule["resources"]}
-    assert resources == {"imagestacks", "modelprofiles", "nodes"}  # nodes: their GPU/CPU labels, read-only
+    # nodes: their GPU/CPU labels; KServe's runtimes: an InferenceService's image (all read-only)
+    assert resources == {"imagestacks", "modelprofiles", "nodes", "servingruntimes", "clusterservingruntimes"}
+    off = [r for r in by_kind(render("kserve.enabled=false"), "ClusterRole")
+           if r["metadata"]["name"] == "tfguard-webhook"][0]
+    assert {res for rule in off["rules"] for res in rule["resources"]} == {"imagestacks", "modelprofiles", "nodes"}
 
 
 def test_prometheus_can_scrape_the_webhook(render):

@@ -440,6 +440,41 @@ _CODES: list[Code] = [
         "under the request uid.",
         "Report the log line; meanwhile run `tfguard check` on the model and image by hand.",
     ),
+    # --- KServe InferenceServices (admission and operator) ---
+    Code(
+        "KSERVE_RUNTIMES_UNKNOWN",
+        "The cluster's KServe serving runtimes are not known",
+        "An InferenceService's image comes from a ServingRuntime or ClusterServingRuntime, which tfguard reads "
+        "from a watch. It has none: KServe's CRDs are not installed, tfguard's service account may not list "
+        "them, or the first list has not arrived. The predictor is judged only if it names its image.",
+        "Install tfguard's chart with KServe present (it grants the read access), or set "
+        "`tfguard.io/tensorflow-version` on the InferenceService.",
+    ),
+    Code(
+        "KSERVE_RUNTIME_NOT_FOUND",
+        "The InferenceService names a runtime that does not exist or is disabled",
+        "`spec.predictor.model.runtime` names no ServingRuntime in the namespace and no ClusterServingRuntime, "
+        "or the one it names is disabled: KServe's controller will not create the predictor.",
+        "Name an existing runtime (`kubectl get servingruntimes,clusterservingruntimes`), or leave `runtime` out "
+        "so KServe picks one for the model format.",
+    ),
+    Code(
+        "KSERVE_RUNTIME_FORMAT_UNSUPPORTED",
+        "The named runtime does not serve the model format",
+        "The runtime the InferenceService names does not list its modelFormat (name, or name:version) in "
+        "supportedModelFormats: KServe refuses to run the model on it.",
+        "Name a runtime that lists the format (TF Serving's kserve-tensorflow-serving lists tensorflow 1 and 2), "
+        "or fix modelFormat.",
+    ),
+    Code(
+        "KSERVE_NO_RUNTIME",
+        "No runtime is auto-selected for the model format",
+        "No ServingRuntime in the namespace and no ClusterServingRuntime lists the InferenceService's model "
+        "format with autoSelect: true for its protocol (or all such runtimes are disabled or multi-model): "
+        "KServe will not create the predictor.",
+        "Install KServe's default runtimes, name a runtime in `spec.predictor.model.runtime`, or fix "
+        "modelFormat/protocolVersion.",
+    ),
     # --- operator ---
     Code(
         "OPERATOR_UNREADABLE_PROBE_REPORT",
@@ -726,6 +761,42 @@ _CODES: list[Code] = [
         "The TensorFlow version recorded in saved_model.pb differs from --expected-producer "
         "(tfguard.io/model-producer-version): the annotation is stale or another model is mounted.",
         "Fix tfguard.io/model-producer-version, or check that the right model is mounted.",
+    ),
+    # --- probe: TF Serving warmup requests (assets.extra/tf_serving_warmup_requests) ---
+    Code(
+        "PROBE_WARMUP_OK",
+        "The model's warmup requests run",
+        "The SavedModel has assets.extra/tf_serving_warmup_requests, which TF Serving replays while it loads "
+        "the model; the probe replayed them (predict, classify, regress and multi-inference records, at most "
+        "the first 100) against the loaded model and each ran.",
+        "Nothing to fix.",
+    ),
+    Code(
+        "PROBE_WARMUP_UNREADABLE",
+        "The warmup file is not what TF Serving can read",
+        "assets.extra/tf_serving_warmup_requests is not a TFRecord file of tensorflow.serving.PredictionLog "
+        "protos (a checksum mismatch, a truncated record, a record that is no PredictionLog), or holds more "
+        "than 1000 records. TF Serving then fails to load the model ('Please verify your warmup data is in "
+        "TFRecord format', 'Number of warmup records exceeds the maximum').",
+        "Write the file with tf.io.TFRecordWriter and PredictionLog.SerializeToString() (TF Serving's "
+        "saved_model_warmup guide), at most 1000 records, or remove it.",
+    ),
+    Code(
+        "PROBE_WARMUP_UNSUPPORTED",
+        "A warmup record is of a kind TF Serving does not replay",
+        "A PredictionLog in the warmup file is a session_run_log (or another log type TF Serving's warmup "
+        "does not run); TF Serving fails the model's load on it.",
+        "Use predict_log, classify_log, regress_log or multi_inference_log records only.",
+    ),
+    Code(
+        "PROBE_WARMUP_FAILED",
+        "A warmup request fails against the loaded model",
+        "The model loads, but a request from its warmup file fails (a signature it names does not exist, an "
+        "input name, dtype or shape the signature does not take, an op that fails at run time). TF Serving "
+        "replays these while loading and fails the load: the model never becomes available, although a "
+        "plain load succeeds.",
+        "Regenerate the warmup records from the model as exported (signature names, input names and dtypes "
+        "from `saved_model_cli show --all`), or fix the model; the details hold the error.",
     ),
     Code(
         "PROBE_INTERNAL_ERROR",

@@ -39,8 +39,7 @@ def mutate(request: AdmissionRequest, namespace_mode: str, store: FactStore, set
         return Outcome("skipped", mode=namespace_mode, audit={"inject": "opted-out"})
     names = {c.get("name") for c in (spec.get("initContainers") or []) if isinstance(c, dict)}
     volumes = {v.get("name") for v in (spec.get("volumes") or []) if isinstance(v, dict)}
-    if names & {A.PROBE_CONTAINER, A.PROBE_INSTALL_CONTAINER} or A.PROBE_VOLUME in volumes:
-        return Outcome("skipped", mode=namespace_mode, audit={"inject": "already-injected"})
+    injected = bool(names & {A.PROBE_CONTAINER, A.PROBE_INSTALL_CONTAINER} or A.PROBE_VOLUME in volumes)
 
     findings: list = []
     mode = effective_mode(namespace_mode, annotations, findings)
@@ -55,6 +54,15 @@ def mutate(request: AdmissionRequest, namespace_mode: str, store: FactStore, set
     probe = probe_container(resolved.container, resolved.model.path, resolved.model.tensorflow_version,
                             resolved.loader, resolved.gpu, mode)
     install = install_container(settings)
+    if injected:
+        # Called again (reinvocationPolicy IfNeeded) after another webhook changed the Pod: KServe's
+        # appends its storage-initializer, which downloads the model, after our containers. Ours
+        # move back to the end, the probe with the serving container's mounts as they are now.
+        patch = reordering_patch(spec, probe)
+        if patch is None:
+            return Outcome("skipped", mode=mode, audit={"inject": "already-injected"})
+        return Outcome("injected", mode=mode, findings=findings, audit={"inject": "moved-last"},
+                       patch=base64.b64encode(json.dumps(patch, separators=(",", ":")).encode()).decode())
     patch = injection_patch(spec, install, probe)
     return Outcome(
         "injected",
@@ -113,6 +121,22 @@ def probe_container(
         if serving.get(key):
             container[key] = serving[key]
     return container
+
+
+def reordering_patch(spec: dict[str, Any], probe: dict[str, Any]) -> Optional[list[dict[str, Any]]]:
+    """None when tfguard's init containers already come last with the probe up to date; else one
+    JSONPatch that puts them last (a Pod's init containers run in order)."""
+    init = [c for c in spec.get("initContainers") or [] if isinstance(c, dict)]
+    ours = {A.PROBE_INSTALL_CONTAINER, A.PROBE_CONTAINER}
+    existing = {c.get("name"): c for c in init if c.get("name") in ours}
+    if A.PROBE_CONTAINER not in existing or A.PROBE_INSTALL_CONTAINER not in existing:
+        return None  # injected by someone else, or half of it: leave it alone
+    current = dict(existing[A.PROBE_CONTAINER])
+    fresh = {**current, "volumeMounts": probe["volumeMounts"]}
+    wanted = [c for c in init if c.get("name") not in ours] + [existing[A.PROBE_INSTALL_CONTAINER], fresh]
+    if wanted == init:
+        return None
+    return [{"op": "replace", "path": "/spec/initContainers", "value": wanted}]
 
 
 def injection_patch(spec: dict[str, Any], install: dict[str, Any], probe: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from tfguard.compat.codes import finding
 from tfguard.compat.facts import Finding, StackFacts, Verdict
 from tfguard.text import one_line
 from tfguard.webhook.models import AdmissionRequest, AdmissionResponse
+from tfguard.workload import kserve
 from tfguard.workload.resolve import Resolved, requests_gpu, resolve
 from tfguard.workload.nodes import NodeStore, scheduling_key
 from tfguard.workload.store import FactStore
@@ -89,6 +90,8 @@ def validate(
     obj = request.object
     if request.operation not in ("CREATE", "UPDATE") or not isinstance(obj, dict):
         return Outcome("skipped", mode=namespace_mode)
+    if kserve.is_inference_service(kind):
+        return validate_inference_service(request, namespace_mode, store, memo)
     template = pod_template(kind, obj)
     if template is None:
         why = (
@@ -111,6 +114,32 @@ def validate(
     resolved, verdict = (memo or VerdictMemo(0)).judge(pod_spec(template), request.namespace, annotations, store, nodes)
     findings += resolved.findings + verdict.findings
     return decide(kind, request.name or metadata.get("name") or "", verdict, findings, resolved, mode)
+
+
+def validate_inference_service(
+    request: AdmissionRequest, namespace_mode: str, store: FactStore, memo: Optional["VerdictMemo"] = None
+) -> Outcome:
+    """A KServe InferenceService: the predictor's pod as KServe will run it (tfguard.workload.kserve),
+    then the same verdict as for a Deployment, naming the runtime."""
+    obj = request.object
+    annotations = kserve.annotations_of(obj)
+    if not has_user_annotations(annotations):
+        return Outcome("skipped", mode=namespace_mode)
+    if request.operation == "UPDATE" and kserve.relevant(obj) == kserve.relevant(request.oldObject):
+        return Outcome("unchanged", mode=namespace_mode)
+    found = kserve.predictor(obj, request.namespace or "", store.runtimes)
+    if found is None:
+        return Outcome("skipped", mode=namespace_mode, audit={"predictor": "not-tensorflow"})
+    findings: list[Finding] = []
+    mode = effective_mode(namespace_mode, annotations, findings)
+    resolved, verdict = (memo or VerdictMemo(0)).judge(found.pod_spec, request.namespace, found.annotations, store)
+    findings += found.findings + resolved.findings + verdict.findings
+    name = request.name or (obj.get("metadata") or {}).get("name") or ""
+    outcome = decide(kserve.KIND, f"{name} ({found.where})", verdict, findings, resolved, mode,
+                     subject=f"InferenceService {name} {found.where}: ")
+    if found.runtime is not None:
+        outcome.audit["runtime"] = found.runtime.label[:120]
+    return outcome
 
 
 class VerdictMemo:
@@ -165,7 +194,8 @@ class VerdictMemo:
         return resolved, verdict
 
 
-def decide(kind: str, name: str, verdict: Verdict, findings: list[Finding], resolved: Resolved, mode: str) -> Outcome:
+def decide(kind: str, name: str, verdict: Verdict, findings: list[Finding], resolved: Resolved, mode: str,
+           subject: str = "") -> Outcome:
     audit = {
         "image": (resolved.stack.image or "")[:250],
         "stack-source": resolved.stack.source,
@@ -184,7 +214,7 @@ def decide(kind: str, name: str, verdict: Verdict, findings: list[Finding], reso
     if verdict.verdict == "unknown":  # the infos say what is missing
         shown += [f for f in findings if f.severity == "info"]
     if outcome.allowed and verdict.verdict in ("risky", "unknown", "incompatible"):
-        outcome.warnings.append(one_line(f"tfguard: {verdict.verdict}: {describe(resolved)}", WARNING_LIMIT))
+        outcome.warnings.append(one_line(f"tfguard: {verdict.verdict}: {subject}{describe(resolved)}", WARNING_LIMIT))
     outcome.warnings += [_warning(f) for f in shown[:MAX_WARNINGS]]
     return outcome
 

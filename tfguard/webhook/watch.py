@@ -16,12 +16,16 @@ from typing import Optional
 
 from tfguard.compat.resources import GROUP, VERSION
 from tfguard.workload.nodes import NodeStore
+from tfguard.workload import runtimes as R
 from tfguard.workload.store import IMAGE_STACKS, MODEL_PROFILES, FactStore
 
 log = logging.getLogger("tfguard.webhook.watch")
 
 PATHS = {resource: f"/apis/{GROUP}/{VERSION}/{resource}" for resource in (IMAGE_STACKS, MODEL_PROFILES)}
 NODES_PATH = "/api/v1/nodes"
+# KServe's runtimes, for InferenceServices: optional (a cluster without KServe has no such API; the
+# watch then retries rarely and the webhook never waits for it).
+RUNTIME_PATHS = {resource: f"/apis/{R.GROUP}/{R.RUNTIME_VERSION}/{resource}" for resource in R.RESOURCES}
 
 
 async def keep_store_current(store: FactStore, kube, sync_timeout: float, nodes: Optional[NodeStore] = None) -> None:
@@ -30,6 +34,7 @@ async def keep_store_current(store: FactStore, kube, sync_timeout: float, nodes:
     tasks = [asyncio.create_task(_follow(store, kube, resource)) for resource in PATHS]
     if nodes is not None:
         tasks.append(asyncio.create_task(_follow_nodes(nodes, kube)))
+    tasks += [asyncio.create_task(_follow_runtimes(store, kube, resource)) for resource in RUNTIME_PATHS]
     try:
         deadline = time.monotonic() + sync_timeout
         while not store.synced and time.monotonic() < deadline:
@@ -57,3 +62,9 @@ async def _follow_nodes(nodes: NodeStore, kube) -> None:
             nodes.apply(event.type, event.object)
         except Exception:
             log.exception("could not store a Node %s event", event.type)
+async def _follow_runtimes(store: FactStore, kube, resource: str) -> None:
+    async for event in kube.watch(RUNTIME_PATHS[resource], backoff_max=300.0):
+        try:
+            store.runtimes.apply(resource, event.type, event.object)
+        except Exception:
+            log.exception("could not store a %s event", event.type)

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from tfguard.compat.facts import ModelFacts, StackFacts
 from tfguard.compat.resources import facts_from_model_profile, stack_from_image_stack
 from tfguard.workload.images import image_keys
+from tfguard.workload.runtimes import RuntimeStore
 
 log = logging.getLogger("tfguard.workload.store")
 
@@ -54,6 +55,7 @@ class FactStore:
         self.gave_up = False  # the feeder stopped waiting for a sync: serve without it (fail-open)
         self.generation = 0  # bumped on every change: anything derived under an older one is stale
         self.started_at = time.monotonic()
+        self.runtimes = RuntimeStore()  # KServe's serving runtimes (optional: never part of `synced`)
 
     # --- read side ---
     def stack_for(self, image: str) -> Optional[StackFacts]:

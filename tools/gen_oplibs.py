@@ -1,0 +1,230 @@
+"""Regenerate tfguard/compat/data/oplibs.json: the ops each custom-op library release registers.
+
+    .venv/bin/python tools/gen_oplibs.py                      # every release below (resumable)
+    .venv/bin/python tools/gen_oplibs.py --only tensorflow-text==2.15.0
+    .venv/bin/python tools/gen_oplibs.py --fresh
+
+For each library release: the registry's resolver says which TensorFlow it is built for (`uv pip
+compile LIB==V`: the `tensorflow` pin its Requires-Dist gives; TF-Addons declares none, its own
+supported range is in the table below); a throwaway venv gets the newest measured patch of that TF
+minor (the recipe of harness.tfenvs: tensorflow-cpu, the era's interpreter and pins), then the
+library and whatever else it needs, `--no-deps` (its `tensorflow` requirement would pull in a second,
+full TF wheel). tools/measure_oplib.py runs inside and diffs TF's op registry before and after
+`import LIB`, then after loading every shared object the package ships (TF-Addons loads its kernels
+on first use). The venv is deleted afterwards; each measurement is kept under
+$TFGUARD_CACHE/oplibs, keyed by the recipe and the measuring script, so a rerun resumes.
+A release that will not install or import is kept with its error. CI never runs this:
+tests/engine/test_oplibs.py checks the stored data's shape and a live measurement where the
+tensorflow-text venv of the matrix exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.tfenvs import NEWEST_PATCHES, _env, _uv, cache_dir, python_interpreter, release_recipe, era_pins  # noqa: E402
+
+DATA = ROOT / "tfguard" / "compat" / "data" / "oplibs.json"
+MEASURE = Path(__file__).resolve().parent / "measure_oplib.py"
+CACHED_ONLY = False
+
+# (distribution, import name, releases: newest patch of each minor the registry serves for the
+# interpreters of the TF eras (3.8 for TF 2.2-2.11, 3.11 for 2.12 on: `pip index versions`).
+LIBRARIES = (
+    ("tensorflow-text", "tensorflow_text", (
+        "2.3.0", "2.4.3", "2.5.0", "2.6.0", "2.7.3", "2.8.2", "2.9.0", "2.10.0", "2.11.0",
+        "2.12.1", "2.14.0", "2.15.0", "2.16.1", "2.17.0", "2.18.1", "2.19.0", "2.20.1")),
+    ("tensorflow-decision-forests", "tensorflow_decision_forests", (
+        "0.2.7", "1.0.1", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0", "1.7.0", "1.8.1",
+        "1.9.2", "1.10.0", "1.11.0", "1.12.0")),
+    ("tensorflow-addons", "tensorflow_addons", (
+        "0.13.0", "0.14.0", "0.15.0", "0.16.1", "0.17.1", "0.18.0", "0.19.0", "0.20.0", "0.21.0",
+        "0.22.0", "0.23.0")),
+)
+
+# TF-Addons declares no tensorflow requirement; each release checks the running TF against
+# tensorflow_addons/version.py (MIN_TF_VERSION <= tf < MAX_TF_VERSION) and its custom ops are built
+# against the newest TF of that range (TF-Addons README, "Python Op Compatibility" table). The
+# measurement records the range the package itself says.
+ADDONS_TF = {"0.13": "2.4", "0.14": "2.5", "0.15": "2.6", "0.16": "2.7", "0.17": "2.8", "0.18": "2.9",
+             "0.19": "2.10", "0.20": "2.11", "0.21": "2.12", "0.22": "2.13", "0.23": "2.14"}
+
+# Packages the TF recipe already brings (or that are TF itself): never installed again over it.
+TF_PACKAGES = re.compile(r"^(tensorflow|tensorflow-cpu|tensorflow-intel|tensorflow-io-gcs-filesystem|"
+                         r"tensorboard.*|keras|tf-estimator-nightly|tensorflow-estimator)$")
+
+
+def series(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+def newest_patch(minor: str) -> str | None:
+    return next((v for v in NEWEST_PATCHES if series(v) == minor), None)
+
+
+def resolve(dist: str, version: str, python: str) -> list[str]:
+    """The pinned requirements the resolver picks for `dist==version` on this interpreter."""
+    done = subprocess.run(
+        [*_uv(), "pip", "compile", "-", "--python-version", python, "--no-header", "--no-annotate",
+         "--python-platform", "x86_64-manylinux_2_28"],
+        input=f"{dist}=={version}\n", capture_output=True, text=True, env=_env(), timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"uv pip compile {dist}=={version}: {done.stderr.strip()[-600:]}")
+    return [line.strip() for line in done.stdout.splitlines() if "==" in line and not line.startswith("#")]
+
+
+def plan(dist: str, version: str) -> dict:
+    """Which TF to measure `dist==version` with, on which interpreter, and what goes over it."""
+    if dist == "tensorflow-addons":
+        tf_minor = ADDONS_TF[series(version)]
+        tf = newest_patch(tf_minor)
+        python = release_recipe(tf)[1]
+        pins = resolve(dist, version, python)
+    else:
+        pins = None
+        for python in ("3.11", "3.8"):
+            try:
+                pins = resolve(dist, version, python)
+                break
+            except RuntimeError:
+                continue
+        if pins is None:
+            raise RuntimeError(f"{dist}=={version} resolves on neither CPython 3.11 nor 3.8")
+        wanted = next((p.split("==")[1] for p in pins if p.split("==")[0].lower() in ("tensorflow", "tensorflow-cpu")), None)
+        if wanted is None:
+            raise RuntimeError(f"{dist}=={version}: the resolver picked no tensorflow ({pins})")
+        tf = newest_patch(series(wanted))
+        if tf is None or release_recipe(tf)[1] != python:
+            raise RuntimeError(f"{dist}=={version} wants TF {wanted}, which no recipe here installs for CPython {python}")
+    requirement, _ = release_recipe(tf)
+    extras = [p for p in pins if not TF_PACKAGES.match(p.split("==")[0].lower())]
+    if key(tf) < (2, 16):
+        # Before 2.16 tf.keras is Keras 2 inside TF: no tf-keras, and the last tensorflow-hub that does
+        # not import it (what tensorflow-text up to 2.15 imports), as the matrix's text stacks do.
+        extras = [p for p in extras if not p.startswith("tf-keras==")]
+        extras = ["tensorflow-hub==0.15.0" if p.startswith("tensorflow-hub==") else p for p in extras]
+    return {"library": dist, "version": version, "tensorflow": tf, "python": python,
+            "requirements": [requirement, *era_pins(tf)], "over": extras}
+
+
+def measure(recipe: dict, module: str) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="oplib-", dir=cache_dir()))
+    try:
+        env = _env()
+        run = lambda *args: subprocess.run([*_uv(), *args], check=True, env=env, capture_output=True, text=True)  # noqa: E731
+        run("venv", "-q", "--seed", "--python", python_interpreter(recipe["python"]), str(workdir))
+        python = workdir / "bin" / "python"
+        run("pip", "install", "-q", "--python", str(python), *recipe["requirements"])
+        present = subprocess.run([*_uv(), "pip", "freeze", "--python", str(python)], capture_output=True, text=True,
+                                 env=env).stdout
+        have = {line.split("==")[0].lower().replace("_", "-") for line in present.splitlines() if "==" in line}
+        over = [p for p in recipe["over"] if p.split("==")[0].lower().replace("_", "-") not in have
+                or p.split("==")[0].lower() == recipe["library"]]
+        run("pip", "install", "-q", "--python", str(python), "--no-deps", *over)
+        done = subprocess.run([str(python), str(MEASURE), module], capture_output=True, text=True, timeout=900)
+        lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
+        if not lines:
+            return {"error": f"measure exited {done.returncode}: {done.stderr.strip()[-600:]}"}
+        result = json.loads(lines[-1])
+        if len(lines) == 1 and done.returncode != 0:
+            result["load_errors"] = {"*": f"the process died loading the package's shared objects (exit {done.returncode})"}
+        return result
+    except subprocess.CalledProcessError as exc:
+        return {"error": f"install failed: {(exc.stderr or '').strip()[-600:]}"}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def cached(dist: str, version: str, module: str, fresh: bool) -> dict:
+    store = cache_dir() / "oplibs"
+    store.mkdir(parents=True, exist_ok=True)
+    script = hashlib.sha256(MEASURE.read_bytes()).hexdigest()[:10]
+    try:
+        recipe = plan(dist, version)
+    except RuntimeError as exc:
+        return {"library": dist, "version": version, "error": str(exc)}
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
+    path = store / f"{dist}-{version}-{digest}-{script}.json"
+    if path.exists() and not fresh:
+        return json.loads(path.read_text())
+    if CACHED_ONLY:
+        return {**recipe, "error": "not measured yet (tools/gen_oplibs.py)"}
+    print(f"measuring {dist}=={version} on TF {recipe['tensorflow']} (CPython {recipe['python']})", flush=True)
+    result = {**recipe, **measure(recipe, module)}
+    path.write_text(json.dumps(result, indent=1, sort_keys=True))
+    return result
+
+
+def entry(result: dict) -> dict:
+    """One release in the data file."""
+    out = {
+        "version": result["version"],
+        "measured_with": result.get("tensorflow"),
+        "python": result.get("python"),
+        "requires_tensorflow": result.get("requires_tensorflow") or [],
+    }
+    if result.get("tf_range"):
+        out["tf_range"] = result["tf_range"]
+    if result.get("error"):
+        out["error"] = result["error"]
+        return out
+    out["import_error"] = result.get("import_error")
+    out["ops_on_import"] = result.get("ops_on_import") or []
+    lazy = sorted({op for ops in (result.get("ops_lazy") or {}).values() for op in ops})
+    out["ops_lazy"] = lazy
+    if result.get("load_errors"):
+        out["load_errors"] = dict(sorted(result["load_errors"].items())[:20])
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", action="append", default=[], help="DIST==VERSION to measure (again)")
+    parser.add_argument("--fresh", action="store_true", help="ignore cached measurements")
+    parser.add_argument("--cached-only", dest="all_cached", action="store_true",
+                        help="write the data file from the measurements already cached, measuring nothing new")
+    args = parser.parse_args(argv)
+    global CACHED_ONLY
+    CACHED_ONLY = args.all_cached
+    only = set(args.only)
+    results: dict[str, list[dict]] = {dist: [] for dist, _, _ in LIBRARIES}
+    # Newest releases first, one library after the other: an interrupted run has the ones that matter.
+    order = [(i, dist, module, version) for dist, module, versions in LIBRARIES
+             for i, version in enumerate(reversed(versions))]
+    for _, dist, module, version in sorted(order, key=lambda item: item[0]):
+        if only and f"{dist}=={version}" not in only and not args.all_cached:
+            continue
+        results[dist].append(entry(cached(dist, version, module, args.fresh or f"{dist}=={version}" in only)))
+    libraries = {}
+    for dist, module, _ in LIBRARIES:
+        libraries[dist] = {"module": module, "releases": sorted(results[dist], key=lambda r: key(r["version"]))}
+    data = {
+        "generated_by": "tools/gen_oplibs.py (tools/measure_oplib.py inside a venv per release)",
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "libraries": libraries,
+    }
+    DATA.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    counts = {d: sum(1 for r in lib["releases"] if r.get("ops_on_import") or r.get("ops_lazy")) for d, lib in libraries.items()}
+    print(f"wrote {DATA.relative_to(ROOT)}: releases with ops measured {counts}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
