@@ -122,7 +122,10 @@ class LocalTfguard:
     def install(self):
         if not self.with_operator:
             self._self_signed_certificate()
-        done = self.cp.helm("install", self.release, str(CHART), "--namespace", self.namespace, *self._set_args())
+        done = self.cp.helm("install", self.release, str(CHART), "--namespace", self.namespace, *self._set_args(),
+                            check=False)
+        if done.returncode != 0:
+            raise ControlPlaneError(f"helm install {self.release} failed: {(done.stderr or done.stdout).strip()[-1500:]}")
         self.installed = True
         self.install_output = done.stdout
         return done

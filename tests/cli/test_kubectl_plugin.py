@@ -71,8 +71,8 @@ def recorded(cluster, namespace, tmp_path, plugin_on_path, capsys):
             items = cp.get("deployments", namespace=namespace)["items"]
             return len([d for d in items if "tfguard.io/verdict" in (d["metadata"].get("annotations") or {})]) == 3
 
-        cp.wait_for(judged, timeout=120, what="the operator's verdicts")
-        cp.wait_for(lambda: cp.get("policyreports", namespace=namespace)["items"], timeout=60, what="the PolicyReport")
+        cp.wait_for(judged, timeout=600, interval=1, what="the operator's verdicts")
+        cp.wait_for(lambda: cp.get("policyreports", namespace=namespace)["items"], timeout=120, interval=1, what="the PolicyReport")
         yield cp, namespace
     finally:
         operator.terminate()
