@@ -49,7 +49,8 @@ def _release(series, wheel, graph, ops, keras_major, measured=True, cuda="12.2")
 
 
 RELEASES = {
-    "2.11": FakeRelease("2.11", "2.11.1", measured=False, graph_def_version=1286, keras_major=2),
+    "2.4": _release("2.4", "2.4.4", 561, OLD_OPS, 2, cuda="11.0"),
+    "2.3": FakeRelease("2.3", "2.3.4", measured=False, graph_def_version=440, keras_major=2),
     "2.12": _release("2.12", "2.12.1", 1395, OLD_OPS, 2),
     "2.15": _release("2.15", "2.15.1", 1766, OLD_OPS, 2),
     "2.20": _release("2.20", "2.20.0", 2199, {**OLD_OPS, **NEW_ONLY_OPS, "MatMul": OLD_OPS["MatMul"] + ["grad_a"]}, 3,
@@ -65,7 +66,7 @@ class FakeKnowledge(types.SimpleNamespace):
 
     @staticmethod
     def first_release_with_op(op):
-        for series in ("2.12", "2.15", "2.20"):
+        for series in ("2.4", "2.12", "2.15", "2.20"):
             if op in RELEASES[series].ops:
                 return series
         return None

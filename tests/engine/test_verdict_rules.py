@@ -139,16 +139,25 @@ def test_newer_model_without_attr_facts_is_only_risky():
     assert codes_of(v) == ["PRODUCER_NEWER_UNVERIFIED"]
 
 
-def test_an_attr_the_runtime_opdef_lacks_is_ignored_by_tf2_and_refused_by_serving():
+def test_an_attr_the_runtime_opdef_lacks_is_ignored_from_2_5_on():
     attrs = {**SERVING_ATTRS, "MatMul": ["T", "grad_a"]}
-    loaded = evaluate(saved_model("2.20.0", attrs=attrs), image("2.15.1"), loader="tf2")
-    assert loaded.verdict == "compatible" and loaded.loader == "tf2"
-    assert "MatMul.grad_a (first in TensorFlow 2.20)" in finding(loaded, "OP_ATTR_IGNORED").message
-    served = evaluate(saved_model("2.20.0", attrs=attrs), image("2.15.1"), loader="serving")
-    assert served.verdict == "incompatible" and served.loader == "serving"
+    for loader in ("tf2", "serving"):
+        v = evaluate(saved_model("2.20.0", attrs=attrs), image("2.15.1"), loader=loader)
+        assert v.verdict == "compatible" and v.loader == loader
+        assert "MatMul.grad_a (first in TensorFlow 2.20)" in finding(v, "OP_ATTR_IGNORED").message
+
+
+def test_before_2_5_the_graph_import_refuses_an_unknown_attr_set_to_a_non_default_value():
+    attrs = {**SERVING_ATTRS, "MatMul": ["T", "grad_a"]}
+    trained = saved_model("2.20.0", attrs=attrs, main_graph_non_default_attrs={"MatMul": ["grad_a"]})
+    served = evaluate(trained, image("2.4.4"), loader="serving")
+    assert served.verdict == "incompatible"
     f = finding(served, "OP_ATTR_NOT_IN_OPDEF")
     assert "NodeDef mentions attr" in f.message and f.details["attrs"] == {"MatMul": ["grad_a"]}
-    assert "PRODUCER_NEWER_OPS_PRESENT" not in codes_of(served)
+    defaults_only = saved_model("2.20.0", attrs=attrs, main_graph_non_default_attrs={})
+    assert "OP_ATTR_IGNORED" in codes_of(evaluate(defaults_only, image("2.4.4"), loader="serving"))
+    unrecorded = evaluate(saved_model("2.20.0", attrs=attrs), image("2.4.4"), loader="serving")
+    assert unrecorded.verdict == "risky" and "OP_ATTR_NOT_IN_OPDEF_UNCHECKED" in codes_of(unrecorded)
 
 
 def test_same_attr_is_fine_where_the_opdef_declares_it():
@@ -203,20 +212,20 @@ def test_version_only_with_keras_loader_across_keras_majors_is_risky():
 
 
 def test_unmeasured_runtime_falls_back_to_version_facts_and_says_so():
-    v = evaluate(saved_model("2.15.1"), image("2.11.0"))
+    v = evaluate(saved_model("2.15.1"), image("2.3.0"))
     assert v.verdict == "risky"
     assert {"RELEASE_NOT_MEASURED", "PRODUCER_NEWER_UNVERIFIED"} <= set(codes_of(v))
 
 
 def test_older_model_on_unmeasured_runtime_is_compatible_with_a_note():
-    model = saved_model("2.11.0", graph_producer=1286)
-    v = evaluate(model, image("2.11.1"))
+    model = saved_model("2.3.0", graph_producer=440)
+    v = evaluate(model, image("2.3.4"))
     assert v.verdict == "compatible"
     assert codes_of(v) == ["RELEASE_NOT_MEASURED"]
 
 
 def test_op_introduced_after_the_oldest_measured_release_is_missing_on_an_unmeasured_runtime():
-    v = evaluate(saved_model("2.20.0", ops=SERVING_OPS + ["DatasetFingerprint"]), image("2.11.0"))
+    v = evaluate(saved_model("2.20.0", ops=SERVING_OPS + ["DatasetFingerprint"]), image("2.3.0"))
     assert v.verdict == "incompatible"
     assert "DatasetFingerprint" in finding(v, "OP_NOT_REGISTERED").message
 
@@ -364,7 +373,7 @@ def test_every_finding_has_a_registered_code_a_severity_and_a_fix():
         (saved_model("2.20.0", ops=SERVING_OPS + ["DatasetFingerprint", "CudnnRNNV3"], graph_min_consumer=9999),
          image(cuda_build=False, import_ok=False), "auto", "required"),
         (keras_file("h5", "3.1.0"), image("2.15.1"), "keras", "optional"),
-        (annotated("2.20.0"), image("2.11.0"), "keras", "none"),
+        (annotated("2.20.0"), image("2.3.0"), "keras", "none"),
         (None, StackFacts(image="tensorflow/serving:latest"), "auto", "none"),
     ]
     for model, stack, loader, gpu in cases:

@@ -103,12 +103,11 @@ _CODES: list[Code] = [
     ),
     Code(
         "OP_ATTR_IGNORED",
-        "Attrs the runtime's OpDefs lack are ignored by this loader",
+        "Attrs the runtime's OpDefs lack are ignored",
         "A newer release saved attrs (e.g. VarHandleOp.debug_name) that the runtime's OpDefs do not "
-        "declare. Measured: tf.saved_model.load instantiates the functions without them and the model "
-        "loads; TensorFlow Serving's graph import refuses the same model (OP_ATTR_NOT_IN_OPDEF).",
-        "Nothing to do for tf.saved_model.load; to serve it with TensorFlow Serving, use a release at least "
-        "as new as the one that saved it.",
+        "declare. Measured: from 2.5 on TensorFlow logs 'Unknown attributes will be ignored' and loads the "
+        "model; an attr left at its default is dropped at import in every release.",
+        "Nothing to do; the attr's newer behaviour (if any) does not apply in this release.",
     ),
     Code(
         "RELEASE_NOT_MEASURED",
@@ -160,13 +159,22 @@ _CODES: list[Code] = [
     ),
     Code(
         "OP_ATTR_NOT_IN_OPDEF",
-        "TensorFlow Serving refuses NodeDefs with attrs its OpDefs lack",
-        "A newer release saved attrs with non-default values (VarHandleOp.debug_name from 2.10 on every "
-        "variable, GatherNd.bad_indices_policy, MatMul.grad_a) that the runtime's OpDefs do not declare. "
-        "Measured: TensorFlow Serving's graph import validates every NodeDef and refuses them ('NodeDef "
-        "mentions attr ... not in Op<...>'), while tf.saved_model.load ignores them (OP_ATTR_IGNORED).",
-        "Serve the model with a release whose OpDef has the attr (the message names the first one), or "
-        "re-export it with the serving release.",
+        "TensorFlow before 2.5 refuses graph nodes with attrs its OpDefs lack",
+        "A newer release saved attrs with non-default values (VarHandleOp.debug_name on every variable from "
+        "2.10 on, MatMul.grad_a in a training graph) that the runtime's OpDefs do not declare. Measured: "
+        "before 2.5 TensorFlow's graph import (TF Serving, and tf.saved_model.load of a TF1 graph) refuses "
+        "such a node ('NodeDef mentions attr ... not in Op<...>'); an attr left at its default is dropped "
+        "first, and from 2.5 on unknown attrs are ignored (OP_ATTR_IGNORED).",
+        "Serve the model with TensorFlow 2.5 or newer, or with a release whose OpDef has the attr (the "
+        "message names the first one), or re-export it with the serving release.",
+    ),
+    Code(
+        "OP_ATTR_NOT_IN_OPDEF_UNCHECKED",
+        "Attrs the runtime's OpDefs lack may be refused: their values were not recorded",
+        "Before 2.5 TensorFlow refuses a node with an attr its OpDef lacks unless the attr is at its default; "
+        "the model's facts do not say which values are defaults (facts from an older tfguard, or attrs in "
+        "functions, which are validated when instantiated).",
+        "Re-run `tfguard inspect --profile` with this tfguard, or serve with TensorFlow 2.5 or newer.",
     ),
     Code(
         "OP_NO_CPU_KERNEL",

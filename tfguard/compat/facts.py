@@ -66,6 +66,10 @@ class ModelFacts:
     # protos do not know reads there as no kind at all.
     saved_object_fields: list[int] = field(default_factory=list)
     pinned_devices: list[str] = field(default_factory=list)  # device types nodes are pinned to: "GPU", "TPU"
+    # Attrs newer than the oldest release tfguard knows that main-graph nodes set to a value other than
+    # their default (per the producer's own OpDefs): a graph importer cannot drop them as defaults.
+    # None: not read (the verdict then cannot tell, for an older importer that refuses unknown attrs).
+    main_graph_non_default_attrs: Optional[dict[str, list[str]]] = None
     # The checkpoint the loaders restore: "whole", "none", or what is broken (inspect/variables.py).
     variables: Optional[str] = None
     missing_assets: list[str] = field(default_factory=list)  # asset files the MetaGraph names, not in assets/

@@ -124,6 +124,7 @@ def model_profile_resource(
                 ("objectGraph", facts.object_graph),
                 ("savedObjectFields", list(facts.saved_object_fields)),
                 ("pinnedDevices", list(facts.pinned_devices)),
+                ("mainGraphNonDefaultAttrs", facts.main_graph_non_default_attrs),
                 ("variables", facts.variables),
                 ("missingAssets", list(facts.missing_assets)),
             )
@@ -181,6 +182,10 @@ def facts_from_model_profile(obj: dict[str, Any]) -> ModelFacts:
         object_graph=saved.get("objectGraph"),
         saved_object_fields=list(saved.get("savedObjectFields") or []),
         pinned_devices=list(saved.get("pinnedDevices") or []),
+        main_graph_non_default_attrs=(
+            {op: list(a) for op, a in saved["mainGraphNonDefaultAttrs"].items()}
+            if isinstance(saved.get("mainGraphNonDefaultAttrs"), dict) else None
+        ),
         variables=saved.get("variables"),
         missing_assets=list(saved.get("missingAssets") or []),
         signatures=list(spec.get("signatures") or []),

@@ -150,6 +150,29 @@ def device_type(device: str) -> Optional[str]:
     return match.group(1).upper() if match else None
 
 
+def non_default_new_attrs(graphs: list[Any]) -> dict[str, list[str]]:
+    """{op: attrs} that main-graph nodes set to a non-default value, among the attrs the oldest release
+    tfguard knows does not declare for that op (the only ones a runtime can lack)."""
+    from tfguard.compat import releases
+
+    measured = releases.measured_releases()
+    oldest = measured[0].op_attrs if measured else {}
+    found: dict[str, set[str]] = {}
+    for graph in graphs:
+        defaults = {
+            op.name: {a.name: a.default_value for a in op.attr} for op in graph.meta_info_def.stripped_op_list.op
+        }
+        for node in graph.graph_def.node:
+            known = oldest.get(node.op, ())
+            for name in node.attr:
+                if name in known or name[:1] == "_":
+                    continue
+                default = defaults.get(node.op, {}).get(name)
+                if default is None or node.attr[name].SerializeToString() != default:
+                    found.setdefault(node.op, set()).add(name)
+    return {op: sorted(attrs) for op, attrs in sorted(found.items())}
+
+
 def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> ModelFacts:
     graphs = served_meta_graphs(saved_model)
     first = graphs[0]
@@ -185,6 +208,7 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
         object_graph=object_graph,
         saved_object_fields=sorted(kinds),
         pinned_devices=sorted(d for d in devices if d and d != "CPU"),
+        main_graph_non_default_attrs=non_default_new_attrs(graphs),
     )
 
 

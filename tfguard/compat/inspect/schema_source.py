@@ -66,6 +66,12 @@ def _file(name: str, opaque_values: bool) -> descriptor_pb2.FileDescriptorProto:
         _field("bad_consumers", 3, I32, _REPEATED),
     )
     B = _F.TYPE_BYTES
+    def blob(name: str, number: int, type_name: str, label: int = _OPTIONAL) -> _F:
+        """Bytes in the binary flavour; an empty message (its contents skipped) in the text one."""
+        if opaque_values:
+            return _field(name, number, B, label)
+        return _field(name, number, MSG, label, type_name)
+
     # node_def.proto: NodeDef; the attr names matter, not their values; the device a node is pinned to
     node_def = _message("NodeDef", _field("name", 1, S), _field("op", 2, S), _field("device", 4, S))
     # attr_value.proto: of an AttrValue only what can nest (a function and its own attrs, in `func` or
@@ -81,7 +87,12 @@ def _file(name: str, opaque_values: bool) -> descriptor_pb2.FileDescriptorProto:
     _map(name_attr_list, "attr", 2, _F(type=MSG, label=_OPTIONAL, type_name=f".{_PACKAGE}.AttrValue"))
     _map(node_def, "attr", 5, _F(type=MSG, label=_OPTIONAL, type_name=f".{_PACKAGE}.AttrValue"))
     # op_def.proto: OpDef (a FunctionDef's signature; its name is the function's name)
-    op_def = _message("OpDef", _field("name", 1, S))
+    # op_def.proto OpDef: a FunctionDef's signature (its name is the function's name), and the
+    # producer's own OpDefs in MetaInfoDef.stripped_op_list, whose attr defaults say which attrs a
+    # node sets to a non-default value (an importer drops an unknown attr left at its default).
+    attr_def = _message("AttrDef", _field("name", 1, S), blob("default_value", 3, "AttrValue"))
+    op_def = _message("OpDef", _field("name", 1, S), _field("attr", 4, MSG, _REPEATED, "AttrDef"))
+    op_list = _message("OpList", _field("op", 1, MSG, _REPEATED, "OpDef"))
     # function.proto
     function_def = _message(
         "FunctionDef",
@@ -101,6 +112,7 @@ def _file(name: str, opaque_values: bool) -> descriptor_pb2.FileDescriptorProto:
     # meta_graph.proto
     meta_info_def = _message(
         "MetaInfoDef",
+        _field("stripped_op_list", 2, MSG, type_name="OpList"),
         _field("tags", 4, S, _REPEATED),
         _field("tensorflow_version", 5, S),
         _field("tensorflow_git_version", 6, S),
@@ -108,12 +120,6 @@ def _file(name: str, opaque_values: bool) -> descriptor_pb2.FileDescriptorProto:
     # meta_graph.proto AssetFileDef, and saved_object_graph.proto SavedObjectGraph, whose nodes are
     # kept as bytes: only which fields each SavedObject sets matters (its `kind`), read by a scan.
     asset_file_def = _message("AssetFileDef", _field("filename", 2, S))
-    def blob(name: str, number: int, type_name: str, label: int = _OPTIONAL) -> _F:
-        """Bytes in the binary flavour; an empty message (its contents skipped) in the text one."""
-        if opaque_values:
-            return _field(name, number, B, label)
-        return _field(name, number, MSG, label, type_name)
-
     saved_object_graph = _message("SavedObjectGraph", blob("nodes", 1, "SavedObject", _REPEATED))
     meta_graph_def = _message(
         "MetaGraphDef",
@@ -145,7 +151,7 @@ def _file(name: str, opaque_values: bool) -> descriptor_pb2.FileDescriptorProto:
     )
 
     messages = [
-        attr_value, attr_list, name_attr_list, version_def, node_def, op_def, function_def, function_library, graph_def,
+        attr_value, attr_list, name_attr_list, version_def, node_def, attr_def, op_def, op_list, function_def, function_library, graph_def,
         meta_info_def, asset_file_def, saved_object_graph, meta_graph_def, saved_model, keras_object, keras_metadata,
     ]
     if not opaque_values:

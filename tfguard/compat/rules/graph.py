@@ -129,26 +129,7 @@ def _ops(j: Judgement, ops: list[str]) -> bool:
             if attr not in declared and attr[:1] != "_":
                 unknown_attrs.setdefault(op, []).append(attr)
     if unknown_attrs:
-        unknown_attrs = {op: sorted(set(attrs)) for op, attrs in sorted(unknown_attrs.items())}
-        pairs = [_first_release_with_attr(op, attr) for op, attrs in unknown_attrs.items() for attr in attrs]
-        if j.loader == L.SERVING:
-            # Measured: the Session's graph import validates every NodeDef against the runtime's
-            # OpDef ("NodeDef mentions attr 'debug_name' not in Op<name=VarHandleOp ...>").
-            j.add(
-                "OP_ATTR_NOT_IN_OPDEF", "error",
-                f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
-                "TensorFlow Serving's graph import refuses them (NodeDef mentions attr not in Op)",
-                attrs=unknown_attrs,
-            )
-        else:
-            # Measured: tf.saved_model.load instantiates the functions with the attrs it does not know
-            # left out, and the model loads and runs.
-            j.add(
-                "OP_ATTR_IGNORED", "info",
-                f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
-                f"{j.loader_call} loads it ignoring them",
-                attrs=unknown_attrs,
-            )
+        _unknown_attrs(j, {op: sorted(set(attrs)) for op, attrs in sorted(unknown_attrs.items())})
 
     on_gpu = j.gpu == "required" and j.stack.cuda_build is not False
     if not on_gpu:
@@ -163,6 +144,57 @@ def _ops(j: Judgement, ops: list[str]) -> bool:
                 ops=no_cpu,
             )
     return bool(missing or unknown_attrs)
+
+
+# Measured: before 2.5, ValidateNodeDef refuses a NodeDef with an attr the OpDef lacks; from 2.5 it
+# logs "... not in the op definition ... Unknown attributes will be ignored" and goes on (the
+# message is in 2.5's libtensorflow_framework, not in 2.4's). An importer first drops unknown attrs
+# left at their default (RemoveNewDefaultAttrsFromGraphDef, from the producer's stripped_op_list).
+IGNORES_UNKNOWN_ATTRS_FROM = (2, 5)
+
+
+def _unknown_attrs(j: Judgement, unknown: dict[str, list[str]]) -> None:
+    m = j.model
+    pairs = [_first_release_with_attr(op, attr) for op, attrs in unknown.items() for attr in attrs]
+    imports_graph = j.loader == L.SERVING or (m.object_graph is False and (j.loader == L.TF2 or j.loads_with_keras))
+    if j.tf_key[:2] >= IGNORES_UNKNOWN_ATTRS_FROM:
+        j.add(
+            "OP_ATTR_IGNORED", "info",
+            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
+            f"TensorFlow {j.release.series} ignores them (it does from 2.5 on)",
+            attrs=unknown,
+        )
+        return
+    non_default = m.main_graph_non_default_attrs
+    if imports_graph and non_default is not None:
+        refused = {op: [a for a in attrs if a in non_default.get(op, ())] for op, attrs in unknown.items()}
+        refused = {op: attrs for op, attrs in refused.items() if attrs}
+        if refused:
+            names = [_first_release_with_attr(op, attr) for op, attrs in refused.items() for attr in attrs]
+            j.add(
+                "OP_ATTR_NOT_IN_OPDEF", "error",
+                f"graph nodes of the {j.model_label} set attrs that the OpDefs of {j.runtime_label} lack, to values other "
+                f"than their defaults: {listing(names)}; before 2.5 TensorFlow's graph import refuses them "
+                "(NodeDef mentions attr not in Op)",
+                attrs=refused,
+            )
+            return
+        j.add(
+            "OP_ATTR_IGNORED", "info",
+            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack ({listing(pairs)}), "
+            "left at their defaults: the graph import drops them",
+            attrs=unknown,
+        )
+        return
+    j.add(
+        "OP_ATTR_NOT_IN_OPDEF_UNCHECKED", "warning",
+        f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
+        f"TensorFlow before 2.5 refuses such a node unless the attr is at its default, which tfguard could not "
+        "tell here (re-run tfguard inspect to record it)" if imports_graph else
+        f"the {j.model_label}'s functions set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
+        "TensorFlow before 2.5 may refuse them when it instantiates the functions",
+        attrs=unknown,
+    )
 
 
 def _ops_newer_than_unmeasured_runtime(j: Judgement, ops: list[str]) -> bool:
