@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -38,28 +40,39 @@ from harness.tfenvs import NEWEST_PATCHES, _env, _uv, cache_dir, python_interpre
 
 DATA = ROOT / "tfguard" / "compat" / "data" / "oplibs.json"
 MEASURE = Path(__file__).resolve().parent / "measure_oplib.py"
-CACHED_ONLY = False
+NOT_MEASURED = "not measured yet (tools/gen_oplibs.py)"
+# What makes each library's ops exist in a process (the fix a finding names). TF-Addons registers
+# its kernels only when one of its functions first runs, or all at once with
+# register_all(custom_kernels=True) (tensorflow_addons/register.py).
+LOAD = {
+    "tensorflow-text": "import tensorflow_text",
+    "tensorflow-decision-forests": "import tensorflow_decision_forests",
+    "tensorflow-addons": "import tensorflow_addons as tfa; tfa.register_all(custom_kernels=True)",
+}
 
-# (distribution, import name, releases: newest patch of each minor the registry serves for the
-# interpreters of the TF eras (3.8 for TF 2.2-2.11, 3.11 for 2.12 on: `pip index versions`).
+# (distribution, import name, releases). tensorflow-text: the newest release of every TF minor it
+# was built for; TF-DF and TF-Addons: a few, newest first. (`pip index versions DIST --python-version
+# 3.8` and `3.11`, the interpreters of the TF eras, list what the registry serves.)
 LIBRARIES = (
     ("tensorflow-text", "tensorflow_text", (
-        "2.3.0", "2.4.3", "2.5.0", "2.6.0", "2.7.3", "2.8.2", "2.9.0", "2.10.0", "2.11.0",
-        "2.12.1", "2.14.0", "2.15.0", "2.16.1", "2.17.0", "2.18.1", "2.19.0", "2.20.1")),
+        "2.2.1", "2.3.0", "2.4.3", "2.5.0", "2.6.0", "2.7.3", "2.8.2", "2.9.0", "2.10.0", "2.11.0",
+        "2.12.1", "2.13.0", "2.14.0", "2.15.0", "2.16.1", "2.17.0", "2.18.1", "2.19.0", "2.20.1", "2.21.1")),
     ("tensorflow-decision-forests", "tensorflow_decision_forests", (
-        "0.2.7", "1.0.1", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0", "1.7.0", "1.8.1",
-        "1.9.2", "1.10.0", "1.11.0", "1.12.0")),
+        "1.0.1", "1.5.0", "1.8.1", "1.9.2", "1.10.0", "1.11.0", "1.12.0")),
     ("tensorflow-addons", "tensorflow_addons", (
-        "0.13.0", "0.14.0", "0.15.0", "0.16.1", "0.17.1", "0.18.0", "0.19.0", "0.20.0", "0.21.0",
-        "0.22.0", "0.23.0")),
+        "0.17.1", "0.19.0", "0.20.0", "0.21.0", "0.22.0", "0.23.0")),
 )
 
-# TF-Addons declares no tensorflow requirement; each release checks the running TF against
-# tensorflow_addons/version.py (MIN_TF_VERSION <= tf < MAX_TF_VERSION) and its custom ops are built
-# against the newest TF of that range (TF-Addons README, "Python Op Compatibility" table). The
-# measurement records the range the package itself says.
-ADDONS_TF = {"0.13": "2.4", "0.14": "2.5", "0.15": "2.6", "0.16": "2.7", "0.17": "2.8", "0.18": "2.9",
-             "0.19": "2.10", "0.20": "2.11", "0.21": "2.12", "0.22": "2.13", "0.23": "2.14"}
+# TF-Addons declares no tensorflow requirement: each wheel says the TF range it supports in
+# tensorflow_addons/version.py (INCLUSIVE_MIN_TF_VERSION <= tf < EXCLUSIVE_MAX_TF_VERSION; MIN_/MAX_
+# in older ones), and its custom ops are built against the newest minor of that range (0.21, for
+# 2.11-2.13, needs absl's lts_20230125, which TF 2.12 lacks). The range is read from the wheel itself.
+ADDONS_RANGE = re.compile(r"^(?:INCLUSIVE_)?MIN_TF_VERSION\s*=\s*[\"']([\d.]+)[\"']|"
+                          r"^(?:EXCLUSIVE_)?MAX_TF_VERSION\s*=\s*[\"']([\d.]+)[\"']", re.M)
+# TF-Addons' image, layer and seq2seq ops are built for TF's GPU wheel and need the three CUDA runtime
+# symbols it carries (__cudaRegisterFatBinary, ...End, __cudaUnregisterFatBinary); tensorflow-cpu lacks
+# them. Preloading NVIDIA's CUDA runtime (no GPU needed to register) lets the measurement see their ops.
+CUDA_RUNTIME = "nvidia-cuda-runtime-cu12==12.2.140"
 
 # Packages the TF recipe already brings (or that are TF itself): never installed again over it.
 TF_PACKAGES = re.compile(r"^(tensorflow|tensorflow-cpu|tensorflow-intel|tensorflow-io-gcs-filesystem|"
@@ -90,13 +103,40 @@ def resolve(dist: str, version: str, python: str) -> list[str]:
     return [line.strip() for line in done.stdout.splitlines() if "==" in line and not line.startswith("#")]
 
 
+def addons_range(version: str) -> tuple[str, str, str]:
+    """(min TF, exclusive max TF, CPython) as the tensorflow-addons wheel declares them."""
+    for python in ("3.11", "3.8"):
+        with tempfile.TemporaryDirectory(dir=cache_dir()) as where:
+            done = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "--python-version",
+                 python, "--platform", "manylinux2014_x86_64", "-d", where, f"tensorflow-addons=={version}"],
+                capture_output=True, text=True, timeout=600)
+            wheels = list(Path(where).glob("*.whl"))
+            if done.returncode != 0 or not wheels:
+                continue
+            with zipfile.ZipFile(wheels[0]) as wheel:
+                text = wheel.read("tensorflow_addons/version.py").decode()
+        found = ADDONS_RANGE.findall(text)
+        low = next((a for a, _ in found if a), None)
+        high = next((b for _, b in found if b), None)
+        if low and high:
+            return low, high, python
+        raise RuntimeError(f"tensorflow-addons=={version}: its version.py names no TF range")
+    raise RuntimeError(f"tensorflow-addons=={version}: no wheel for CPython 3.11 or 3.8")
+
+
 def plan(dist: str, version: str) -> dict:
     """Which TF to measure `dist==version` with, on which interpreter, and what goes over it."""
+    preload = None
     if dist == "tensorflow-addons":
-        tf_minor = ADDONS_TF[series(version)]
-        tf = newest_patch(tf_minor)
-        python = release_recipe(tf)[1]
+        low, high, python = addons_range(version)
+        major, minor = key(high)[:2]
+        tf = newest_patch(f"{major}.{minor - 1}")
+        if tf is None:
+            raise RuntimeError(f"{dist}=={version} supports TF {low} to {high} (exclusive): no recipe for {major}.{minor - 1}")
         pins = resolve(dist, version, python)
+        preload = CUDA_RUNTIME
+        declared = [f"tensorflow>={low},<{high} (tensorflow_addons/version.py)"]
     else:
         pins = None
         for python in ("3.11", "3.8"):
@@ -111,8 +151,11 @@ def plan(dist: str, version: str) -> dict:
         if wanted is None:
             raise RuntimeError(f"{dist}=={version}: the resolver picked no tensorflow ({pins})")
         tf = newest_patch(series(wanted))
-        if tf is None or release_recipe(tf)[1] != python:
-            raise RuntimeError(f"{dist}=={version} wants TF {wanted}, which no recipe here installs for CPython {python}")
+        if tf is None:
+            raise RuntimeError(f"{dist}=={version} wants TF {wanted}, which no recipe here installs")
+        # tensorflow-text 2.13.0 has CPython 3.8 wheels only; TF 2.13 has them too (the recipe's 3.11
+        # is only its default), so the measurement runs there.
+        declared = None
     requirement, _ = release_recipe(tf)
     extras = [p for p in pins if not TF_PACKAGES.match(p.split("==")[0].lower())]
     if key(tf) < (2, 16):
@@ -120,8 +163,13 @@ def plan(dist: str, version: str) -> dict:
         # not import it (what tensorflow-text up to 2.15 imports), as the matrix's text stacks do.
         extras = [p for p in extras if not p.startswith("tf-keras==")]
         extras = ["tensorflow-hub==0.15.0" if p.startswith("tensorflow-hub==") else p for p in extras]
-    return {"library": dist, "version": version, "tensorflow": tf, "python": python,
-            "requirements": [requirement, *era_pins(tf)], "over": extras}
+    recipe = {"library": dist, "version": version, "tensorflow": tf, "python": python,
+              "requirements": [requirement, *era_pins(tf)], "over": extras}
+    if preload:
+        recipe["preload"] = preload
+    if declared:
+        recipe["declared_tensorflow"] = declared
+    return recipe
 
 
 def measure(recipe: dict, module: str) -> dict:
@@ -138,7 +186,15 @@ def measure(recipe: dict, module: str) -> dict:
         over = [p for p in recipe["over"] if p.split("==")[0].lower().replace("_", "-") not in have
                 or p.split("==")[0].lower() == recipe["library"]]
         run("pip", "install", "-q", "--python", str(python), "--no-deps", *over)
-        done = subprocess.run([str(python), str(MEASURE), module], capture_output=True, text=True, timeout=900)
+        child = dict(os.environ)
+        if recipe.get("preload"):
+            run("pip", "install", "-q", "--python", str(python), "--no-deps", recipe["preload"])
+            found = sorted(workdir.glob("lib/python*/site-packages/nvidia/cuda_runtime/lib/libcudart.so.*"))
+            if not found:
+                return {"error": f"{recipe['preload']} brought no libcudart"}
+            child["LD_PRELOAD"] = str(found[0])
+        done = subprocess.run(["nice", str(python), str(MEASURE), module], capture_output=True, text=True,
+                              timeout=1800, env=child)
         lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
         if not lines:
             return {"error": f"measure exited {done.returncode}: {done.stderr.strip()[-600:]}"}
@@ -152,7 +208,7 @@ def measure(recipe: dict, module: str) -> dict:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def cached(dist: str, version: str, module: str, fresh: bool) -> dict:
+def cached(dist: str, version: str, module: str, fresh: bool, cached_only: bool = False) -> dict:
     store = cache_dir() / "oplibs"
     store.mkdir(parents=True, exist_ok=True)
     script = hashlib.sha256(MEASURE.read_bytes()).hexdigest()[:10]
@@ -164,24 +220,42 @@ def cached(dist: str, version: str, module: str, fresh: bool) -> dict:
     path = store / f"{dist}-{version}-{digest}-{script}.json"
     if path.exists() and not fresh:
         return json.loads(path.read_text())
-    if CACHED_ONLY:
-        return {**recipe, "error": "not measured yet (tools/gen_oplibs.py)"}
+    if cached_only:
+        return {**recipe, "error": NOT_MEASURED}
     print(f"measuring {dist}=={version} on TF {recipe['tensorflow']} (CPython {recipe['python']})", flush=True)
     result = {**recipe, **measure(recipe, module)}
     path.write_text(json.dumps(result, indent=1, sort_keys=True))
     return result
 
 
+def built_for(requirements: list[str]) -> list[str]:
+    """The TF minors (of those a recipe here installs) a release's tensorflow requirement admits."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import SpecifierSet
+
+    minors: set[str] = set()
+    for text in requirements:
+        try:
+            spec = Requirement(text.split(" (")[0].replace("tensorflow-cpu", "tensorflow")).specifier
+        except InvalidRequirement:
+            continue
+        minors |= {series(v) for v in NEWEST_PATCHES if SpecifierSet(str(spec)).contains(v, prereleases=True)
+                   or any(SpecifierSet(str(spec)).contains(f"{series(v)}.{p}") for p in range(0, 12))}
+    return sorted(minors, key=key)
+
+
 def entry(result: dict) -> dict:
     """One release in the data file."""
+    requires = result.get("requires_tensorflow") or result.get("declared_tensorflow") or []
     out = {
         "version": result["version"],
+        "built_for": built_for(requires),
         "measured_with": result.get("tensorflow"),
         "python": result.get("python"),
-        "requires_tensorflow": result.get("requires_tensorflow") or [],
+        "requires_tensorflow": requires,
     }
-    if result.get("tf_range"):
-        out["tf_range"] = result["tf_range"]
+    if result.get("preload"):
+        out["measured_with_preload"] = result["preload"]
     if result.get("error"):
         out["error"] = result["error"]
         return out
@@ -201,20 +275,21 @@ def main(argv=None) -> int:
     parser.add_argument("--cached-only", dest="all_cached", action="store_true",
                         help="write the data file from the measurements already cached, measuring nothing new")
     args = parser.parse_args(argv)
-    global CACHED_ONLY
-    CACHED_ONLY = args.all_cached
     only = set(args.only)
     results: dict[str, list[dict]] = {dist: [] for dist, _, _ in LIBRARIES}
     # Newest releases first, one library after the other: an interrupted run has the ones that matter.
     order = [(i, dist, module, version) for dist, module, versions in LIBRARIES
              for i, version in enumerate(reversed(versions))]
     for _, dist, module, version in sorted(order, key=lambda item: item[0]):
-        if only and f"{dist}=={version}" not in only and not args.all_cached:
-            continue
-        results[dist].append(entry(cached(dist, version, module, args.fresh or f"{dist}=={version}" in only)))
+        named = f"{dist}=={version}" in only
+        from_cache = args.all_cached or (bool(only) and not named)
+        result = cached(dist, version, module, fresh=args.fresh or named, cached_only=from_cache)
+        if result.get("error") != NOT_MEASURED:
+            results[dist].append(entry(result))
     libraries = {}
     for dist, module, _ in LIBRARIES:
-        libraries[dist] = {"module": module, "releases": sorted(results[dist], key=lambda r: key(r["version"]))}
+        libraries[dist] = {"module": module, "load": LOAD[dist],
+                           "releases": sorted(results[dist], key=lambda r: key(r["version"]))}
     data = {
         "generated_by": "tools/gen_oplibs.py (tools/measure_oplib.py inside a venv per release)",
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
