@@ -254,7 +254,7 @@ def main() -> int:
         # the same webhook with no verdict memo: every request resolves and evaluates from scratch
         "webhook-cold": start_webhook(pair, ports["webhook-cold"], logs["webhook-cold"],
                                       {**env, "TFGUARD_BENCH_MODULES_REPORT": str(work / "modules-cold.json")},
-                                      "--verdict-cache-size", "0"),
+                                      "--verdict-cache-bytes", "0"),
     }
     urls = {
         "bare": f"https://127.0.0.1:{ports['bare']}/",

@@ -30,6 +30,12 @@ CHECKED_AT = PREFIX + "checked-at"
 # the webhook falls back to it when the object names no profile of its own.
 OBSERVED_MODEL_PROFILE = PREFIX + "observed-model-profile"
 
+# --- Written by the webhook on Pods it judged it could not inject safely ---
+PROBE_SKIPPED = PREFIX + "probe-skipped"  # why the probe was not injected (the Pod is left as it was)
+
+# --- Label on the ImageStacks the operator learned from a probe: the namespace the Pod ran in ---
+OBSERVED_IN_LABEL = PREFIX + "observed-in"
+
 # --- Label on the objects the operator owns (ModelProfiles it derived from probe reports) ---
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_OPERATOR = "tfguard-operator"
@@ -52,3 +58,7 @@ USER_ANNOTATIONS = (
     GPU,
     MODE,
 )
+
+# Every tfguard.io/ annotation tfguard reads or writes; any other key under the prefix is a typo.
+KNOWN_ANNOTATIONS = frozenset(USER_ANNOTATIONS + (INJECT, VERDICT, REASON, IMAGE_STACK, CHECKED_AT,
+                                                   OBSERVED_MODEL_PROFILE, PROBE_SKIPPED))

@@ -66,6 +66,11 @@ class Scope:
         ("kube-system",), "namespaces tfguard never checks, mutates or annotates (comma- or space-separated)",
         env="TFGUARD_EXCLUDED_NAMESPACES", metavar="NS[,NS...]",
     )
+    trusted_namespaces: tuple[str, ...] = setting(
+        (), "namespaces whose probe observations (ImageStacks) apply to every namespace; facts observed "
+        "anywhere else apply only where they were observed (docs/threat-model.md)",
+        env="TFGUARD_TRUSTED_NAMESPACES", metavar="NS[,NS...]",
+    )
 
     def watches_namespace(self, namespace: Optional[str]) -> bool:
         """True for a namespace tfguard looks at (not its own, not an excluded one)."""
@@ -73,6 +78,22 @@ class Scope:
 
     def is_excluded(self, namespace: Optional[str]) -> bool:
         return bool(namespace) and not self.watches_namespace(namespace)
+
+
+@dataclass
+class Injection:
+    """The probe tfguard injects: the webhook builds it, the operator accepts reports only from a Pod
+    whose probe is exactly that (the chart passes both the same values)."""
+
+    probe_image: str = setting(
+        "tfguard/probe:0.1.0", "image of the init container that copies probe.py into the Pod",
+        env="TFGUARD_PROBE_IMAGE",
+    )
+    probe_install_command: tuple[str, ...] = setting(
+        ("cp", "/opt/tfguard/probe.py", "/tfguard/probe.py"),
+        "how that init container copies the probe into the shared emptyDir", env="TFGUARD_PROBE_INSTALL_COMMAND",
+        cli=False,
+    )
 
 
 def fields(cls) -> list[dataclasses.Field]:

@@ -28,6 +28,9 @@ VARIANTS = {
     ),
     "own-certificate": ("webhook.certificate.managedByOperator=false", "webhook.certificate.caBundle=Q0EK",
                         "image.digest=sha256:" + "a" * 64),
+    "locked-down": ("networkPolicy.enabled=true", "metrics.port=9090", "trust.namespaces={ml-platform}",
+                    "networkPolicy.apiServer.cidrs={10.0.0.1/32}",
+                    "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring"),
 }
 
 
@@ -158,7 +161,7 @@ def test_webhook_is_highly_available_and_never_blocks_a_drain(render):
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     anti = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
     assert anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
-    pdb = one(objects, "PodDisruptionBudget")
+    (pdb,) = [p for p in by_kind(objects, "PodDisruptionBudget") if p["metadata"]["name"] == "tfguard-webhook"]
     assert pdb["spec"]["maxUnavailable"] == 1
     assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -210,7 +213,10 @@ def test_prometheus_can_scrape_the_webhook(render):
 def test_probe_image_reaches_the_webhook(render):
     deployment = [d for d in by_kind(render("probe.image.tag=1.2.3"), "Deployment") if d["metadata"]["name"] == "tfguard-webhook"][0]
     env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["TFGUARD_WEBHOOK_PROBE_IMAGE"] == "tfguard/probe:1.2.3"
+    assert env["TFGUARD_PROBE_IMAGE"] == "tfguard/probe:1.2.3"
+    operator = [d for d in by_kind(render("probe.image.tag=1.2.3"), "Deployment") if d["metadata"]["name"] == "tfguard-operator"][0]
+    env = {e["name"]: e.get("value") for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TFGUARD_PROBE_IMAGE"] == "tfguard/probe:1.2.3"  # the operator takes reports only from that probe
 
 
 def test_the_crds_are_shipped_in_the_crds_directory(render):
@@ -326,3 +332,91 @@ def test_the_probe_image_holds_probe_py_where_the_webhook_copies_it_from():
     source = WebhookSettings().probe_install_command[-2]
     dockerfile = (CHART.parents[1] / "Dockerfile").read_text()
     assert f"tfguard/probes/probe.py {source}" in dockerfile
+
+
+def test_every_way_to_a_pod_is_sent_to_validate(render):
+    hook = one(render(), "ValidatingWebhookConfiguration")["webhooks"][0]
+    resources = {(g, r) for rule in hook["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    assert resources == {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets"),
+                         ("apps", "replicasets"), ("batch", "jobs"), ("batch", "cronjobs"),
+                         ("", "pods"), ("", "replicationcontrollers")}
+    assert all(rule["operations"] == ["CREATE", "UPDATE"] for rule in hook["rules"])
+    from tfguard.workload.templates import TEMPLATE_PATHS
+
+    assert {r for _, r in resources} == {k.lower() + "s" for k in TEMPLATE_PATHS}  # what the webhook judges
+    annotated = [c for c in hook["matchConditions"] if c["name"] == "has-tfguard-annotations"][0]["expression"]
+    assert "object.spec.jobTemplate.metadata.annotations" in annotated
+
+
+def test_the_operator_has_a_disruption_budget_and_may_have_a_priority_class(render):
+    objects = render("operator.priorityClassName=system-cluster-critical")
+    (pdb,) = [p for p in by_kind(objects, "PodDisruptionBudget") if p["metadata"]["name"] == "tfguard-operator"]
+    assert pdb["spec"]["maxUnavailable"] == 1
+    operator = [d for d in by_kind(objects, "Deployment") if d["metadata"]["name"] == "tfguard-operator"][0]
+    assert pdb["spec"]["selector"]["matchLabels"] == operator["spec"]["selector"]["matchLabels"]
+    assert operator["spec"]["template"]["spec"]["priorityClassName"] == "system-cluster-critical"
+
+
+def test_the_chart_creates_the_operators_secrets_so_it_needs_no_create(render):
+    objects = render()
+    secrets = {s["metadata"]["name"]: s for s in by_kind(objects, "Secret")}
+    assert set(secrets) == {"tfguard-webhook-tls", "tfguard-webhook-tls-ca"}
+    assert all("data" not in s and s["type"] == "Opaque" for s in secrets.values())  # helm upgrades keep what the operator wrote
+    role = [r for r in by_kind(objects, "Role") if r["metadata"]["name"] == "tfguard-operator"][0]
+    for rule in role["rules"]:
+        if "secrets" in rule["resources"]:
+            assert "create" not in rule["verbs"] and set(rule["resourceNames"]) == set(secrets)
+    assert not by_kind(render("webhook.certificate.managedByOperator=false", "webhook.certificate.caBundle=Q0EK"), "Secret")
+
+
+def test_the_operators_writes_are_narrowed_by_admission_policies(render):
+    from tfguard import annotations as A
+    from tfguard.operator.annotate import WRITTEN
+
+    objects = render()
+    policies = {p["metadata"]["name"]: p for p in by_kind(objects, "ValidatingAdmissionPolicy")}
+    assert set(policies) == {"tfguard-operator-workload-writes", "tfguard-operator-webhook-writes"}
+    for policy in policies.values():
+        (condition,) = policy["spec"]["matchConditions"]
+        assert "system:serviceaccount:tfguard-system:tfguard-operator'" in condition["expression"]
+        assert policy["spec"]["failurePolicy"] == "Fail"  # only the operator's own requests match
+    bindings = {b["spec"]["policyName"]: b for b in by_kind(objects, "ValidatingAdmissionPolicyBinding")}
+    assert set(bindings) == set(policies) and all(b["spec"]["validationActions"] == ["Deny"] for b in bindings.values())
+    written = [v for v in policies["tfguard-operator-workload-writes"]["spec"]["variables"] if v["name"] == "written"][0]
+    assert set(eval(written["expression"])) == {*WRITTEN, A.CHECKED_AT}  # the operator writes exactly these
+    assert not by_kind(render("operator.restrictWrites=false"), "ValidatingAdmissionPolicy")
+
+
+def test_the_network_policy_is_off_by_default_and_opens_only_the_webhooks_ports(render):
+    assert not by_kind(render(), "NetworkPolicy")
+    (policy,) = by_kind(render(*VARIANTS["locked-down"]), "NetworkPolicy")
+    ingress = policy["spec"]["ingress"]
+    assert [rule["ports"][0]["port"] for rule in ingress] == ["https", "metrics"]
+    assert "from" not in ingress[0]  # the API server's address is not in the pod network
+    assert ingress[1]["from"] == [{"namespaceSelector": {"matchLabels": {"team": "monitoring"}}}]
+    (egress,) = policy["spec"]["egress"]
+    assert egress["to"] == [{"ipBlock": {"cidr": "10.0.0.1/32"}}]
+    assert {p["port"] for p in egress["ports"]} == {443, 6443}
+
+
+def test_metrics_can_have_a_port_of_their_own(render):
+    deployment = [d for d in by_kind(render("metrics.port=9090"), "Deployment") if d["metadata"]["name"] == "tfguard-webhook"][0]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "metrics", "containerPort": 9090, "protocol": "TCP"} in container["ports"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["TFGUARD_WEBHOOK_METRICS_PORT"] == "9090"
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == "9090" and annotations["prometheus.io/scheme"] == "http"
+
+
+def test_both_processes_trust_the_same_namespaces(render):
+    from tfguard.operator.settings import OperatorSettings
+    from tfguard.settings import from_sources
+    from tfguard.webhook.settings import WebhookSettings
+
+    objects = render("trust.namespaces={ml-platform,shared}")
+    for name, cls in (("tfguard-webhook", WebhookSettings), ("tfguard-operator", OperatorSettings)):
+        env = _environment(container_of(objects, name))
+        assert from_sources(cls, environ=env).trusted_namespaces == ("ml-platform", "shared")
+    default = _environment(container_of(render(), "tfguard-webhook"))
+    assert from_sources(WebhookSettings, environ=default).trusted_namespaces == ()

@@ -16,8 +16,28 @@ def image_for(tf_version: str) -> tuple[str, str]:
     return image, "sha256:" + hashlib.sha256(image.encode()).hexdigest()
 
 
-def serving_deployment(name: str, namespace: str, image: str, annotations: dict[str, str] | None = None) -> dict:
-    """A Deployment whose Pods carry the probe init container, as tfguard's mutating webhook injects it."""
+def injected_pod_spec(image: str, model_path: str = "/models/model") -> dict:
+    """A pod spec with the probe exactly as tfguard's mutating webhook injects it (the operator takes
+    reports from no other), for tests that run without the webhook."""
+    from tfguard.settings import Injection
+    from tfguard.workload.injection import PROBE_VOLUME, install_container, probe_container
+
+    serving = {"name": "serve", "image": image}
+    defaults = Injection()
+    spec = {"containers": [serving]}
+    return {
+        **spec,
+        "initContainers": [
+            install_container(defaults.probe_image, defaults.probe_install_command, spec),
+            probe_container(serving, model_path, None, "auto", "none", "warn"),
+        ],
+        "volumes": [PROBE_VOLUME],
+    }
+
+
+def serving_deployment(name: str, namespace: str, image: str, annotations: dict[str, str] | None = None,
+                       pod_spec: dict | None = None) -> dict:
+    """A Deployment whose Pods carry the probe init containers, as tfguard's mutating webhook injects them."""
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -28,11 +48,7 @@ def serving_deployment(name: str, namespace: str, image: str, annotations: dict[
             "selector": {"matchLabels": {"app": name}},
             "template": {
                 "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "initContainers": [{"name": "tfguard-probe", "image": image,
-                                        "command": ["python3", "/tfguard/probe.py"]}],
-                    "containers": [{"name": "serve", "image": image}],
-                },
+                "spec": pod_spec or injected_pod_spec(image),
             },
         },
     }

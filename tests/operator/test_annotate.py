@@ -52,7 +52,7 @@ def test_a_failed_probe_makes_the_workload_incompatible_with_the_probes_finding_
     assert "PROBE_MISSING_OP" in assessment.reason and "web-abc" in assessment.reason
     assert "Serve the model with TF 2.20" in assessment.event_message
     assert "kubectl logs web-abc -n ml -c tfguard-probe" in assessment.event_message
-    assert assessment.image_stack == image_stack_name("tensorflow/serving:2.15.0", DIGEST)
+    assert assessment.image_stack == image_stack_name("tensorflow/serving:2.15.0", DIGEST, "ml")
 
 
 def test_a_probe_of_an_image_the_template_no_longer_runs_is_ignored():

@@ -36,7 +36,7 @@ def test_a_passing_probe_verifies_the_image_and_profiles_the_model(operator, nam
     tf_version, report = probe_reports["verified"]
     image, digest, pod = deploy_and_probe(cp, namespace, "resnet", tf_version, report, 0)
 
-    stack_name = image_stack_name(image, digest)
+    stack_name = image_stack_name(image, digest, namespace)
     stack = cp.wait_for(
         lambda: cp.kubectl("get", "imagestack", stack_name, "-o", "json", check=False).stdout or None,
         timeout=60, what="the ImageStack",

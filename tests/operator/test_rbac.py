@@ -1,5 +1,7 @@
 """The operator's RBAC, rendered from the chart by the real helm and applied to the real API server,
-allows what the operator does and nothing more (checked with `kubectl auth can-i --as`)."""
+allows what the operator does and nothing more (checked with `kubectl auth can-i --as`), and the
+chart's ValidatingAdmissionPolicies narrow its patches further than RBAC can (checked with real
+requests made as the operator's service account, which the API server refuses)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ def operator_account(crds, tfguard_namespace):
     release = f"r{uuid.uuid4().hex[:6]}"
     rendered = cp.helm(
         "template", release, str(REPO / "charts" / "tfguard"), "--namespace", tfguard_namespace,
-        "--show-only", "templates/operator-rbac.yaml",
+        "--show-only", "templates/operator-rbac.yaml", "--show-only", "templates/operator-secrets.yaml",
+        "--show-only", "templates/operator-vap.yaml",
     ).stdout
     cp.kubectl("apply", "-n", tfguard_namespace, "-f", "-", input=rendered)
     yield cp, release, tfguard_namespace, f"system:serviceaccount:{tfguard_namespace}:{release}-tfguard-operator"
@@ -58,7 +61,6 @@ def test_the_operator_may_do_its_job(operator_account, namespace):
         ("update", "secrets", own, secret, None),
         ("get", "secrets", own, f"{secret}-ca", None),
         ("patch", "secrets", own, f"{secret}-ca", None),
-        ("create", "secrets", own, None, None),
         ("get", "leases.coordination.k8s.io", own, lease, None),
         ("update", "leases.coordination.k8s.io", own, lease, None),
     ]
@@ -75,6 +77,7 @@ def test_the_operator_may_do_nothing_else(operator_account, namespace):
         ("get", "secrets", "kube-system", None, None),
         ("get", "secrets", own, "some-other-secret", None),
         ("list", "secrets", own, None, None),
+        ("create", "secrets", own, None, None),  # the chart creates both Secrets the operator fills
         ("delete", "secrets", own, f"{release}-tfguard-webhook-tls", None),
         # workloads: annotations by patch only; never create, replace, delete
         ("create", "deployments.apps", namespace, None, None),
@@ -133,17 +136,14 @@ def test_the_operator_works_with_exactly_this_rbac(operator_account, operator, n
         "contexts": [{"name": "op", "context": {"cluster": "c", "user": "op"}}],
     }))
     webhooks = f"{release}-tfguard"
-    cp.apply({
-        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": webhooks, "labels": {"tfguard.io/webhook-configuration": webhooks}},
-        "webhooks": [{
-            "name": "validate.tfguard.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
-            "failurePolicy": "Ignore", "clientConfig": {"url": "https://127.0.0.1:1/validate"},
-            "rules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["deployments"],
-                       "operations": ["CREATE"]}],
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "nothing-here"}},
-        }],
-    })
+    # The chart's own webhook configurations (selecting no namespace here, so they route nothing):
+    # the operator must inject the CA into all eight webhooks under the write policy.
+    configurations = cp.helm(
+        "template", release, str(REPO / "charts" / "tfguard"), "--namespace", own,
+        "--show-only", "templates/webhook-configurations.yaml",
+        "--set", "webhook.namespaceSelector.matchLabels.tfguard-test=selects-nothing",
+    ).stdout
+    cp.kubectl("apply", "-f", "-", input=configurations)
     try:
         op = operator(
             "--lease-name", f"{release}-tfguard-operator", "--cert-secret", f"{release}-tfguard-webhook-tls",
@@ -157,13 +157,129 @@ def test_the_operator_works_with_exactly_this_rbac(operator_account, operator, n
                             timeout=60, what="the verdict annotation")
         assert notes == "compatible"
         serving = cp.get("secret", f"{release}-tfguard-webhook-tls", own)
-        assert serving["type"] == "kubernetes.io/tls" and set(serving["data"]) == {"tls.crt", "tls.key", "ca.crt"}
+        assert set(serving["data"]) == {"tls.crt", "tls.key", "ca.crt"}  # in the Secret the chart made
         assert set(cp.get("secret", f"{release}-tfguard-webhook-tls-ca", own)["data"]) == {"ca-signing.crt", "ca-signing.key"}
-        assert cp.get("validatingwebhookconfiguration", webhooks)["webhooks"][0]["clientConfig"].get("caBundle")
+        for kind in ("validatingwebhookconfiguration", "mutatingwebhookconfiguration"):
+            injected = lambda: all(w["clientConfig"].get("caBundle") for w in cp.get(kind, webhooks)["webhooks"])  # noqa: E731
+            cp.wait_for(injected, timeout=60, what=f"the CA bundle in every webhook of the {kind}")
         assert cp.get("lease", f"{release}-tfguard-operator", own)["spec"]["holderIdentity"]
         op.assert_running()
         # A refused call logs "<METHOD> <path>: 403 Forbidden: ..."; a bare "403" could be part of a
         # digest or a generated Pod name in the log.
         assert not re.search(r"\b403 Forbidden\b|forbidden", op.output(), re.IGNORECASE), op.output()
     finally:
+        cp.kubectl("delete", "-f", "-", "--ignore-not-found", input=configurations, check=False)
+
+
+def as_operator(cp, user, *args, input=None):
+    return cp.kubectl(*args, "--as", user, input=input, check=False)
+
+
+class Refused(Exception):
+    pass
+
+
+def operator_client(cp, user, own):
+    """PATCH requests with the operator service account's own token, as the operator makes them
+    (kubectl patch would first GET the object, which the operator never needs to)."""
+    import json
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    token = cp.kubectl("create", "token", user.rsplit(":", 1)[1], "-n", own, "--duration", "1h").stdout.strip()
+    context = ssl.create_default_context(cafile=str(cp.ca_path))
+
+    def patch(path: str, body, patch_type: str = "merge", dry_run: bool = False) -> dict:
+        kind = {"merge": "application/merge-patch+json", "json": "application/json-patch+json"}[patch_type]
+        url = cp.server + path + ("?dryRun=All" if dry_run else "")
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="PATCH",
+                                         headers={"Content-Type": kind, "Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise Refused(exc.read().decode(errors="replace")) from None
+
+    return patch
+
+
+def test_the_operator_may_change_only_its_own_annotations_and_the_ca_bundle(operator_account, namespace):
+    import json
+
+    cp, release, own, user = operator_account
+    cp.apply({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "guarded", "namespace": namespace, "labels": {"team": "ml"},
+                     "annotations": {"tfguard.io/model-path": "/models/m", "team.example/owner": "ml"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "guarded"}},
+                 "template": {"metadata": {"labels": {"app": "guarded"}},
+                              "spec": {"containers": [{"name": "c", "image": "tensorflow/tensorflow:2.15.1"}]}}},
+    })
+
+    send = operator_client(cp, user, own)
+    path = f"/apis/apps/v1/namespaces/{namespace}/deployments/guarded"
+
+    def patch(body, dry_run=False):
+        try:
+            send(path, body, dry_run=dry_run)
+            return None
+        except Refused as refusal:
+            return str(refusal)
+
+    # The policy takes a moment to reach the API server's admission chain.
+    cp.wait_for(lambda: patch({"spec": {"replicas": 3}}, dry_run=True), what="the operator's ValidatingAdmissionPolicy in force")
+    refused = {
+        "spec": {"spec": {"replicas": 3}},
+        "labels": {"metadata": {"labels": {"team": "other"}}},
+        "someone else's annotation": {"metadata": {"annotations": {"team.example/owner": "attacker"}}},
+        "a user's tfguard annotation": {"metadata": {"annotations": {"tfguard.io/mode": "audit"}}},
+        "removing a user's tfguard annotation": {"metadata": {"annotations": {"tfguard.io/model-path": None}}},
+        "the pod template": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "evil:1"}]}}}},
+    }
+    for what, body in refused.items():
+        refusal = patch(body)
+        assert refusal is not None and "ValidatingAdmissionPolicy" in refusal, (what, refusal)
+    written = {"tfguard.io/verdict": "compatible", "tfguard.io/reason": "ok", "tfguard.io/checked-at": "2026-01-01T00:00:00Z"}
+    assert patch({"metadata": {"annotations": written}}) is None
+    assert patch({"metadata": {"annotations": {"tfguard.io/reason": None}}}) is None
+    after = cp.get("deployment", "guarded", namespace)
+    assert after["spec"]["replicas"] == 1 and after["metadata"]["labels"] == {"team": "ml"}
+    assert after["metadata"]["annotations"]["team.example/owner"] == "ml"
+
+    webhooks = f"{release}-tfguard"
+    cp.apply({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": webhooks, "labels": {"tfguard.io/webhook-configuration": webhooks}},
+        "webhooks": [{
+            "name": "validate.tfguard.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+            "failurePolicy": "Ignore", "clientConfig": {"url": "https://127.0.0.1:1/validate"},
+            "rules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["deployments"], "operations": ["CREATE"]}],
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "nothing-here"}},
+        }],
+    })
+    try:
+        def patch_webhooks(ops):
+            try:
+                send(f"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/{webhooks}", ops, "json")
+                return None
+            except Refused as refusal:
+                return str(refusal)
+
+        for what, ops in {
+            "failurePolicy": [{"op": "replace", "path": "/webhooks/0/failurePolicy", "value": "Fail"}],
+            "the URL": [{"op": "replace", "path": "/webhooks/0/clientConfig/url", "value": "https://evil:1/"}],
+            "the selector": [{"op": "replace", "path": "/webhooks/0/namespaceSelector", "value": {}}],
+            "a webhook removed": [{"op": "remove", "path": "/webhooks/0"}],
+            "labels": [{"op": "add", "path": "/metadata/labels/extra", "value": "x"}],
+        }.items():
+            refusal = patch_webhooks(ops)
+            assert refusal is not None and "ValidatingAdmissionPolicy" in refusal, (what, refusal)
+        assert patch_webhooks([{"op": "add", "path": "/webhooks/0/clientConfig/caBundle", "value": cp.ca_bundle}]) is None
+    finally:
         cp.kubectl("delete", "validatingwebhookconfiguration", webhooks, "--ignore-not-found", check=False)
+
+    # Secrets: the two the chart made, by name; no new ones.
+    created = as_operator(cp, user, "create", "secret", "generic", "stolen", "-n", own, "--from-literal=k=v")
+    assert created.returncode != 0 and "forbidden" in created.stderr.lower()
+    send(f"/api/v1/namespaces/{own}/secrets/{release}-tfguard-webhook-tls", {"data": {"tls.crt": "Zm9v"}})

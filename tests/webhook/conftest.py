@@ -32,7 +32,7 @@ class RunningWebhook:
 
     def start(self) -> "RunningWebhook":
         self._thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90  # a loaded machine: the engine and its knowledge load first
         while not self.server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("webhook server did not start")
@@ -100,19 +100,83 @@ def webhook(start_webhook) -> RunningWebhook:
     return start_webhook()
 
 
-CRDS = Path(__file__).resolve().parents[2] / "charts" / "tfguard" / "crds"
+CHART = Path(__file__).resolve().parents[2] / "charts" / "tfguard"
+CRDS = CHART / "crds"
 
 
-@pytest.fixture
-def cluster_webhook(control_plane, namespace, tmp_path):
+def install_crds(control_plane) -> None:
     for crd in ("imagestacks.yaml", "modelprofiles.yaml"):
         control_plane.kubectl("apply", "-f", str(CRDS / crd))
     for crd in ("imagestacks.tfguard.io", "modelprofiles.tfguard.io"):
         control_plane.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
-    pair = control_plane.issue_certificate(f"webhook-{namespace}", hosts=["127.0.0.1"])
-    settings = WebhookSettings(cert_file=str(pair.cert_path), key_file=str(pair.key_path), host="127.0.0.1",
-                        port=free_port(), kubeconfig=str(control_plane.kubeconfig), cache_sync_timeout=30)
+
+
+def watching_webhook(control_plane, name: str, **overrides) -> RunningWebhook:
+    """The webhook in this process, serving TLS with a certificate of the control plane's CA and
+    keeping its fact store from watches on the control plane."""
+    pair = control_plane.issue_certificate(f"webhook-{name}", hosts=["127.0.0.1"])
+    settings = WebhookSettings(**{
+        "cert_file": str(pair.cert_path), "key_file": str(pair.key_path), "host": "127.0.0.1",
+        "port": free_port(), "kubeconfig": str(control_plane.kubeconfig), "cache_sync_timeout": 30, **overrides,
+    })
     hook = RunningWebhook(settings, FactStore(), control_plane.ca_path).start()
+    control_plane.wait_for(lambda: hook.store.synced, timeout=60, what="webhook fact store synced")
+    return hook
+
+
+@pytest.fixture
+def chart_webhook(control_plane, tmp_path):
+    """chart_webhook(**settings) -> RunningWebhook: the chart's own webhook configurations (its rules,
+    matchConditions and namespace selectors, rendered by the real helm) pointed at a webhook served
+    by this test. They cover every namespace but kube-system and the release's while the test runs;
+    label a namespace tfguard.io/mode=MODE to pick its entry. Removed afterwards."""
+    install_crds(control_plane)
+    started: list[tuple[RunningWebhook, str]] = []
+
+    def start(**overrides) -> RunningWebhook:
+        release = f"t{uuid.uuid4().hex[:6]}"
+        hook = watching_webhook(control_plane, release, **overrides)
+        rendered = control_plane.helm(
+            "template", release, str(CHART), "--namespace", f"{release}-system",
+            "--show-only", "templates/webhook-configurations.yaml",
+            "--set", f"webhook.external.url={hook.url}", "--set", f"webhook.external.caBundle={control_plane.ca_bundle}",
+            "--set", "operator.enabled=false",
+        ).stdout
+        control_plane.kubectl("apply", "-f", "-", input=rendered)
+        started.append((hook, rendered))
+        return hook
+
+    yield start
+    for hook, rendered in started:
+        control_plane.kubectl("delete", "-f", "-", "--ignore-not-found", input=rendered, check=False)
+        hook.stop()
+
+
+def wait_until_injecting(control_plane, namespace: str) -> None:
+    """The API server picks up new webhook configurations asynchronously: a server-side dry run of an
+    annotated Pod (one every Pod Security level admits) shows when the mutating webhook is called."""
+    import json
+
+    check = json.dumps({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "registration-check", "namespace": namespace,
+                     "annotations": {"tfguard.io/model-path": "/models/x"}},
+        "spec": {"securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+                 "containers": [{"name": "c", "image": "tensorflow/tensorflow:2.15.1", "securityContext": {
+                     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]},
+    })
+    control_plane.wait_for(
+        lambda: "tfguard-probe" in control_plane.kubectl(
+            "create", "--dry-run=server", "-o", "json", "-f", "-", input=check, check=False).stdout,
+        what="mutating webhook registered",
+    )
+
+
+@pytest.fixture
+def cluster_webhook(control_plane, namespace, tmp_path):
+    install_crds(control_plane)
+    hook = watching_webhook(control_plane, namespace)
+    settings = hook.settings
     registered: list[tuple[str, str]] = []
 
     def register(mode: str) -> RunningWebhook:
@@ -157,7 +221,6 @@ def cluster_webhook(control_plane, namespace, tmp_path):
         registered.append(("mutatingwebhookconfiguration", f"tfguard-{namespace}"))
         return hook
 
-    control_plane.wait_for(lambda: hook.store.synced, timeout=60, what="webhook fact store synced")
     yield register
     for kind, name in registered:
         control_plane.kubectl("delete", kind, name, "--ignore-not-found", check=False)

@@ -136,3 +136,61 @@ def test_any_annotations_and_shapes_get_an_answer_over_https(webhook, annotation
         answer = resp.json()["response"]
         assert answer["uid"] == review["request"]["uid"]
         assert answer["allowed"] is True or answer["status"]["message"]
+
+
+# --- structure, not only bytes: any field of a real review replaced by anything ---
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _paths(value, prefix + (i,))
+
+
+def _replace(node, path, value):
+    if not path:
+        return value
+    node[path[0]] = _replace(node[path[0]], path[1:], value)
+    return node
+
+
+def _reviews():
+    from tfguard import annotations as A
+
+    base = deployment(annotations={**MODEL, A.GPU: "required", A.CONTAINER: "server"})
+    base["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"nvidia.com/gpu": "1"}}
+    cronjob = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "serving"},
+               "spec": {"schedule": "* * * * *", "jobTemplate": {"metadata": {"annotations": dict(MODEL)},
+                                                                   "spec": {"template": base["spec"]["template"]}}}}
+    return [admission_review(base), admission_review(base, "UPDATE", old=deployment()),
+            admission_review(pod(MODEL)), admission_review(cronjob)]
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_any_field_of_a_review_replaced_by_anything_gets_a_clear_answer_never_an_internal_error(webhook, data):
+    import copy
+
+    review = copy.deepcopy(data.draw(st.sampled_from(_reviews())))
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = [p for p in _paths(review) if p]
+        review = _replace(review, data.draw(st.sampled_from(paths)), data.draw(json_values))
+    for path in ("/validate/enforce", "/mutate/enforce"):
+        resp = post(webhook, path, json.dumps(review))
+        assert resp.status_code in (200, 400), resp.text
+        if resp.status_code == 400:
+            assert resp.json()["error"].startswith(("not an AdmissionReview", "body is not valid JSON"))
+            continue
+        answer = resp.json()["response"]
+        assert "ADMISSION_INTERNAL_ERROR" not in json.dumps(answer), answer
+        assert answer["allowed"] is True or answer["status"]["message"]

@@ -36,7 +36,7 @@ def facts_in_api(control_plane, namespace, cluster_webhook):
 
 
 def seen_by_webhook(hook, namespace):
-    return hook.store.profile(namespace, "future") is not None and hook.store.stack_for(IMAGE) is not None
+    return hook.store.profile(namespace, "future") is not None and hook.store.stack_for(IMAGE, namespace) is not None
 
 
 def test_enforce_mode_denies_an_incompatible_deployment_with_the_message_on_stderr(control_plane, namespace, cluster_webhook, facts_in_api):

@@ -8,7 +8,7 @@ import json
 import jsonpatch
 
 from tfguard import annotations as A
-from tfguard.webhook.mutate import PROBE_SCRIPT
+from tfguard.workload.injection import PROBE_SCRIPT
 
 from webhook_documents import MODEL, admission_review, pod, pod_spec
 
@@ -127,3 +127,73 @@ def test_images_without_python_get_no_probe(webhook):
     response, result = patched(webhook, pod(MODEL, pod_spec("tensorflow/serving:2.15.0")))
     assert "patch" not in response and "initContainers" not in result["spec"]
     assert response["auditAnnotations"]["inject"] == "no-python-in-image"
+
+
+# --- injection is never the reason a Pod cannot be created or started ---
+
+
+def test_the_install_container_meets_the_restricted_pod_security_level_by_itself(webhook):
+    from tfguard.workload import pod_security
+
+    _, result = patched(webhook, pod(MODEL, pod_spec(securityContext={
+        "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"}})))
+    install = init_containers(result)[A.PROBE_INSTALL_CONTAINER]
+    assert pod_security.container_level(install, result["spec"]) == "restricted"
+    assert pod_security.level(result["spec"]) == "restricted"
+
+
+def test_a_windows_pod_gets_no_probe_and_an_annotation_that_says_why(webhook):
+    spec = pod_spec()
+    spec["os"] = {"name": "windows"}
+    response, result = patched(webhook, pod(MODEL, spec))
+    assert "initContainers" not in result["spec"]
+    assert "Windows" in result["metadata"]["annotations"][A.PROBE_SKIPPED]
+    assert response["auditAnnotations"]["inject"] == "windows-pod"
+    assert any("ADMISSION_PROBE_NOT_INJECTED" in w for w in response["warnings"])
+
+
+def test_a_sidecar_that_mounts_the_probe_volume_means_no_probe(webhook):
+    spec = pod_spec()
+    spec["initContainers"] = [{"name": "agent", "image": "busybox", "restartPolicy": "Always",
+                               "volumeMounts": [{"name": A.PROBE_VOLUME, "mountPath": "/shared"}]}]
+    spec["volumes"].append({"name": A.PROBE_VOLUME, "emptyDir": {}})
+    response, result = patched(webhook, pod(MODEL, spec))
+    assert [c["name"] for c in result["spec"]["initContainers"]] == ["agent"]
+    assert response["auditAnnotations"]["inject"] == "probe-volume-in-use"
+
+
+def test_a_mount_over_the_probe_script_is_not_carried_into_the_probe(webhook):
+    spec = pod_spec()
+    spec["containers"][0]["volumeMounts"].append({"name": "models", "mountPath": "/tfguard/probe.py", "subPath": "fake.py"})
+    _, result = patched(webhook, pod(MODEL, spec))
+    mounts = init_containers(result)[A.PROBE_CONTAINER]["volumeMounts"]
+    assert [m["mountPath"] for m in mounts if m["mountPath"].startswith("/tfguard")] == ["/tfguard"]
+
+
+# --- a Pod that looks injected but was not ---
+
+
+def test_hand_made_probe_containers_are_replaced_with_tfguards_own(webhook):
+    spec = pod_spec()
+    spec["initContainers"] = [
+        {"name": "fetch-model", "image": "busybox"},
+        {"name": A.PROBE_CONTAINER, "image": "tensorflow/tensorflow:2.15.1", "command": ["sh", "-c", "echo forged"]},
+    ]
+    spec["volumes"].append({"name": A.PROBE_VOLUME, "hostPath": {"path": "/"}})
+    response, result = patched(webhook, pod(MODEL, spec))
+    inits = init_containers(result)
+    assert list(inits) == ["fetch-model", A.PROBE_INSTALL_CONTAINER, A.PROBE_CONTAINER]
+    assert inits[A.PROBE_CONTAINER]["command"][:2] == ["python3", PROBE_SCRIPT]
+    assert [v for v in result["spec"]["volumes"] if v["name"] == A.PROBE_VOLUME] == [
+        {"name": A.PROBE_VOLUME, "emptyDir": {"sizeLimit": "16Mi"}}]
+    assert "ADMISSION_PROBE_LOOKALIKE" in response["auditAnnotations"]["codes"]
+
+
+def test_a_reinvocation_after_another_webhook_defaulted_our_containers_changes_nothing(webhook):
+    _, once = patched(webhook, pod(MODEL))
+    for container in once["spec"]["initContainers"]:  # what the API server adds between two webhooks
+        container.setdefault("terminationMessagePath", "/dev/termination-log")
+        container.setdefault("imagePullPolicy", "IfNotPresent")
+    response, twice = patched(webhook, once)
+    assert "patch" not in response and response["auditAnnotations"]["inject"] == "already-injected"

@@ -25,6 +25,7 @@ def served(serving_pair, tls_ca, tmp_path):
     log_path = tmp_path / "webhook.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TFGUARD_WEBHOOK_") and k != "KUBECONFIG"}
     env["TFGUARD_WEBHOOK_DEFAULT_MODE"] = "enforce"
+    env["TFGUARD_WEBHOOK_HEADER_TIMEOUT"] = "1"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "tfguard.cli", "webhook", "serve", "--cert", str(serving_pair.cert_path),
@@ -84,6 +85,29 @@ def test_logs_are_json_lines_carrying_the_request_uid(served):
     assert admission[-1]["verdict"] == "unknown" and admission[-1]["level"] == "info"
     assert admission[-1]["codes"] and admission[-1]["kind"] == "Deployment"
     assert any(l.get("message") == "rejected request" and l["status"] == 400 for l in lines)
+
+
+def test_the_process_answers_hostile_requests_clearly(served, tls_ca):
+    """The same cases tests/webhook/test_bad_input.py and test_hostile_clients.py run in-process,
+    against `tfguard webhook serve` itself."""
+    import socket
+
+    client, _ = served
+    review = admission_review(deployment(annotations=MODEL))
+    assert client.post("/validate", content=json.dumps(review), headers={"Content-Type": "text/notjson"}).status_code == 415
+    assert client.post("/validate", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
+    broken = admission_review(deployment(annotations=MODEL))
+    broken["request"]["object"]["metadata"]["annotations"] = ["tfguard.io/model-path=/m"]
+    answer = client.post("/validate", json=broken).json()["response"]
+    assert answer["allowed"] is False and answer["status"]["code"] == 400  # enforce: denied, the field named
+    assert "metadata.annotations" in answer["status"]["message"]
+
+    port = int(str(client.base_url).rsplit(":", 1)[1].strip("/"))
+    context = ssl.create_default_context(cafile=str(tls_ca.pair.cert_path))
+    with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30), server_hostname="127.0.0.1") as slow:
+        slow.sendall(b"POST /validate HTTP/1.1\r\nHost: x\r\n")
+        assert slow.recv(1024).startswith(b"HTTP/1.1 408")  # the header deadline (1 s here) cut it off
+    assert client.get("/healthz").status_code == 200
 
 
 def test_serve_without_certificates_is_a_usage_error():

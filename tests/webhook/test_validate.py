@@ -206,3 +206,110 @@ def test_the_profile_the_operator_observed_is_used_when_the_object_names_none(ho
                      spec=pod_spec(IMAGE))
     answer = judged(hook, obj, "enforce")
     assert answer["allowed"] is False and answer["auditAnnotations"]["model-source"] == "profile"
+
+
+# --- better facts win over annotations; what the annotations get wrong is said ---
+
+
+def test_a_declared_version_never_overrides_the_catalog_and_the_disagreement_is_a_finding(hook):
+    obj = deployment(annotations={**MODEL, A.IMAGE_TENSORFLOW_VERSION: "2.12.0"}, spec=pod_spec("tensorflow/tensorflow:2.15.1"))
+    answer = judged(hook, obj, "warn")
+    assert answer["auditAnnotations"]["stack-source"] == "catalog"
+    assert any("ADMISSION_DECLARED_STACK_CONTRADICTED" in w and "2.15.1" in w for w in answer["warnings"])
+
+
+def test_a_declared_version_never_overrides_a_probed_stack(hook):
+    answer = judged(hook, unloadable(**{A.IMAGE_TENSORFLOW_VERSION: "2.20.0"}), "enforce")
+    assert answer["allowed"] is False and answer["auditAnnotations"]["stack-source"] == "probe"
+    assert "ADMISSION_DECLARED_STACK_CONTRADICTED" in answer["auditAnnotations"]["codes"]
+
+
+def test_a_declared_version_that_agrees_is_no_finding(hook):
+    obj = deployment(annotations={**MODEL, A.IMAGE_TENSORFLOW_VERSION: "2.15"}, spec=pod_spec("tensorflow/tensorflow:2.15.1"))
+    assert "ADMISSION_DECLARED_STACK_CONTRADICTED" not in judged(hook, obj, "warn")["auditAnnotations"].get("codes", "")
+
+
+def test_gpu_none_on_a_container_that_requests_gpus_is_a_finding(hook):
+    spec = pod_spec("tensorflow/tensorflow:2.15.1", resources={"limits": {"nvidia.com/gpu": "1"}})
+    answer = judged(hook, deployment(annotations={**MODEL, A.GPU: "none"}, spec=spec), "warn")
+    assert any("ADMISSION_GPU_DECLARED_NONE" in w for w in answer["warnings"])
+
+
+def test_a_mig_slice_is_a_gpu_request(hook):
+    spec = pod_spec("tensorflow/tensorflow:2.15.1", resources={"limits": {"nvidia.com/mig-1g.5gb": 1}})
+    answer = judged(hook, deployment(annotations={**MODEL, A.GPU: "none"}, spec=spec), "warn")
+    assert any("ADMISSION_GPU_DECLARED_NONE" in w and "nvidia.com/mig-1g.5gb" in w for w in answer["warnings"])
+    # and without the annotation the GPU is required of the image: a CPU-only build is an error
+    answer = judged(hook, deployment(annotations=MODEL, spec=spec), "enforce")
+    assert answer["allowed"] is False
+
+
+def test_a_misspelled_annotation_is_a_warning_that_names_the_right_one(hook):
+    answer = judged(hook, deployment(annotations={**MODEL, "tfguard.io/model-pth": "/models/x"}, spec=pod_spec(IMAGE)), "warn")
+    assert any("ADMISSION_UNKNOWN_ANNOTATION" in w and "tfguard.io/model-path" in w for w in answer["warnings"])
+    # an object with nothing but a typo is not judged, and says why
+    answer = judged(hook, deployment(annotations={"tfguard.io/model-profle": "future"}, spec=pod_spec(IMAGE)), "enforce")
+    assert answer["allowed"] is True and answer["auditAnnotations"]["verdict"] == "skipped"
+    assert any("tfguard.io/model-profile" in w for w in answer["warnings"])
+
+
+# --- every path to a Pod ---
+
+
+def bare_pod(**annotations):
+    from webhook_documents import pod
+
+    obj = pod({A.MODEL_PROFILE: "future", **annotations}, spec=pod_spec(IMAGE))
+    obj["metadata"]["name"] = "bare"
+    return obj
+
+
+def test_an_incompatible_bare_pod_is_denied_in_enforce(hook):
+    answer = judged(hook, bare_pod(), "enforce")
+    assert answer["allowed"] is False and "tfguard denied Pod bare" in answer["status"]["message"]
+
+
+def test_a_pod_its_controller_made_is_judged_at_the_controller(hook):
+    obj = bare_pod()
+    obj["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u",
+                                           "controller": True}]
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is True and answer["auditAnnotations"]["judged-at"] == "controller"
+
+
+def test_a_pod_update_that_changes_an_image_in_place_is_judged(hook):
+    old = bare_pod()
+    old["spec"]["containers"][0]["image"] = "registry.example/ml/tf-server:old"
+    new = bare_pod()
+    new["status"] = {"phase": "Running"}
+    assert judged(hook, new, "enforce", operation="UPDATE", old=old)["allowed"] is False
+    relabelled = bare_pod()
+    relabelled["metadata"]["labels"] = {"x": "y"}
+    assert judged(hook, relabelled, "enforce", operation="UPDATE", old=bare_pod())["auditAnnotations"]["verdict"] == "unchanged"
+
+
+def test_a_replication_controller_is_judged_like_a_replica_set(hook):
+    obj = unloadable()
+    obj["kind"], obj["apiVersion"] = "ReplicationController", "v1"
+    assert judged(hook, obj, "enforce")["allowed"] is False
+
+
+# --- objects that fail tfguard's model of them ---
+
+
+def test_annotations_as_a_list_are_denied_in_enforce_with_the_field_named(hook):
+    obj = unloadable()
+    obj["spec"]["template"]["metadata"]["annotations"] = ["tfguard.io/model-profile=future"]
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is False and answer["status"]["code"] == 400
+    assert "spec.template.metadata.annotations: expected a map of strings, got a list" in answer["status"]["message"]
+    warned = judged(hook, obj, "warn")
+    assert warned["allowed"] is True and any("ADMISSION_MALFORMED_OBJECT" in w for w in warned["warnings"])
+
+
+def test_resources_of_the_wrong_type_are_a_clear_answer_not_an_internal_error(hook):
+    obj = unloadable()
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": ["nvidia.com/gpu"]}
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is False and "resources.limits: expected an object, got a list" in answer["status"]["message"]
+    assert "ADMISSION_INTERNAL_ERROR" not in answer["auditAnnotations"].get("codes", "")

@@ -59,7 +59,7 @@ def pod(annotations: Optional[dict[str, str]] = None, spec: Optional[dict[str, A
 GROUPS = {"Deployment": ("apps", "deployments"), "StatefulSet": ("apps", "statefulsets"),
           "DaemonSet": ("apps", "daemonsets"), "ReplicaSet": ("apps", "replicasets"),
           "Job": ("batch", "jobs"), "CronJob": ("batch", "cronjobs"), "Pod": ("", "pods"),
-          "ConfigMap": ("", "configmaps")}
+          "ConfigMap": ("", "configmaps"), "ReplicationController": ("", "replicationcontrollers")}
 
 
 def admission_review(obj: dict[str, Any], operation: str = "CREATE", old: Optional[dict] = None,

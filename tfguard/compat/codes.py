@@ -436,8 +436,9 @@ _CODES: list[Code] = [
     Code(
         "ADMISSION_UNSUPPORTED_OBJECT",
         "The webhook was sent an object it does not check",
-        "The webhook checks Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs on "
-        "/validate and Pods on /mutate. Anything else is admitted unchecked.",
+        "The webhook checks Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers, Jobs, "
+        "CronJobs, Pods and KServe InferenceServices on /validate and Pods on /mutate. Anything else is "
+        "admitted unchecked.",
         "Register the webhook only for the kinds it checks (the Helm chart does).",
     ),
     Code(
@@ -447,6 +448,56 @@ _CODES: list[Code] = [
         "the object with this warning rather than blocking the cluster. The webhook's log has the details "
         "under the request uid.",
         "Report the log line; meanwhile run `tfguard check` on the model and image by hand.",
+    ),
+    Code(
+        "ADMISSION_DECLARED_STACK_CONTRADICTED",
+        "An image annotation disagrees with what tfguard knows about the image",
+        "tfguard.io/tensorflow-version or tfguard.io/keras-version says one release, but the probe "
+        "observed (an ImageStack) or the catalog lists another for this image. Facts win over what an "
+        "annotation declares: the verdict uses the observed or listed release.",
+        "Remove the annotation (tfguard knows the image), or correct it; if the image really holds "
+        "another release, its tag is misleading: retag it.",
+    ),
+    Code(
+        "ADMISSION_GPU_DECLARED_NONE",
+        "tfguard.io/gpu says none, but the container requests GPUs",
+        "The serving container asks for nvidia.com/gpu or a MIG slice (nvidia.com/mig-*), so TensorFlow "
+        "will see and use GPUs, while tfguard.io/gpu: none says the model needs none. The verdict treats "
+        "GPUs as optional.",
+        "Drop the GPU request if the model runs on CPU, or set tfguard.io/gpu to optional or required.",
+    ),
+    Code(
+        "ADMISSION_UNKNOWN_ANNOTATION",
+        "A tfguard.io/ annotation tfguard does not know",
+        "The key starts with tfguard.io/ but is not one of tfguard's annotations (most often a typo, "
+        "such as tfguard.io/model-pth). It is ignored.",
+        "Use one of the annotations listed in docs/annotations.md (the warning names the closest one).",
+    ),
+    Code(
+        "ADMISSION_MALFORMED_OBJECT",
+        "The object does not have the shape Kubernetes gives it",
+        "A field tfguard reads (annotations, containers, resources, volume mounts) has the wrong type, "
+        "e.g. annotations as a list. The API server never sends such an object; a client that calls the "
+        "webhook directly can. In enforce mode the request is denied, otherwise admitted with this "
+        "warning.",
+        "Send the object as the API server would (the message names the field).",
+    ),
+    Code(
+        "ADMISSION_PROBE_NOT_INJECTED",
+        "The probe was not injected, so the Pod could start as it is",
+        "Injecting the probe would have kept the Pod from being created or started: it would lower the "
+        "Pod Security level the Pod meets, the Pod runs on Windows, or another container mounts the probe's "
+        "volume. The Pod is admitted unchanged and the annotation tfguard.io/probe-skipped says why.",
+        "Nothing is blocked. To get the probe, fix what the message names; to silence this, annotate the "
+        "pod template with tfguard.io/inject: \"false\".",
+    ),
+    Code(
+        "ADMISSION_PROBE_LOOKALIKE",
+        "The Pod carries containers named like tfguard's probe that tfguard did not inject",
+        "An init container or volume uses a name tfguard reserves (tfguard-probe, tfguard-probe-install) "
+        "but is not what tfguard injects, e.g. copied from another Pod's spec. tfguard replaced them with "
+        "its own; the operator accepts probe reports only from containers that are exactly tfguard's.",
+        "Remove the tfguard-probe containers and volume from the pod template: the webhook injects them.",
     ),
     # --- KServe InferenceServices (admission and operator) ---
     Code(
@@ -484,6 +535,22 @@ _CODES: list[Code] = [
         "modelFormat/protocolVersion.",
     ),
     # --- operator ---
+    Code(
+        "OPERATOR_PROBE_NOT_TRUSTED",
+        "A probe report was refused: its container is not the one tfguard injects",
+        "A Pod's tfguard-probe init container reported, but the Pod's probe containers are not exactly "
+        "what the webhook injects (images, commands, the probe volume and what is mounted over it). "
+        "Anyone who can create Pods can name a container tfguard-probe, so such a report never becomes "
+        "an ImageStack or a verdict.",
+        "Let the webhook inject the probe (remove hand-made tfguard-probe containers from the template).",
+    ),
+    Code(
+        "OPERATOR_PODS_REJECTED",
+        "The workload's Pods cannot be created",
+        "The ReplicaSet controller reports that the API server refuses the workload's Pods (for example a "
+        "Pod Security violation or a quota). Whatever tfguard's verdict on the model, no Pod runs it.",
+        "Read the message (it is the API server's), fix the pod template or the namespace's policy.",
+    ),
     Code(
         "OPERATOR_UNREADABLE_PROBE_REPORT",
         "The probe in a Pod left a report tfguard cannot read",

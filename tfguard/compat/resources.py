@@ -1,6 +1,8 @@
 """The tfguard.io custom resources and how facts map onto them.
 
-ImageStack (cluster-scoped): what a probe observed about one image, named by the image digest.
+ImageStack (cluster-scoped): what a probe observed about one image, named by the image digest and
+the namespace the probe ran in (`spec.observedIn`: facts from a namespace apply there unless that
+namespace is trusted; an ImageStack without it was declared by an admin and applies everywhere).
 ModelProfile (namespaced): what `tfguard inspect` (or a probe) learned about one model.
 
 The CRD schemas in charts/tfguard/crds/ describe exactly these shapes; the operator writes them,
@@ -42,31 +44,36 @@ def dns_label(text: str, limit: int = 63) -> str:
     return label[:limit].rstrip("-") or "x"
 
 
-def image_stack_name(image: Optional[str], image_digest: Optional[str]) -> str:
-    """Stable object name: from the digest when known (the same bytes are the same stack)."""
+def image_stack_name(image: Optional[str], image_digest: Optional[str], observed_in: Optional[str] = None) -> str:
+    """Stable object name: from the digest when known (the same bytes are the same stack), then the
+    namespace it was observed in (`sha256-<hex>.<namespace>`: one object per namespace and image)."""
     if image_digest:
         algo, _, hexpart = image_digest.partition(":")
-        return dns_label(f"{algo}-{hexpart}" if hexpart else algo)
-    ref = image or "unknown"
-    return dns_label(f"ref-{hashlib.sha256(ref.encode()).hexdigest()[:16]}-{ref.rsplit('/', 1)[-1]}")
+        base = dns_label(f"{algo}-{hexpart}" if hexpart else algo, 80)
+    else:
+        ref = image or "unknown"
+        base = dns_label(f"ref-{hashlib.sha256(ref.encode()).hexdigest()[:16]}-{ref.rsplit('/', 1)[-1]}")
+    return f"{base}.{dns_label(observed_in)}" if observed_in else base
 
 
-def image_stack_resource(stack: StackFacts, references: list[str] | None = None) -> dict[str, Any]:
+def image_stack_resource(
+    stack: StackFacts, references: list[str] | None = None, observed_in: Optional[str] = None
+) -> dict[str, Any]:
     spec_stack = {
         key: getattr(stack, field) for field, key in _STACK_KEYS.items() if getattr(stack, field) is not None
     }
     refs = sorted(set((references or []) + ([stack.image] if stack.image else [])))
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "ImageStack",
-        "metadata": {"name": image_stack_name(stack.image, stack.image_digest)},
-        "spec": {
-            "image": stack.image or "",
-            "imageDigest": stack.image_digest or "",
-            "references": refs,
-            "stack": spec_stack,
-        },
+    metadata: dict[str, Any] = {"name": image_stack_name(stack.image, stack.image_digest, observed_in)}
+    spec: dict[str, Any] = {
+        "image": stack.image or "",
+        "imageDigest": stack.image_digest or "",
+        "references": refs,
+        "stack": spec_stack,
     }
+    if observed_in:
+        metadata["labels"] = {"tfguard.io/observed-in": observed_in}
+        spec["observedIn"] = observed_in
+    return {"apiVersion": API_VERSION, "kind": "ImageStack", "metadata": metadata, "spec": spec}
 
 
 def stack_from_image_stack(obj: dict[str, Any]) -> StackFacts:

@@ -36,6 +36,7 @@ EVENTS = {
     "unknown": ("Normal", "TFGuardUnknown"),
     "probe-failed": ("Warning", "TFGuardProbeFailed"),
     "no-node": ("Warning", "TFGuardNoNodeCanRun"),  # incompatible because no candidate node can run it
+    "pods-rejected": ("Warning", "TFGuardPodsRejected"),
 }
 WRITTEN = (A.VERDICT, A.REASON, A.IMAGE_STACK, A.OBSERVED_MODEL_PROFILE)
 
@@ -86,10 +87,13 @@ def assess(
         elif probe is not None and probe.model is not None:
             model = _with_path(probe.model, model)
     profile_name = (probe_profile or "") if model.source in ("profile", "probe") else ""
-    stack_label = (store.stack_name_for(stack.image, stack.image_digest) if stack.source == "probe" else None) or _stack_label(stack)
+    stack_label = (
+        store.stack_name_for(stack.image, stack.image_digest, namespace) if stack.source == "probe" else None
+    ) or _stack_label(stack, namespace)
 
     if probe is not None and probe.failed:
         return _probe_failed(probe, stack_label, profile_name)
+    rejected = pods_rejected(body)
 
     if engine is None:
         from tfguard.compat import verdict as engine
@@ -123,6 +127,17 @@ def assess(
         reason = verdict.summary if worst is None else f"{verdict.verdict}: [{worst.code}] {worst.message}"
         message = f"{verdict.verdict}: {name} on image {image}. " + _what_to_do(worst, findings)
     event_type, event_reason = EVENTS.get(key, EVENTS["unknown"])
+    if rejected is not None:
+        # Whatever the model's verdict, no Pod runs it: an Event that said "compatible" would lie.
+        ours = A.PROBE_INSTALL_CONTAINER in rejected or A.PROBE_CONTAINER in rejected
+        reason = f"pods rejected: {rejected}"
+        message = (
+            f"[OPERATOR_PODS_REJECTED] The API server refuses this {kind}'s Pods: {rejected}. "
+            + ("The refusal names tfguard's probe containers: set tfguard.io/inject: \"false\" on the pod template "
+               "and report it. " if ours else "")
+            + f"tfguard's verdict on the model itself: {verdict.verdict}."
+        )
+        event_type, event_reason = EVENTS["pods-rejected"]
     return Assessment(
         verdict=verdict.verdict,
         reason=one_line(reason, REASON_LIMIT),
@@ -182,25 +197,30 @@ def event_body(workload: dict[str, Any], assessment: Assessment, previous_reason
     change reported twice (an operator restarted between the Event and the annotation patch) is
     refused by the API server as AlreadyExists instead of showing up twice."""
     meta = workload.get("metadata") or {}
-    fingerprint = hashlib.sha256(
-        "|".join([meta.get("uid") or "", previous_reason, assessment.event_reason, assessment.reason]).encode()
-    ).hexdigest()[:16]
+    return object_event(workload, assessment.event_type, assessment.event_reason, assessment.event_message,
+                        [meta.get("uid") or "", previous_reason, assessment.event_reason, assessment.reason], now)
+
+
+def object_event(obj: dict[str, Any], event_type: str, reason: str, message: str, fingerprint: list[str], now=None) -> dict[str, Any]:
+    """A core/v1 Event on any object, named by `fingerprint` (the same report twice is AlreadyExists)."""
+    meta = obj.get("metadata") or {}
+    digest = hashlib.sha256("|".join(fingerprint).encode()).hexdigest()[:16]
     stamp = _rfc3339(now)
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": f"{meta.get('name')}.tfguard-{fingerprint}", "namespace": meta.get("namespace")},
+        "metadata": {"name": f"{meta.get('name')}.tfguard-{digest}", "namespace": meta.get("namespace")},
         "involvedObject": {
-            "apiVersion": workload.get("apiVersion") or "apps/v1",
-            "kind": workload.get("kind") or "Deployment",
+            "apiVersion": obj.get("apiVersion") or "apps/v1",
+            "kind": obj.get("kind") or "Deployment",
             "name": meta.get("name"),
             "namespace": meta.get("namespace"),
             "uid": meta.get("uid"),
             "resourceVersion": meta.get("resourceVersion"),
         },
-        "type": assessment.event_type,
-        "reason": assessment.event_reason,
-        "message": assessment.event_message,
+        "type": event_type,
+        "reason": reason,
+        "message": one_line(message, EVENT_MESSAGE_LIMIT),
         "source": {"component": "tfguard-operator"},
         "reportingComponent": "tfguard.io/operator",
         "reportingInstance": "tfguard-operator",
@@ -247,9 +267,18 @@ def _with_path(facts: ModelFacts, declared: ModelFacts) -> ModelFacts:
     return facts
 
 
-def _stack_label(stack: StackFacts) -> str:
+def pods_rejected(body: dict[str, Any]) -> Optional[str]:
+    """The API server's refusal of the workload's Pods, as the ReplicaSet controller reports it
+    (a Deployment's `ReplicaFailure` condition), or None."""
+    for condition in ((body.get("status") or {}).get("conditions") or []):
+        if condition.get("type") == "ReplicaFailure" and condition.get("status") == "True":
+            return one_line(str(condition.get("message") or condition.get("reason") or "FailedCreate"), 600)
+    return None
+
+
+def _stack_label(stack: StackFacts, namespace: Optional[str] = None) -> str:
     if stack.source == "probe" and (stack.image_digest or stack.image):
-        return image_stack_name(stack.image, stack.image_digest)
+        return image_stack_name(stack.image, stack.image_digest, namespace)
     if stack.known:
         return f"{stack.source}: TF {stack.tensorflow_version}"
     return stack.source or "unknown"

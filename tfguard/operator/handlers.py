@@ -17,7 +17,8 @@ from tfguard.errors import ApiError
 from tfguard.kube import load_config
 from tfguard.operator import reconcile
 from tfguard.operator.runtime import Runtime
-from tfguard.workload.probe_pods import has_finished_probe, read_pod_probe
+from tfguard import annotations as A
+from tfguard.workload.probe_pods import accepted_pod_probe, has_finished_probe
 from tfguard.workload.templates import is_tfguard_workload
 
 log = logging.getLogger("tfguard.operator")
@@ -56,11 +57,15 @@ def login(memo: Runtime, **kwargs: Any) -> kopf.ConnectionInfo:
 
 @kopf.index("pods", when=has_finished_probe)
 def pod_probes(body: kopf.Body, memo: Runtime, **_: Any):
-    """Every finished probe, parsed once here, by the Pod's controller."""
+    """Every finished probe tfguard injected, parsed once here, by the Pod's controller. A report from a
+    container that only borrows the probe's name is remembered as refused, never indexed."""
     if not memo.settings.watches_namespace(body.metadata.namespace):
         return None
-    probe = read_pod_probe(dict(body))
+    settings = memo.settings
+    probe, problem = accepted_pod_probe(dict(body), settings.probe_image, settings.probe_install_command)
     if probe is None:
+        if problem is not None:
+            memo.refuse_probe(body.metadata.uid or "", problem)
         return None
     return {(probe.namespace, *_controller(body)): probe}
 
@@ -168,6 +173,11 @@ async def probe_finished(type: str, body: kopf.Body, memo: Runtime, **_: Any) ->
     owner_kind, owner_name = _controller(body)
     probe = memo.pod_probe(body.metadata.namespace, owner_kind, owner_name, body.metadata.uid)
     if probe is None:
+        refused = memo.refused_probes.get(body.metadata.uid or "")
+        if refused is not None:
+            await reconcile.report_pod(memo, dict(body), "OPERATOR_PROBE_NOT_TRUSTED", "TFGuardProbeNotTrusted",
+                                       f"tfguard did not take the probe report of Pod {body.metadata.name}: {refused}. "
+                                       "A report counts only from the probe the tfguard webhook injects.", refused)
         return
     readable = not any(c.code == "OPERATOR_UNREADABLE_PROBE_REPORT" for c in probe.checks)
     outcome = "accepted" if readable else "rejected"
@@ -183,6 +193,18 @@ async def probe_finished(type: str, body: kopf.Body, memo: Runtime, **_: Any) ->
     memo.count_probe(probe, outcome)
     for key in memo.workloads_of_pod(probe):
         await reconcile.reconcile_workload(memo, key)
+
+
+@kopf.on.event("pods", annotations={A.PROBE_SKIPPED: kopf.PRESENT})
+async def probe_skipped(type: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    """The webhook admitted a Pod without the probe because injecting it was not safe: say so where
+    people look (the workload's Events), once per workload and reason."""
+    if type == "DELETED" or not memo.settings.watches_namespace(body.metadata.namespace):
+        return
+    why = body.metadata.annotations.get(A.PROBE_SKIPPED) or ""
+    await reconcile.report_pod(memo, dict(body), "ADMISSION_PROBE_NOT_INJECTED", "TFGuardProbeNotInjected",
+                               f"tfguard admitted Pod {body.metadata.name} without its probe: {why}", why,
+                               event_type="Normal")
 
 
 @kopf.on.event("apps", "v1", "deployments")

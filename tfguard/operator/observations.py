@@ -12,7 +12,7 @@ from tfguard.workload.probe_pods import PodProbe
 
 
 def image_stack_body(probe: PodProbe, known_references: list[str] | None = None) -> dict[str, Any]:
-    return resources.image_stack_resource(probe.stack, references=known_references)
+    return resources.image_stack_resource(probe.stack, references=known_references, observed_in=probe.namespace)
 
 
 def observation_status(probe: PodProbe) -> dict[str, Any]:

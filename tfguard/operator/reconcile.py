@@ -27,16 +27,30 @@ log = logging.getLogger("tfguard.operator")
 
 
 def compact(body: dict[str, Any]) -> dict[str, Any]:
-    """What assessing a workload needs: metadata and the pod template (not the status)."""
+    """What assessing a workload needs: metadata, the pod template, and whether its Pods are refused
+    (the ReplicaFailure condition; not the rest of the status)."""
     meta = body.get("metadata") or {}
     template = (body.get("spec") or {}).get("template") or {}
+    status = body.get("status") or {}
+    failures = [c for c in status.get("conditions") or [] if c.get("type") == "ReplicaFailure"]
     return {
         "apiVersion": body.get("apiVersion"),
         "kind": body.get("kind"),
         "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "resourceVersion", "annotations")},
-        "spec": {"template": {"metadata": {"annotations": (template.get("metadata") or {}).get("annotations")},
+        "spec": {"replicas": (body.get("spec") or {}).get("replicas"),
+                 "template": {"metadata": {"annotations": (template.get("metadata") or {}).get("annotations")},
                               "spec": template.get("spec") or {}}},
+        "status": {"conditions": failures, "replicas": status.get("replicas")},
     }
+
+
+def awaiting_pods(body: dict[str, Any]) -> bool:
+    """A Deployment whose controllers have neither created a Pod nor reported why they cannot: good news
+    about it waits, since the Pods may yet be refused (a Pod Security level, a quota)."""
+    if body.get("kind") != "Deployment" or (body.get("spec") or {}).get("replicas") == 0:
+        return False
+    status = body.get("status") or {}
+    return not status.get("replicas") and not status.get("conditions")
 
 
 # --- workloads -------------------------------------------------------------------------------
@@ -91,6 +105,8 @@ async def _reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
         if patch is None:
             rt.reports.record(key, reports.entry_for(body, assessment, current.get(A.CHECKED_AT) or ""))
             return "unchanged"
+        if assessment.event_type == "Normal" and awaiting_pods(body):
+            return "pending"  # the Deployment's next status update brings it back here
         if annotate.verdict_changed(current, assessment):
             # Event first, then the annotation: if the operator dies in between, the next one derives
             # the same Event name and the API server refuses the duplicate.
@@ -136,6 +152,40 @@ async def post_event(rt: Runtime, workload: dict[str, Any], assessment: annotate
             log.debug("no Event %s: namespace is being deleted", assessment.event_reason)
             return
         log.warning("could not record Event %s: %s", assessment.event_reason, exc)
+
+
+async def report_pod(
+    rt: Runtime, pod: dict[str, Any], code: str, reason: str, message: str, why: str, event_type: str = "Warning"
+) -> None:
+    """An Event about one of a workload's Pods, on the workload (where `kubectl describe` is run), once
+    per workload and reason; on the Pod itself when it belongs to no workload tfguard follows."""
+    meta = pod.get("metadata") or {}
+    namespace = meta.get("namespace") or ""
+    owner = None
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller"):
+            owner = (ref.get("kind"), ref.get("name"))
+    key = None
+    if owner and owner[0] == "ReplicaSet":
+        deployments = (rt.indices.get("deployment_of_replicaset") or {}).get((namespace, owner[1])) or []
+        key = ("Deployment", namespace, list(deployments)[0]) if deployments else None
+    elif owner and owner[0] in WORKLOAD_KINDS:
+        key = (owner[0], namespace, owner[1] or "")
+    target = rt.workloads.get(key) if key else None
+    target = target or {"apiVersion": "v1", "kind": "Pod", "metadata": meta}
+    target_meta = target.get("metadata") or {}
+    body = annotate.object_event(target, event_type, reason, f"[{code}] {message}",
+                                 [target_meta.get("uid") or "", reason, why])
+    if not rt.first_report(body["metadata"]["name"]):
+        return
+    try:
+        await rt.kube.create(resource_path("", "v1", "events", namespace), body)
+        rt.calls["create event"] += 1
+    except Conflict:
+        return
+    except ApiError as exc:
+        if not exc.namespace_terminating:
+            log.warning("could not record Event %s: %s", reason, exc)
 
 
 async def recheck_all(rt: Runtime) -> dict[str, int]:
@@ -196,7 +246,7 @@ async def _create_or_get(rt: Runtime, path: str, name: str, body: dict[str, Any]
 
 
 async def ensure_image_stack(rt: Runtime, result: PodProbe) -> None:
-    name = image_stack_name(result.stack.image, result.stack.image_digest)
+    name = image_stack_name(result.stack.image, result.stack.image_digest, result.namespace)
     existing = rt.store.stack_object(name)
     plural = resource_path(GROUP, VERSION, "imagestacks")
     references = sorted(set(((existing or {}).get("spec") or {}).get("references") or []) | {result.image} - {""})

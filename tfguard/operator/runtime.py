@@ -22,6 +22,7 @@ from tfguard.workload.store import RESOURCES, FactStore
 
 WORKLOAD_KINDS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
 WorkloadKey = tuple[str, str, str]  # (kind, namespace, name)
+MEMORY_LIMIT = 10_000  # entries in each of the small bookkeeping maps below
 
 
 def _store() -> FactStore:
@@ -54,6 +55,9 @@ class Runtime:
     calls: collections.Counter = field(default_factory=collections.Counter)  # writes made, by kind
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     reports: Optional[PolicyReports] = None  # made from the settings when not given
+    # Probe reports not taken, by Pod uid (bounded: the oldest go first), and Events already posted.
+    refused_probes: dict[str, str] = field(default_factory=dict)
+    reported: dict[str, None] = field(default_factory=dict)
     _locks: dict[WorkloadKey, asyncio.Lock] = field(default_factory=dict)
     _counted_probes: set[tuple[str, str]] = field(default_factory=set)
     _started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5)))
@@ -62,6 +66,7 @@ class Runtime:
         if self.reports is None:
             self.reports = PolicyReports(self.kube, enabled=self.settings.policy_reports, metrics=self.metrics)
         self.metrics.runtime = self
+        self.store.trusted_namespaces = tuple(self.settings.trusted_namespaces)
 
     def count_probe(self, probe: PodProbe, outcome: str) -> None:
         """Count each finished probe once (a Pod's status changes many times), and only probes that
@@ -73,6 +78,20 @@ class Runtime:
             self._counted_probes.clear()
         self._counted_probes.add(seen)
         self.metrics.probe_report(outcome, probe.status)
+
+    def refuse_probe(self, pod_uid: str, why: str) -> None:
+        self.refused_probes[pod_uid] = why
+        while len(self.refused_probes) > MEMORY_LIMIT:
+            del self.refused_probes[next(iter(self.refused_probes))]
+
+    def first_report(self, name: str) -> bool:
+        """True the first time an Event of this name is about to be posted (by this process)."""
+        if name in self.reported:
+            return False
+        self.reported[name] = None
+        while len(self.reported) > MEMORY_LIMIT:
+            del self.reported[next(iter(self.reported))]
+        return True
 
     def lock(self, key: WorkloadKey) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())

@@ -8,7 +8,7 @@ import typing
 from dataclasses import dataclass
 from typing import Optional
 
-from tfguard.settings import Scope, setting
+from tfguard.settings import Injection, Scope, setting
 
 DAY = 24 * 3600.0
 
@@ -18,7 +18,7 @@ def _identity() -> str:
 
 
 @dataclass
-class OperatorSettings(Scope):
+class OperatorSettings(Scope, Injection):
     env_prefix: typing.ClassVar[str] = "OPERATOR"
 
     kubeconfig: Optional[str] = setting(None, "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)")

@@ -6,12 +6,22 @@ every matching object, and FastAPI's middleware, routing and dependency solving 
 the check itself. The body is still parsed into
 the typed AdmissionReview model (`parse_review`), capped in size, and answered with the typed
 AdmissionResponse.
+
+What a client can make the webhook hold is bounded: at most `max_in_flight` admissions at once and
+`max_buffered_bytes` of request bodies between them (a request that would pass either gets 503 at
+once, and the API server applies the webhook's failure policy); the HTTP layer closes connections
+that are slow to send their headers or body (serve.py). Small reviews, the API server's everyday
+traffic, are parsed and judged on the event loop; large ones are parsed and judged one after the
+other in a worker thread, so a burst of large bodies delays only itself: never a small review.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import logging
 import time
@@ -43,7 +53,7 @@ def create_app(settings: Optional[WebhookSettings] = None, store: Optional[FactS
         settings = from_sources(WebhookSettings, environ=os.environ)
     store = store if store is not None else FactStore()
     nodes = NodeStore()
-    memo = VerdictMemo(settings.verdict_cache_size)
+    memo = VerdictMemo(settings.verdict_cache_bytes)
     metrics = Metrics(store, memo)
 
     @contextlib.asynccontextmanager
@@ -77,6 +87,7 @@ def create_app(settings: Optional[WebhookSettings] = None, store: Optional[FactS
     app = FastAPI(title="tfguard admission webhook", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings, app.state.store, app.state.metrics = settings, store, metrics
     app.state.nodes = nodes
+    store.trusted_namespaces = tuple(settings.trusted_namespaces)
     endpoints = AdmissionEndpoints(
         app,
         settings=settings,
@@ -116,6 +127,10 @@ class AdmissionEndpoints:
     def __init__(self, app: FastAPI, settings: WebhookSettings, metrics: Metrics, deciders: dict[str, Callable[..., Outcome]]):
         self.app, self.settings, self.metrics, self.deciders = app, settings, metrics, deciders
         self.state = app.state  # settings, store, metrics
+        self.in_flight = 0
+        self.buffered = 0  # bytes of request bodies reserved by the admissions in flight
+        self.large = concurrent.futures.ThreadPoolExecutor(max(1, settings.large_concurrency), "tfguard-large")
+        self._last_logged: dict[str, float] = {}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -133,24 +148,43 @@ class AdmissionEndpoints:
         if mode is not None and mode not in MODES:
             return self._reject(400, "bad-mode", f"the mode in the path must be one of {', '.join(MODES)}, not {mode[:40]!r}")
         try:
-            body = await read_body(scope, receive, settings.max_body_bytes)
-            review = parse_review(body)
+            declared = declared_length(scope, settings.max_body_bytes)
         except BadReview as exc:
-            return self._reject(exc.status, {413: "too-large", 415: "not-json"}.get(exc.status, "malformed"), str(exc))
-        req: AdmissionRequest = review.request
-        mode = mode or settings.default_mode
-        if settings.is_excluded(req.namespace):
-            outcome = Outcome("skipped", mode=mode, audit={"excluded": "namespace"})
-        else:
-            decide = self.deciders[endpoint]
-            try:
-                if len(body) <= settings.inline_body_bytes:
-                    # Bounded by the object's size: well under a millisecond, less than a thread hop costs.
-                    outcome = decide(req, mode)
-                else:
-                    outcome = await asyncio.wait_for(asyncio.to_thread(decide, req, mode), settings.admission_timeout)
-            except Exception as exc:  # fail-open: an error in tfguard never blocks the cluster
-                outcome = self._failed_open(exc, req, endpoint, mode)
+            return self._reject(exc.status, REJECT_REASONS.get(exc.status, "malformed"), str(exc))
+        if self.in_flight >= settings.max_in_flight or self.buffered + declared > settings.max_buffered_bytes:
+            return self._reject(503, "overloaded", "too many admission requests in flight; try again")
+        self.in_flight += 1
+        self.buffered += declared
+        try:
+            return await self._admit(scope, receive, endpoint, mode or settings.default_mode, started)
+        finally:
+            self.in_flight -= 1
+            self.buffered -= declared
+            if declared > settings.inline_body_bytes:
+                # The large request's objects are gone with _admit's frame: return their memory.
+                asyncio.get_running_loop().run_in_executor(self.large, _give_back_memory)
+
+    async def _admit(self, scope, receive, endpoint: str, mode: str, started: float) -> tuple[int, dict[str, Any]]:
+        settings = self.settings
+        decide = self.deciders[endpoint]
+        try:
+            body = await read_body(scope, receive, settings.max_body_bytes)
+            if len(body) <= settings.inline_body_bytes:
+                # Bounded by the object's size: under a few milliseconds, less than a thread hop costs.
+                req = parse_review(body).request
+                outcome = self._decide(decide, req, mode, endpoint)
+            else:
+                deadline = time.monotonic() + settings.admission_timeout
+                future = asyncio.get_running_loop().run_in_executor(self.large, self._judge_large, body, decide, mode, endpoint, deadline)
+                try:
+                    # On time-out the future is cancelled: still queued, it never runs; already running,
+                    # its answer is dropped.
+                    req, outcome = await asyncio.wait_for(future, settings.admission_timeout)
+                except asyncio.TimeoutError:
+                    req = _uid_only(body)
+                    outcome = self._failed_open(asyncio.TimeoutError(), req, endpoint, mode)
+        except BadReview as exc:
+            return self._reject(exc.status, REJECT_REASONS.get(exc.status, "malformed"), str(exc))
         answer = review_response(outcome.response(req.uid))
         seconds = time.perf_counter() - started
         self.metrics.observe(endpoint, req.kind.kind, req.operation, outcome.mode, outcome.verdict, outcome.allowed, seconds)
@@ -178,6 +212,21 @@ class AdmissionEndpoints:
             )
         return 200, answer
 
+    def _decide(self, decide: Callable[..., Outcome], req: AdmissionRequest, mode: str, endpoint: str) -> Outcome:
+        if self.settings.is_excluded(req.namespace):
+            return Outcome("skipped", mode=mode, audit={"excluded": "namespace"})
+        try:
+            return decide(req, mode)
+        except Exception as exc:  # fail-open: an error in tfguard never blocks the cluster
+            return self._failed_open(exc, req, endpoint, mode)
+
+    def _judge_large(self, body: bytes, decide, mode: str, endpoint: str, deadline: float):
+        """In the large-request thread: parse and judge, unless the request's time is already up."""
+        if time.monotonic() > deadline:
+            raise asyncio.TimeoutError()
+        req = parse_review(body).request
+        return req, self._decide(decide, req, mode, endpoint)
+
     def _failed_open(self, exc: Exception, req: AdmissionRequest, endpoint: str, mode: str) -> Outcome:
         timed_out = isinstance(exc, asyncio.TimeoutError)
         self.metrics.fail_open(endpoint, "timeout" if timed_out else "internal_error")
@@ -196,18 +245,60 @@ class AdmissionEndpoints:
 
     def _reject(self, status: int, reason: str, message: str) -> tuple[int, dict[str, Any]]:
         self.metrics.reject(reason)
-        log.warning("rejected request", extra={"status": status, "reason": reason, "error": message})
+        now = time.monotonic()
+        if now - self._last_logged.get(reason, -1.0) >= 1.0:  # a flood of them is one line a second (metrics count all)
+            self._last_logged[reason] = now
+            log.warning("rejected request", extra={"status": status, "reason": reason, "error": message})
         return status, {"error": message}
 
 
-async def read_body(scope, receive, limit: int) -> bytes:
+REJECT_REASONS = {411: "no-length", 413: "too-large", 415: "not-json", 503: "overloaded"}
+
+
+def declared_length(scope, limit: int) -> int:
+    """The body's Content-Length, after checking the headers: JSON (the media type itself, parameters
+    aside: `text/notjson` is not JSON), a length given (the API server always gives one: it is what the
+    request's memory is reserved by) and within the limit."""
     headers = dict(scope["headers"])
     content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
-    if "json" not in content_type:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
         raise BadReview(f"Content-Type {content_type[:60]!r}: expected application/json", status=415)
-    declared = headers.get(b"content-length", b"").decode("latin-1")
-    if declared.isdigit() and int(declared) > limit:
+    declared = headers.get(b"content-length", b"").decode("latin-1").strip()
+    if not declared.isdigit():
+        raise BadReview("no Content-Length: the body's length must be given up front", status=411)
+    if int(declared) > limit:
         raise BadReview(f"body of {int(declared)} bytes is over the {limit}-byte limit", status=413)
+    return int(declared)
+
+
+def _uid_only(body: bytes) -> AdmissionRequest:
+    """The request as far as a fail-open answer needs it, when the whole could not be judged in time."""
+    import re
+
+    uid = re.search(rb'"uid"\s*:\s*"([^"\\]{1,128})"', body[:65536])
+    return AdmissionRequest(uid=uid.group(1).decode("utf-8", "replace") if uid else "unknown",
+                            kind={"kind": "Unknown"}, operation="CREATE")
+
+
+_LIBC = None
+
+
+def _give_back_memory() -> None:
+    """After a large request: hand the freed heap back to the system (glibc keeps it otherwise, and a
+    replica's RSS would stay at its largest request's high-water mark)."""
+    global _LIBC
+    if _LIBC is None:
+        name = ctypes.util.find_library("c")
+        try:
+            _LIBC = ctypes.CDLL(name) if name else False
+        except OSError:
+            _LIBC = False
+    if _LIBC and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
+
+
+async def read_body(scope, receive, limit: int) -> bytes:
     chunks, size = [], 0
     while True:
         message = await receive()

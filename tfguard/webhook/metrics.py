@@ -62,10 +62,11 @@ class Metrics:
         self._children: dict[tuple, tuple[Any, Any]] = {}
 
     def observe(self, webhook: str, kind: str, operation: str, mode: str, verdict: str, allowed: bool, seconds: float) -> None:
+        kind = kind if kind in KINDS else "other"  # a client's kind strings must not grow this map
         key = (webhook, kind, operation, mode, verdict, allowed)
         children = self._children.get(key)
         if children is None:
-            labels = (webhook, kind if kind in KINDS else "other", operation, mode, verdict, "true" if allowed else "false")
+            labels = (webhook, kind, operation, mode, verdict, "true" if allowed else "false")
             children = self._children[key] = (self.duration.labels(*labels), self.requests.labels(*labels))
         children[0].observe(seconds)
         children[1].inc()
@@ -114,5 +115,9 @@ class _StateCollector:
         if self.memo is not None:
             yield GaugeMetricFamily(
                 "tfguard_verdict_cache_entries", "Verdicts remembered by what they depend on.", value=len(self.memo)
+            )
+            yield GaugeMetricFamily(
+                "tfguard_verdict_cache_bytes", "Memory the remembered verdicts hold (bounded by verdict_cache_bytes).",
+                value=getattr(self.memo, "bytes", 0),
             )
 

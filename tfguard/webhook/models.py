@@ -76,6 +76,107 @@ def parse_review(body: bytes) -> AdmissionReview:
         ) from None
 
 
+def object_problems(template_path: tuple[str, ...], obj: dict[str, Any], limit: int = 3) -> list[str]:
+    """Where the object breaks the shape Kubernetes gives it, in the fields tfguard reads: e.g.
+    `spec.template.metadata.annotations: expected a map of strings, got a list`. The API server only
+    sends well-formed objects; anyone else may send anything, and gets told what is wrong. (On every
+    admission, so it checks only what tfguard reads, and cheaply.)"""
+    problems: list[str] = []
+
+    def bad(where: str, wanted: str, value: Any) -> None:
+        if len(problems) < limit:
+            problems.append(f"{where}: expected {wanted}, got {_type_name(value)}")
+
+    def metadata(where: str, meta: Any) -> None:
+        if meta is None:
+            return
+        if type(meta) is not dict:
+            return bad(where, "an object", meta)
+        values = meta.get("annotations")
+        if values is not None and (type(values) is not dict or not all(type(v) is str for v in values.values())):
+            bad(f"{where}.annotations", "a map of strings", values)
+        owners = meta.get("ownerReferences")
+        if owners is not None and (type(owners) is not list or not all(type(o) is dict for o in owners)):
+            bad(f"{where}.ownerReferences", "a list of objects", owners)
+
+    metadata("metadata", obj.get("metadata"))
+    node: Any = obj
+    where = ""
+    for key in template_path:
+        where = f"{where}.{key}" if where else key
+        node = node.get(key)
+        if node is None:
+            return problems
+        if type(node) is not dict:
+            bad(where, "an object", node)
+            return problems
+    if template_path:
+        metadata(f"{where}.metadata", node.get("metadata"))
+    if template_path[:2] == ("spec", "jobTemplate"):
+        metadata("spec.jobTemplate.metadata", obj["spec"]["jobTemplate"].get("metadata"))
+    base = f"{where}.spec" if where else "spec"
+    spec = node.get("spec")
+    if spec is None:
+        return problems
+    if type(spec) is not dict:
+        bad(base, "an object", spec)
+        return problems
+    for field in ("securityContext",):
+        if spec.get(field) is not None and type(spec[field]) is not dict:
+            bad(f"{base}.{field}", "an object", spec[field])
+    for field in ("volumes", "containers", "initContainers", "ephemeralContainers"):
+        items = spec.get(field)
+        if items is None:
+            continue
+        if type(items) is not list:
+            bad(f"{base}.{field}", "a list", items)
+            continue
+        for i, item in enumerate(items):
+            if type(item) is not dict:
+                bad(f"{base}.{field}[{i}]", "an object", item)
+            elif field != "volumes":
+                _container_problems(f"{base}.{field}[{i}]", item, bad)
+    return problems
+
+
+def _container_problems(at: str, container: dict[str, Any], bad) -> None:
+    for field in ("name", "image"):
+        value = container.get(field)
+        if value is not None and type(value) is not str:
+            bad(f"{at}.{field}", "a string", value)
+    for field in ("command", "args"):
+        value = container.get(field)
+        if value is not None and (type(value) is not list or not all(type(c) is str for c in value)):
+            bad(f"{at}.{field}", "a list of strings", value)
+    for field in ("env", "envFrom", "volumeMounts", "volumeDevices", "ports"):
+        value = container.get(field)
+        if value is not None and type(value) is not list:
+            bad(f"{at}.{field}", "a list", value)
+    context = container.get("securityContext")
+    if context is not None and type(context) is not dict:
+        bad(f"{at}.securityContext", "an object", context)
+    resources = container.get("resources")
+    if resources is None:
+        return
+    if type(resources) is not dict:
+        return bad(f"{at}.resources", "an object", resources)
+    for part in ("limits", "requests"):
+        quantities = resources.get(part)
+        if quantities is None:
+            continue
+        if type(quantities) is not dict:
+            bad(f"{at}.resources.{part}", "an object", quantities)
+            continue
+        for name, value in quantities.items():
+            if type(value) not in (str, int, float):
+                bad(f"{at}.resources.{part}.{str(name)[:60]}", "a quantity", value)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
 def review_response(response: AdmissionResponse) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,

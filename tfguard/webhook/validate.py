@@ -1,7 +1,8 @@
-"""POST /validate: judge the pod template of a pod controller and admit, warn or deny."""
+"""POST /validate: judge the pod template of a pod controller (or a bare Pod) and admit, warn or deny."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -9,16 +10,19 @@ from tfguard import annotations as A
 from tfguard.compat.codes import finding
 from tfguard.compat.facts import Finding, StackFacts, Verdict
 from tfguard.text import one_line
-from tfguard.webhook.models import AdmissionRequest, AdmissionResponse
+from tfguard.webhook.models import AdmissionRequest, AdmissionResponse, object_problems
 from tfguard.workload import kserve
-from tfguard.workload.resolve import Resolved, requests_gpu, resolve
+from tfguard.workload.memo import BoundedMemo, digest
 from tfguard.workload.nodes import NodeStore, scheduling_key
+from tfguard.workload.resolve import Resolved, gpu_resources, resolve
 from tfguard.workload.store import FactStore
 from tfguard.workload.templates import (
     TEMPLATE_PATHS,
+    controller_of,
     has_user_annotations,
     pod_spec,
     pod_template,
+    unknown_annotation_findings,
     workload_annotations,
 )
 
@@ -38,15 +42,17 @@ class Outcome:
     mode: str = "warn"
     audit: dict[str, str] = field(default_factory=dict)
     patch: Optional[str] = None
+    status_code: int = 403  # of a denial: 403 for a verdict, 400 for an object tfguard cannot read
 
     def response(self, uid: str) -> AdmissionResponse:
         annotations = {"verdict": self.verdict, "mode": self.mode, **self.audit}
         if self.findings:
             annotations["codes"] = ",".join(dict.fromkeys(f.code for f in self.findings))
+        reason = "Forbidden" if self.status_code == 403 else "BadRequest"
         return AdmissionResponse(
             uid=uid,
             allowed=self.allowed,
-            status=None if self.allowed else {"code": 403, "reason": "Forbidden", "message": self.message},
+            status=None if self.allowed else {"code": self.status_code, "reason": reason, "message": self.message},
             warnings=self.warnings or None,
             patch=self.patch,
             patchType="JSONPatch" if self.patch else None,
@@ -73,10 +79,12 @@ def effective_mode(namespace_mode: str, annotations: dict[str, str], findings: l
 
 def _relevant(kind: str, obj: Optional[dict[str, Any]]) -> Any:
     """What a verdict depends on. Not tfguard's own status annotations: the operator writing them
-    (or anyone scaling or relabelling the workload) is not a new deployment of the model."""
-    obj = obj or {}
+    (or anyone scaling or relabelling the workload) is not a new deployment of the model. For a Pod,
+    its spec (an UPDATE may change a container's image in place), not its status or metadata."""
+    obj = obj if isinstance(obj, dict) else {}
     mine = workload_annotations(kind, obj)
-    return pod_template(kind, obj), {k: v for k, v in mine.items() if k in A.USER_ANNOTATIONS}
+    template = obj.get("spec") if kind == "Pod" else pod_template(kind, obj)
+    return template, {k: v for k, v in mine.items() if k in A.USER_ANNOTATIONS}
 
 
 def validate(
@@ -92,6 +100,10 @@ def validate(
         return Outcome("skipped", mode=namespace_mode)
     if kserve.is_inference_service(kind):
         return validate_inference_service(request, namespace_mode, store, memo)
+    if kind in TEMPLATE_PATHS:
+        problems = object_problems(TEMPLATE_PATHS[kind], obj)
+        if problems:
+            return malformed(kind, problems, namespace_mode)
     template = pod_template(kind, obj)
     if template is None:
         why = (
@@ -105,13 +117,19 @@ def validate(
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     annotations = workload_annotations(kind, obj)
     if not has_user_annotations(annotations):
-        return Outcome("skipped", mode=namespace_mode)
+        typos = unknown_annotation_findings(annotations)
+        return Outcome("skipped", mode=namespace_mode, findings=typos, warnings=[_warning(f) for f in typos])
+    if kind == "Pod" and controller_of(obj) is not None:
+        # Judged where it came from (its ReplicaSet, StatefulSet, Job, ...): refusing the controller's
+        # Pods here would leave an admitted workload that silently never runs.
+        return Outcome("skipped", mode=namespace_mode, audit={"judged-at": "controller"})
     if request.operation == "UPDATE" and _relevant(kind, obj) == _relevant(kind, request.oldObject):
         return Outcome("unchanged", mode=namespace_mode)
 
     findings: list[Finding] = []
     mode = effective_mode(namespace_mode, annotations, findings)
-    resolved, verdict = (memo or VerdictMemo(0)).judge(pod_spec(template), request.namespace, annotations, store, nodes)
+    resolved, verdict = (memo if memo is not None else VerdictMemo(0)).judge(
+        pod_spec(template), request.namespace, annotations, store, nodes)
     findings += resolved.findings + verdict.findings
     return decide(kind, request.name or metadata.get("name") or "", verdict, findings, resolved, mode)
 
@@ -132,7 +150,7 @@ def validate_inference_service(
         return Outcome("skipped", mode=namespace_mode, audit={"predictor": "not-tensorflow"})
     findings: list[Finding] = []
     mode = effective_mode(namespace_mode, annotations, findings)
-    resolved, verdict = (memo or VerdictMemo(0)).judge(found.pod_spec, request.namespace, found.annotations, store)
+    resolved, verdict = (memo if memo is not None else VerdictMemo(0)).judge(found.pod_spec, request.namespace, found.annotations, store)
     findings += found.findings + resolved.findings + verdict.findings
     name = request.name or (obj.get("metadata") or {}).get("name") or ""
     outcome = decide(kserve.KIND, f"{name} ({found.where})", verdict, findings, resolved, mode,
@@ -142,18 +160,36 @@ def validate_inference_service(
     return outcome
 
 
-class VerdictMemo:
-    """Verdicts by what they depend on: the annotations, the namespace (for profiles), the containers'
-    names, images and GPU requests, and the fact store's generation (any ImageStack/ModelProfile change
-    starts afresh). The same workload comes back often (every rollout makes a ReplicaSet with the
-    same template; `kubectl apply` re-sends unchanged objects), and then the check is a dict lookup."""
+def malformed(kind: str, problems: list[str], mode: str) -> Outcome:
+    """An object tfguard cannot read: denied in enforce (400, naming the field), else a warning."""
+    problem = finding("ADMISSION_MALFORMED_OBJECT", f"{kind}: " + "; ".join(problems), severity="error")
+    outcome = Outcome("malformed", findings=[problem], mode=mode)
+    if mode == "enforce":
+        outcome.allowed, outcome.status_code = False, 400
+        outcome.message = one_line(f"tfguard cannot read this {kind}: " + "; ".join(problems), 1000)
+    elif mode == "warn":
+        outcome.warnings = [_warning(problem)]
+    return outcome
 
-    def __init__(self, size: int = 4096):
-        self.size = size
-        self._entries: dict[Any, tuple[Resolved, Verdict]] = {}
+
+class VerdictMemo:
+    """Verdicts by what they depend on: the annotations, the namespace (its ImageStacks and profiles),
+    the containers' names, images and GPU requests, under the fact store's generation (any ImageStack
+    or ModelProfile change starts afresh). The same workload comes back often (every rollout makes a
+    ReplicaSet with the same template; `kubectl apply` re-sends unchanged objects), and then the
+    check is a lookup. Bounded in bytes: keys are digests, and what is kept of the request is its
+    serving container's name, so a flood of large distinct reviews cannot grow the process."""
+
+    def __init__(self, max_bytes: int = 16 * 1024 * 1024):
+        self._memo = BoundedMemo(max_bytes)
+        self._generation: Optional[int] = None
+
+    @property
+    def bytes(self) -> int:
+        return self._memo.bytes
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._memo)
 
     def judge(
         self,
@@ -164,20 +200,22 @@ class VerdictMemo:
         nodes: Optional[NodeStore] = None,
     ) -> tuple[Resolved, Verdict]:
         key = None
-        if self.size:
+        if self._memo.max_bytes:
+            if self._generation != store.generation:
+                self._memo.clear()  # everything judged under older facts is stale
+                self._generation = store.generation
             containers = spec.get("containers")
-            key = (
-                store.generation,
+            key = digest(
                 scheduling_key(spec, nodes),
                 namespace,
                 tuple(sorted(annotations.items())),
                 tuple(
-                    (str(c.get("name")), str(c.get("image")), requests_gpu(c))
+                    (str(c.get("name")), str(c.get("image")), tuple(gpu_resources(c)))
                     for c in (containers if isinstance(containers, list) else [])
                     if isinstance(c, dict)
                 ),
             )
-            hit = self._entries.get(key)
+            hit = self._memo.get(key)
             if hit is not None:
                 return hit
         resolved = resolve(spec, namespace, annotations, store)
@@ -188,9 +226,10 @@ class VerdictMemo:
             nodes=nodes.candidates(spec) if nodes is not None else None,
         )
         if key is not None:
-            if len(self._entries) >= self.size:
-                self._entries.clear()
-            self._entries[key] = (resolved, verdict)
+            # Only the serving container's name is needed to answer: not its env, mounts and the rest.
+            slim = None if resolved.container is None else {"name": str(resolved.container.get("name", "?"))[:253]}
+            kept = dataclasses.replace(resolved, container=slim)
+            self._memo.put(key, (kept, verdict))
         return resolved, verdict
 
 
@@ -220,13 +259,13 @@ def decide(kind: str, name: str, verdict: Verdict, findings: list[Finding], reso
 
 
 def describe(resolved: Resolved) -> str:
-    return f"model {resolved.model_name or '(unnamed)'} on image {resolved.stack.image or '(none)'} ({_stack_words(resolved.stack)})"
+    return f"model {resolved.model_name or '(unnamed)'} on image {(resolved.stack.image or '(none)')[:200]} ({_stack_words(resolved.stack)})"
 
 
 def denial_message(kind: str, name: str, resolved: Resolved, errors: list[Finding]) -> str:
     head = (
         f"tfguard denied {kind} {name}: model {resolved.model_name or '(unnamed)'} cannot be loaded by "
-        f"container {(resolved.container or {}).get('name', '?')!r} image {resolved.stack.image or '(none)'} "
+        f"container {str((resolved.container or {}).get('name', '?'))[:63]!r} image {(resolved.stack.image or '(none)')[:300]} "
         f"({_stack_words(resolved.stack)})."
     )
     reasons = [f"[{f.code}] {f.message}" + (f" Fix: {f.fix}" if f.fix else "") for f in errors[:5]]

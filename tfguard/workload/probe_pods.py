@@ -5,6 +5,11 @@ container's own image and writes a compact report to its termination message; th
 into `status.initContainerStatuses[].state.terminated.message`, next to the `imageID` (the digest of
 the image it really ran). The report itself is a `tfguard.compat.probe_report.ProbeReport`; a
 `PodProbe` adds where it ran. Everything here is pure: bodies in, facts out.
+
+Anyone who can create a Pod can give an init container that name and write what they like into its
+termination message, so `accepted_pod_probe` takes a report only from a Pod whose probe containers
+are exactly what tfguard injects. The facts are keyed by the image digest the kubelet reports (its
+`imageID`), and scoped to the Pod's namespace (`tfguard.workload.store`).
 """
 
 from __future__ import annotations
@@ -99,7 +104,7 @@ def read_pod_probe(pod: dict[str, Any]) -> Optional[PodProbe]:
     status, terminated = state
     meta = pod.get("metadata") or {}
     owner_kind, owner_name = controller_of(meta)
-    image = status.get("image") or _spec_image(pod) or ""
+    image = _spec_image(pod) or status.get("image") or ""
     digest = digest_of_image_id(status.get("imageID")) or digest_of_image_id(image)
     where = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
     try:
@@ -131,6 +136,26 @@ def read_pod_probe(pod: dict[str, Any]) -> Optional[PodProbe]:
         exit_code=terminated.get("exitCode"),
         report=report,
     )
+
+
+def accepted_pod_probe(
+    pod: dict[str, Any], probe_image: str, install_command
+) -> tuple[Optional[PodProbe], Optional[str]]:
+    """(the Pod's finished probe, None), or (None, why the report is not taken), or (None, None) while
+    the probe has not finished."""
+    from tfguard.workload.injection import injection_problem
+
+    if probe_state(pod) is None:
+        return None, None
+    spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
+    # The report itself is the kubelet's (only it writes Pod status); what a tenant controls is the
+    # spec, so that is what is checked. The serving container is whichever the probe copies (the
+    # webhook picked it with the facts it had then).
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)] or [None]
+    problems = [injection_problem(spec, c, probe_image, install_command) for c in containers]
+    if None not in problems:
+        return None, problems[0]
+    return read_pod_probe(pod), None
 
 
 def _spec_image(pod: dict[str, Any]) -> Optional[str]:

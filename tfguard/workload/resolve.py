@@ -6,16 +6,18 @@ watches), the object's annotations and the built-in catalog; no network I/O on t
 Where the stack of the serving container comes from, best first:
 1. what the probe observed in this workload's own Pods, if they ran this image (the operator passes
    it as `observed`);
-2. a probe-verified ImageStack for the image (by digest, else by reference);
-3. the `tfguard.io/tensorflow-version` (and `keras-version`) annotations;
-4. the catalog of well-known images (`tfguard.compat.catalog`);
+2. a probe-verified ImageStack for the image (by digest, else by reference) that applies to the
+   workload's namespace (`FactStore.stack_name_for`: its own, declared cluster-wide, or trusted);
+3. the catalog of well-known images (`tfguard.compat.catalog`);
+4. the `tfguard.io/tensorflow-version` (and `keras-version`) annotations;
 5. unknown.
+An annotation is what a user believes; the others are facts. When the annotation disagrees with a
+fact, the fact wins and the disagreement is a finding.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -26,10 +28,13 @@ from tfguard.compat import catalog
 from tfguard.compat.codes import finding
 from tfguard.compat.facts import GPU_CHOICES, LOADERS, Finding, ModelFacts, StackFacts
 from tfguard.workload.images import pinned_digest
+from tfguard.workload.memo import BoundedMemo, digest
 from tfguard.workload.serving_layout import read_layout
 from tfguard.workload.store import FactStore
+from tfguard.workload.templates import unknown_annotation_findings
 
 GPU_RESOURCE = "nvidia.com/gpu"
+MIG_RESOURCE_PREFIX = "nvidia.com/mig-"  # MIG slices: nvidia.com/mig-1g.5gb, nvidia.com/mig-3g.20gb, ...
 # A release as TF and Keras spell them: 2.15, 2.15.1, 2.16.0rc0, 3.3.3.dev2024...
 _VERSION = re.compile(r"^\d{1,3}\.\d{1,4}(\.\d{1,4})?((a|b|rc|\.dev|\.post|-rc)\d{0,12})?$")
 
@@ -58,13 +63,13 @@ def resolve(
     store: FactStore,
     observed: Optional[StackFacts] = None,
 ) -> Resolved:
-    container, problem = pick_container(pod_spec, annotations, store)
+    container, problem = pick_container(pod_spec, namespace, annotations, store)
     findings = [problem] if problem else []
+    findings += unknown_annotation_findings(annotations)
     image = (container or {}).get("image")
     image = image if isinstance(image, str) else ""
-    stack = resolve_stack(image, annotations, store, findings)  # its findings hold even when a probe observed more
-    if observed is not None and observed_in(observed, image):
-        stack = observed
+    stack = resolve_stack(image, namespace, annotations, store, findings,
+                          observed if observed is not None and observed_in(observed, image) else None)
     model = resolve_model(namespace, annotations, store, findings)
     if model.path is None:  # a TF Serving container says where its model is: its base path
         layout = read_layout(container, serving_image=stack.loaders == ["serving"])
@@ -83,7 +88,7 @@ def observed_in(observed: StackFacts, image: str) -> bool:
     return image == observed.image or (observed.image_digest is not None and image.endswith("@" + observed.image_digest))
 
 
-def pick_container(pod_spec: dict[str, Any], annotations: dict[str, str], store: FactStore):
+def pick_container(pod_spec: dict[str, Any], namespace: Optional[str], annotations: dict[str, str], store: FactStore):
     """The serving container: the one `tfguard.io/container` names; else the only one; else the
     first whose image tfguard knows as a TensorFlow stack; else the first. Returns (container, finding)."""
     containers = [c for c in pod_spec.get("containers") or [] if isinstance(c, dict)]
@@ -94,11 +99,11 @@ def pick_container(pod_spec: dict[str, Any], annotations: dict[str, str], store:
         for c in containers:
             if c.get("name") == wanted:
                 return c, None
-        names = ", ".join(str(c.get("name")) for c in containers)
+        names = ", ".join(str(c.get("name"))[:63] for c in containers[:8])
         return containers[0], finding(
             "ADMISSION_BAD_ANNOTATION",
-            f"{A.CONTAINER}={wanted!r} names no container of the pod (it has: {names}); "
-            f"checked {containers[0].get('name')!r} instead",
+            f"{A.CONTAINER}={wanted[:63]!r} names no container of the pod (it has: {names}); "
+            f"checked {str(containers[0].get('name'))[:63]!r} instead",
             annotation=A.CONTAINER,
         )
     if len(containers) == 1:
@@ -107,46 +112,86 @@ def pick_container(pod_spec: dict[str, Any], annotations: dict[str, str], store:
         image = c.get("image")
         if not isinstance(image, str):
             continue
-        if store.stack_for(image) is not None or _catalog_stack(image) is not None:
+        if store.stack_for(image, namespace) is not None or _catalog_stack(image) is not None:
             return c, None
     return containers[0], None
 
 
-@functools.lru_cache(maxsize=1024)  # the catalog is fixed: look each image up once
+# The catalog is fixed: each image is looked up once. Keyed by the reference's digest and bounded in
+# bytes, so a flood of distinct (or huge) image strings cannot grow the process.
+_CATALOG_MEMO = BoundedMemo(2 * 1024 * 1024)
+_NOT_LISTED = StackFacts(source="unknown")
+
+
 def _catalog_stack(image: str) -> Optional[StackFacts]:
     if not image:
         return None
-    try:
-        found = catalog.lookup(image)
-    except Exception:  # the catalog never gets to fail an admission
-        return None
-    return found if isinstance(found, StackFacts) and found.known else None
+    key = digest("catalog", image)
+    found = _CATALOG_MEMO.get(key)
+    if found is None:
+        try:
+            found = catalog.lookup(image)
+        except Exception:  # the catalog never gets to fail an admission
+            found = None
+        found = found if isinstance(found, StackFacts) and found.known else _NOT_LISTED
+        _CATALOG_MEMO.put(key, found, weight=0 if found is _NOT_LISTED else None)
+    return None if found is _NOT_LISTED else found
 
 
-def resolve_stack(image: str, annotations: dict[str, str], store: FactStore, findings: list[Finding]) -> StackFacts:
-    """A probe-verified ImageStack, else the image annotations, else the catalog, else unknown."""
-    verified = store.stack_for(image)
-    if verified is not None:
-        return verified
+def resolve_stack(
+    image: str,
+    namespace: Optional[str],
+    annotations: dict[str, str],
+    store: FactStore,
+    findings: list[Finding],
+    observed: Optional[StackFacts] = None,
+) -> StackFacts:
+    """The probe's observation, else an ImageStack for this namespace, else the catalog, else the image
+    annotations, else unknown. An annotation that contradicts a fact is a finding."""
     declared = annotations.get(A.IMAGE_TENSORFLOW_VERSION)
     keras = annotations.get(A.IMAGE_KERAS_VERSION)
     if keras is not None and not is_version(keras):
         findings.append(_bad_version(A.IMAGE_KERAS_VERSION, keras))
         keras = None
-    if declared is not None:
-        if is_version(declared):
-            return StackFacts(
-                image=image,
-                image_digest=pinned_digest(image),
-                source="annotation",
-                tensorflow_version=declared.strip(),
-                keras_version=keras.strip() if keras else None,
-            )
+    if declared is not None and not is_version(declared):
         findings.append(_bad_version(A.IMAGE_TENSORFLOW_VERSION, declared))
-    listed = _catalog_stack(image)
-    if listed is not None:
-        return listed
+        declared = None
+    fact = observed or store.stack_for(image, namespace) or _catalog_stack(image)
+    if fact is not None:
+        findings += _contradictions(fact, declared, keras)
+        return fact
+    if declared is not None:
+        return StackFacts(
+            image=image,
+            image_digest=pinned_digest(image),
+            source="annotation",
+            tensorflow_version=declared.strip(),
+            keras_version=keras.strip() if keras else None,
+        )
     return StackFacts(image=image or None, image_digest=pinned_digest(image), source="unknown")
+
+
+def _contradictions(fact: StackFacts, declared: Optional[str], keras: Optional[str]) -> list[Finding]:
+    where = {"probe": "the tfguard probe observed", "catalog": "the catalog lists"}.get(fact.source, fact.source)
+    found = []
+    for annotation, said, known in (
+        (A.IMAGE_TENSORFLOW_VERSION, declared, fact.tensorflow_version),
+        (A.IMAGE_KERAS_VERSION, keras, fact.keras_version),
+    ):
+        if said and known and not same_release(said, known):
+            found.append(finding(
+                "ADMISSION_DECLARED_STACK_CONTRADICTED",
+                f"{annotation}={said.strip()[:40]!r}, but {where} {known} in image "
+                f"{(fact.image or '')[:200]}; judged with {known}",
+                annotation=annotation,
+            ))
+    return found
+
+
+def same_release(declared: str, known: str) -> bool:
+    """`2.15` declares the minor only: it agrees with 2.15.0 and 2.15.1, not with 2.16.0."""
+    said, have = declared.strip().split("."), known.strip().split(".")
+    return have[: len(said)] == said
 
 
 def resolve_model(
@@ -230,6 +275,14 @@ def resolve_loader(annotations: dict[str, str], findings: list[Finding]) -> str:
 def resolve_gpu(container: Optional[dict[str, Any]], annotations: dict[str, str], findings: list[Finding]) -> str:
     declared = annotations.get(A.GPU)
     if declared is not None:
+        if declared.strip() == "none" and requests_gpu(container):
+            findings.append(finding(
+                "ADMISSION_GPU_DECLARED_NONE",
+                f"{A.GPU}=none, but container {str((container or {}).get('name'))[:63]!r} requests "
+                f"{', '.join(gpu_resources(container))}: TensorFlow uses the GPUs it sees; judged as gpu=optional",
+                annotation=A.GPU,
+            ))
+            return "optional"
         if declared.strip() in GPU_CHOICES:
             return declared.strip()
         findings.append(
@@ -242,13 +295,22 @@ def resolve_gpu(container: Optional[dict[str, Any]], annotations: dict[str, str]
     return "required" if requests_gpu(container) else "none"
 
 
-def requests_gpu(container: Optional[dict[str, Any]]) -> bool:
-    resources = (container or {}).get("resources") or {}
+def gpu_resources(container: Optional[dict[str, Any]]) -> list[str]:
+    """The NVIDIA GPU resources a container asks for: whole GPUs and MIG slices."""
+    resources = (container or {}).get("resources")
+    names: dict[str, None] = {}
     for section in ("limits", "requests"):
-        value = (resources.get(section) or {}).get(GPU_RESOURCE)
-        if value not in (None, 0, "0"):
-            return True
-    return False
+        wanted = resources.get(section) if isinstance(resources, dict) else None
+        if not isinstance(wanted, dict):
+            continue
+        for name, value in wanted.items():
+            if (name == GPU_RESOURCE or str(name).startswith(MIG_RESOURCE_PREFIX)) and value not in (None, 0, "0"):
+                names[str(name)[:80]] = None
+    return list(names)
+
+
+def requests_gpu(container: Optional[dict[str, Any]]) -> bool:
+    return bool(gpu_resources(container))
 
 
 def _bad_version(annotation: str, value: str) -> Finding:

@@ -1,19 +1,24 @@
-"""Pod controllers: where their pod template is, and the tfguard annotations they carry."""
+"""Pod controllers and Pods: where their pod template is, and the tfguard annotations they carry."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Optional
 
 from tfguard import annotations as A
+from tfguard.compat.codes import finding
+from tfguard.compat.facts import Finding
 
-# Kinds whose pod template tfguard judges, and where that template lives.
+# Kinds whose pod template tfguard judges, and where that template lives (a Pod is its own).
 TEMPLATE_PATHS = {
     "Deployment": ("spec", "template"),
     "StatefulSet": ("spec", "template"),
     "DaemonSet": ("spec", "template"),
     "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
     "Job": ("spec", "template"),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
+    "Pod": (),
 }
 
 
@@ -62,3 +67,27 @@ def has_user_annotations(annotations: dict[str, str]) -> bool:
 
 def is_tfguard_workload(kind: str, obj: dict[str, Any]) -> bool:
     return has_user_annotations(workload_annotations(kind, obj))
+
+
+def controller_of(obj: dict[str, Any]) -> Optional[tuple[str, str]]:
+    """(kind, name) of the object's controlling owner, if it has one."""
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    for ref in metadata.get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("controller") is True:
+            return str(ref.get("kind") or ""), str(ref.get("name") or "")
+    return None
+
+
+def unknown_annotation_findings(annotations: dict[str, str]) -> list[Finding]:
+    """A warning for each tfguard.io/ key tfguard does not know (a typo is otherwise silently ignored)."""
+    found = []
+    for key in annotations:
+        if key in A.KNOWN_ANNOTATIONS:
+            continue
+        close = difflib.get_close_matches(key, A.USER_ANNOTATIONS + (A.INJECT,), n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]}?" if close else f"; see docs/annotations.md for the {A.PREFIX} annotations"
+        found.append(finding("ADMISSION_UNKNOWN_ANNOTATION", f"{key[:80]} is not a tfguard annotation{hint}",
+                             annotation=key[:80]))
+        if len(found) >= 4:
+            break
+    return found

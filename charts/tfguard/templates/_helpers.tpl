@@ -111,8 +111,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
-Where tfguard looks (tfguard.settings.Scope): the same two variables for the webhook and the
-operator, so neither checks nor annotates a namespace the other leaves alone.
+Where tfguard looks and what it injects (tfguard.settings.Scope and Injection): the same variables
+for the webhook and the operator, so neither checks nor annotates a namespace the other leaves
+alone, both trust the same namespaces' observations, and the operator takes probe reports only from
+the probe the webhook injects.
 */}}
 {{- define "tfguard.scopeEnv" -}}
 - name: TFGUARD_NAMESPACE
@@ -121,6 +123,10 @@ operator, so neither checks nor annotates a namespace the other leaves alone.
       fieldPath: metadata.namespace
 - name: TFGUARD_EXCLUDED_NAMESPACES
   value: {{ include "tfguard.excludedNamespaces" . | fromYamlArray | join " " | quote }}
+- name: TFGUARD_TRUSTED_NAMESPACES
+  value: {{ .Values.trust.namespaces | join " " | quote }}
+- name: TFGUARD_PROBE_IMAGE
+  value: {{ include "tfguard.probeImage" . | quote }}
 {{- end }}
 
 {{- define "tfguard.podSecurityContext" -}}
