@@ -19,7 +19,6 @@ connection outlives the header deadline by much; no normal review admitted unche
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -29,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from bench.memory_bench import large_review, wait_listening
@@ -165,7 +163,6 @@ async def half_sent_requests(port: int, ca: str, count: int, hold: float, pid: i
     await asyncio.gather(*(one() for _ in range(count)))
     await asyncio.sleep(max(0.0, hold - (time.monotonic() - started)))
     rss, _ = rss_mb(pid)
-    still_open = sum(1 for w in writers if not w.transport.is_closing() and not w.is_closing())
     for writer in writers:
         writer.close()
     return {"sent": count, "refused_at_connect": refused, "rss_mb": rss}

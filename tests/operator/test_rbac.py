@@ -205,8 +205,6 @@ def operator_client(cp, user, own):
 
 
 def test_the_operator_may_change_only_its_own_annotations_and_the_ca_bundle(operator_account, namespace):
-    import json
-
     cp, release, own, user = operator_account
     cp.apply({
         "apiVersion": "apps/v1", "kind": "Deployment",

@@ -142,5 +142,5 @@ def test_metrics_can_be_served_on_a_port_of_their_own(start_webhook):
         except httpx.HTTPError:
             assert time.monotonic() < deadline
             time.sleep(0.1)
-    assert metrics.status_code == 200 and "tfguard_admission_verdicts_total" in metrics.text
+    assert metrics.status_code == 200 and "tfguard_admission_requests_total" in metrics.text
     assert httpx.post(f"http://127.0.0.1:{port}/validate", timeout=5).status_code == 404  # admissions: TLS only
