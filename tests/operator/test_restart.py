@@ -60,7 +60,8 @@ def test_killing_the_leader_loses_and_duplicates_nothing(operator, namespace, pr
         assert after[name]["tfguard.io/verdict"] == "compatible"
     for name in first:
         assert [e["reason"] for e in tfguard_events(cp, namespace, name)] == before_events[name]
-    stacks = [s for s in cp.get("imagestacks")["items"] if s["spec"]["imageDigest"] == digest]
+    stacks = [s for s in cp.get("imagestacks")["items"]
+              if s["spec"]["imageDigest"] == digest and s["spec"].get("observedIn") == namespace]
     assert len(stacks) == 1
     assert len(cp.get("modelprofiles", namespace=namespace)["items"]) == 1
     lease = cp.get("lease", "tfguard-operator", leader.namespace)

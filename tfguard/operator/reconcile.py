@@ -161,17 +161,13 @@ async def report_pod(
     per workload and reason; on the Pod itself when it belongs to no workload tfguard follows."""
     meta = pod.get("metadata") or {}
     namespace = meta.get("namespace") or ""
-    owner = None
-    for ref in meta.get("ownerReferences") or []:
-        if ref.get("controller"):
-            owner = (ref.get("kind"), ref.get("name"))
-    key = None
-    if owner and owner[0] == "ReplicaSet":
-        deployments = (rt.indices.get("deployment_of_replicaset") or {}).get((namespace, owner[1])) or []
-        key = ("Deployment", namespace, list(deployments)[0]) if deployments else None
-    elif owner and owner[0] in WORKLOAD_KINDS:
-        key = (owner[0], namespace, owner[1] or "")
-    target = rt.workloads.get(key) if key else None
+    target = None
+    for _ in range(10):  # a Pod can arrive before its ReplicaSet has been indexed: give that a moment
+        key, pending = _workload_of(rt, meta)
+        target = rt.workloads.get(key) if key else None
+        if target is not None or not pending:
+            break
+        await asyncio.sleep(1.0)
     target = target or {"apiVersion": "v1", "kind": "Pod", "metadata": meta}
     target_meta = target.get("metadata") or {}
     body = annotate.object_event(target, event_type, reason, f"[{code}] {message}",
@@ -186,6 +182,20 @@ async def report_pod(
     except ApiError as exc:
         if not exc.namespace_terminating:
             log.warning("could not record Event %s: %s", reason, exc)
+
+
+def _workload_of(rt: Runtime, meta: dict[str, Any]) -> tuple[Optional[WorkloadKey], bool]:
+    """(the key of the Pod's workload, whether it may yet become known)."""
+    namespace = meta.get("namespace") or ""
+    owner = next(((r.get("kind"), r.get("name")) for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+    if owner is None:
+        return None, False
+    if owner[0] == "ReplicaSet":
+        deployments = (rt.indices.get("deployment_of_replicaset") or {}).get((namespace, owner[1])) or []
+        return (("Deployment", namespace, list(deployments)[0]) if deployments else None), True
+    if owner[0] in WORKLOAD_KINDS:
+        return (owner[0], namespace, owner[1] or ""), True
+    return None, False
 
 
 async def recheck_all(rt: Runtime) -> dict[str, int]:

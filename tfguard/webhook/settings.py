@@ -45,8 +45,8 @@ class WebhookSettings(Scope, Injection):
     keep_alive_timeout: float = setting(60.0, "an idle keep-alive connection is closed after this", metavar="SECONDS")
     tls_handshake_timeout: float = setting(10.0, "a connection that has not finished its TLS handshake by then is closed", metavar="SECONDS")
     max_connections: int = setting(
-        512, "connections beyond this are closed as soon as they are accepted (the API server keeps a few "
-        "per replica)", metavar="N",
+        256, "connections beyond this are closed as soon as they are accepted (the API server keeps a few "
+        "per replica; each TLS connection holds about 300 KiB)", metavar="N",
     )
     max_in_flight: int = setting(
         128, "admission requests being read or judged at once; more get 503 at once (the API server then "
