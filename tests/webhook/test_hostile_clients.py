@@ -144,3 +144,22 @@ def test_metrics_can_be_served_on_a_port_of_their_own(start_webhook):
             time.sleep(0.1)
     assert metrics.status_code == 200 and "tfguard_admission_requests_total" in metrics.text
     assert httpx.post(f"http://127.0.0.1:{port}/validate", timeout=5).status_code == 404  # admissions: TLS only
+
+
+def test_large_requests_take_turns_and_never_hold_up_a_small_one(start_webhook):
+    webhook = start_webhook(inline_body_bytes=4_000, admission_timeout=1.0, large_concurrency=1, body_timeout=30.0)
+    large = json.dumps(admission_review(deployment(annotations={**MODEL, "pad": "x" * 20_000})))
+    with tls_socket(webhook) as holder:
+        # A large request that takes its time sending its body holds the one large turn...
+        holder.sendall(b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       + f"Content-Length: {len(large)}\r\n\r\n".encode() + large[:1000].encode())
+        time.sleep(0.5)
+        with webhook.client() as client:
+            # ... another large one waits for it no longer than the admission time limit, then 503
+            resp = client.post("/validate", content=large, headers={"Content-Type": "application/json"})
+            assert resp.status_code == 503 and "large" in resp.json()["error"]
+            # ... while a small review is answered at once.
+            small = client.post("/validate", json=admission_review(deployment(annotations=MODEL)))
+            assert small.status_code == 200 and small.json()["response"]["allowed"] is True
+        holder.sendall(large[1000:].encode())
+        assert holder.recv(65536).startswith(b"HTTP/1.1 200")  # and the first is judged in its turn

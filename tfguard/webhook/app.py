@@ -11,8 +11,11 @@ What a client can make the webhook hold is bounded: at most `max_in_flight` admi
 `max_buffered_bytes` of request bodies between them (a request that would pass either gets 503 at
 once, and the API server applies the webhook's failure policy); the HTTP layer closes connections
 that are slow to send their headers or body (serve.py). Small reviews, the API server's everyday
-traffic, are parsed and judged on the event loop; large ones are parsed and judged one after the
-other in a worker thread, so a burst of large bodies delays only itself: never a small review.
+traffic, are parsed and judged on the event loop; large ones take turns (`large_concurrency`, one
+by default): a large request's body is not even read (so not decrypted on the event loop) until its
+turn comes, then it is parsed and judged in a worker thread. A burst of large bodies delays only
+itself, never a small review; a large request whose turn does not come within `admission_timeout`
+gets 503 (the API server applies the failure policy).
 """
 
 from __future__ import annotations
@@ -130,6 +133,7 @@ class AdmissionEndpoints:
         self.in_flight = 0
         self.buffered = 0  # bytes of request bodies reserved by the admissions in flight
         self.large = concurrent.futures.ThreadPoolExecutor(max(1, settings.large_concurrency), "tfguard-large")
+        self.large_turns = asyncio.Semaphore(max(1, settings.large_concurrency))
         self._last_logged: dict[str, float] = {}
 
     async def __call__(self, scope, receive, send) -> None:
@@ -153,14 +157,24 @@ class AdmissionEndpoints:
             return self._reject(exc.status, REJECT_REASONS.get(exc.status, "malformed"), str(exc))
         if self.in_flight >= settings.max_in_flight or self.buffered + declared > settings.max_buffered_bytes:
             return self._reject(503, "overloaded", "too many admission requests in flight; try again")
+        large = declared > settings.inline_body_bytes
         self.in_flight += 1
         self.buffered += declared
         try:
-            return await self._admit(scope, receive, endpoint, mode or settings.default_mode, started)
+            if large:
+                try:
+                    await asyncio.wait_for(self.large_turns.acquire(), settings.admission_timeout)
+                except asyncio.TimeoutError:
+                    return self._reject(503, "overloaded", "busy with other large admission requests; try again")
+            try:
+                return await self._admit(scope, receive, endpoint, mode or settings.default_mode, started)
+            finally:
+                if large:
+                    self.large_turns.release()
         finally:
             self.in_flight -= 1
             self.buffered -= declared
-            if declared > settings.inline_body_bytes:
+            if large:
                 # The large request's objects are gone with _admit's frame: return their memory.
                 asyncio.get_running_loop().run_in_executor(self.large, _give_back_memory)
 
@@ -174,12 +188,14 @@ class AdmissionEndpoints:
                 req = parse_review(body).request
                 outcome = self._decide(decide, req, mode, endpoint)
             else:
-                deadline = time.monotonic() + settings.admission_timeout
+                # The time spent waiting for this turn counts: the API server's own clock runs from its send.
+                left = max(0.05, settings.admission_timeout - (time.perf_counter() - started))
+                deadline = time.monotonic() + left
                 future = asyncio.get_running_loop().run_in_executor(self.large, self._judge_large, body, decide, mode, endpoint, deadline)
                 try:
                     # On time-out the future is cancelled: still queued, it never runs; already running,
                     # its answer is dropped.
-                    req, outcome = await asyncio.wait_for(future, settings.admission_timeout)
+                    req, outcome = await asyncio.wait_for(future, left)
                 except asyncio.TimeoutError:
                     req = _uid_only(body)
                     outcome = self._failed_open(asyncio.TimeoutError(), req, endpoint, mode)

@@ -57,8 +57,9 @@ class WebhookSettings(Scope, Injection):
         "this gets 503 at once", metavar="BYTES",
     )
     large_concurrency: int = setting(
-        1, "requests over inline-body-bytes parsed and judged at once, in a thread; others wait their turn "
-        "without delaying small requests, which are judged on the event loop", metavar="N",
+        1, "requests over inline-body-bytes read, parsed and judged at once (in a thread); others wait "
+        "their turn, unread, without delaying small requests (judged on the event loop), and get 503 if "
+        "it does not come within admission-timeout", metavar="N",
     )
     metrics_port: Optional[int] = setting(
         None, "also serve GET /metrics over plain HTTP on this port (for a scraper that does not speak the "
