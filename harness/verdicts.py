@@ -1,6 +1,8 @@
 """The engine's verdict next to what real TensorFlow did, for every case of the cross-load matrix.
 
-    python -m harness.verdicts > docs/verdicts.md
+    python -m harness.verdicts      # the 40 fixture cases, judged with the probe's real stack facts
+
+The whole matrix is judged by harness/agreement.py (docs/verdicts.md).
 
 The model facts are what `tfguard inspect` reads from the artifact; the stack facts are what the
 probe reports from inside the runtime's venv, so each verdict is the one a deployment would get.

@@ -65,7 +65,8 @@ _RULES: list[tuple[str, re.Pattern]] = [(k, re.compile(p, re.S)) for k, p in [
     ("keras_module_not_found", r"parent module .* cannot be imported|Could not import module"
                                r"|No module named .*keras"),
     ("keras_compile_config", r"Could not deserialize 'keras\.(metrics|losses)|Could not interpret (optimizer|loss|metric)"
-                             r"|Unknown (optimizer|loss|metric)|compile_config|optimizer.*(config|deserializ)"
+                             r"|is not a valid argument, kwargs should be empty\s+for `optimizer"
+                             r"|Unknown (optimizer|loss|metric)|^[^\n]*optimizer[^\n]*(config|deserializ)"
                              r"|(metric|loss) function.*not found"),
     ("keras_format", r"File format not supported|Keras 3 only supports|not a zip file|Unable to (synchronously )?open file"
                      r"|file signature not found|No file or directory found at|Unsupported .* format"

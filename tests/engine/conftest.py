@@ -37,6 +37,10 @@ class FakeRelease:
     python_tags: tuple = ()
     cuda_version: Optional[str] = None
     cudnn_version: Optional[str] = None
+    keras: Optional[object] = None  # no Keras facts: the measured-Keras rules stand aside
+
+    def proto(self, message):
+        return None
 
 
 def _release(series, wheel, graph, ops, keras_major, measured=True, cuda="12.2"):

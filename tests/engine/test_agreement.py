@@ -4,7 +4,8 @@ Each model of harness.models, saved by each test release, is really loaded by ea
 release with each loader (harness.crossload). The engine judges the same case from what
 it would see in production: `inspect_model(artifact)` for the model, and the stack facts the
 probe reports from inside the runtime's venv. A load that failed must be `incompatible`; a load
-that worked must be `compatible` or `risky`. docs/verdicts.md is the table of these cases.
+that worked must be `compatible` or `risky`. The whole matrix is checked without TF by
+test_matrix_agreement.py (docs/verdicts.md).
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ def test_json_output_has_verdict_and_findings(tmp_path, capsys):
 
 def test_risky_and_unknown_exit_0(tmp_path, capsys):
     model = write_keras(tmp_path / "m.keras", "2.15.0")
-    assert main(["check", "--model", str(model), "--tensorflow", "2.20.0", "--json"]) == 0
+    # a release newer than any tfguard measured: judged from version numbers, so only risky
+    assert main(["check", "--model", str(model), "--tensorflow", "2.99.0", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["verdict"] == "risky"
     assert main(["check", "--model", str(model), "--image", "tensorflow/tensorflow:latest", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["verdict"] == "unknown"

@@ -230,9 +230,9 @@ def test_op_introduced_after_the_oldest_measured_release_is_missing_on_an_unmeas
     assert "DatasetFingerprint" in finding(v, "OP_NOT_REGISTERED").message
 
 
-def test_release_unknown_to_the_knowledge_is_judged_by_version():
+def test_a_release_unknown_to_the_knowledge_is_never_more_than_risky():
     v = evaluate(saved_model("2.15.1"), image("2.99.0"))
-    assert v.verdict == "compatible"
+    assert v.verdict == "risky"  # nothing of 2.99 was measured: no step could be checked
     assert codes_of(v) == ["RELEASE_UNKNOWN"]
     assert evaluate(saved_model("2.100.0"), image("2.99.0")).verdict == "risky"
 
@@ -289,13 +289,6 @@ def test_keras2_file_under_keras3_is_risky_not_incompatible():
         v = evaluate(keras_file(fmt, "2.15.0"), image("2.20.0"))
         assert v.verdict == "risky"
         assert codes_of(v) == ["KERAS2_FILE_ON_KERAS3"]
-
-
-def test_keras_file_from_a_newer_keras_minor_is_risky():
-    v = evaluate(keras_file("keras_v3", "3.11.3"), image("2.20.0", keras_version="3.5.0"))
-    assert v.verdict == "risky"
-    assert "KERAS_NEWER_THAN_RUNTIME" in codes_of(v)
-    assert evaluate(keras_file("keras_v3", "3.5.0"), image("2.20.0", keras_version="3.11.3")).verdict == "compatible"
 
 
 def test_keras_version_of_the_image_decides_keras_major_before_2_16():
@@ -396,20 +389,6 @@ def test_bad_arguments_are_refused_with_a_clear_error():
 
 
 # --- modules named by a .keras config ---
-
-
-def test_keras2_functional_file_names_a_module_keras3_lacks_and_is_incompatible():
-    model = keras_file("keras_v3", "2.15.0")
-    model.keras_modules = ["keras.initializers", "keras.layers", "keras.src.engine.functional"]
-    v = evaluate(model, image("2.20.0"))
-    assert v.verdict == "incompatible"
-    assert "keras.src.engine.functional" in finding(v, "KERAS_MODULE_NOT_IN_RUNTIME").message
-
-
-def test_keras2_sequential_file_with_public_modules_is_only_risky_under_keras3():
-    model = keras_file("keras_v3", "2.15.0")
-    model.keras_modules = ["keras", "keras.initializers", "keras.layers"]
-    assert codes_of(evaluate(model, image("2.20.0"))) == ["KERAS2_FILE_ON_KERAS3"]
 
 
 def test_custom_modules_in_a_keras_file_must_be_importable_in_the_image():

@@ -110,6 +110,71 @@ _CODES: list[Code] = [
         "Nothing to do; the attr's newer behaviour (if any) does not apply in this release.",
     ),
     Code(
+        "KERAS_NO_MODEL_IN_SAVEDMODEL",
+        "Keras 2 load_model finds nothing to revive in a TF1 SavedModel",
+        "Keras 2 revives a SavedModel through its TF2 object graph; a TF1 export (simple_save, an "
+        "Estimator export, the SavedModelBuilder) has none and no Keras metadata. Measured in every "
+        "Keras 2: load_model fails (IndexError: list index out of range).",
+        "Load it with tf.saved_model.load or TensorFlow Serving (tfguard.io/model-loader: tf2 or serving), "
+        "or re-export the model from Keras.",
+    ),
+    Code(
+        "KERAS_FORMAT_NOT_READ",
+        "This Keras predates the model's file format",
+        "The .keras zip format appeared in Keras 2.12; older Keras takes the file for a SavedModel "
+        "directory or says the format is not supported (measured on TF 2.2-2.11).",
+        "Load it with Keras 2.12 or newer, or save the model as .h5 for the older runtime.",
+    ),
+    Code(
+        "KERAS_CLASS_NOT_IN_RUNTIME",
+        "The runtime's Keras does not resolve a class the model is built from",
+        "An .h5 config names classes by name only; the runtime's Keras must have each (measured: tf.keras "
+        "of 1.15-2.2 does not know Functional, which Keras 2.4+ writes: 'Unknown layer: Functional').",
+        "Load the model with the Keras that wrote it (or newer), or re-save it from that Keras.",
+    ),
+    Code(
+        "KERAS_CONFIG_REJECTED",
+        "The runtime's Keras refuses arguments the model's config passes",
+        "Each layer is rebuilt from its saved config; measured per Keras version, some keys are refused: "
+        "Keras 2 refuses Keras 3's InputLayer(batch_shape=..., optional=...), Keras 3 refuses Keras 2's "
+        "batch_input_shape on other layers ('Unrecognized keyword arguments').",
+        "Load the model with the Keras major that wrote it, or re-save it from the runtime's Keras.",
+    ),
+    Code(
+        "KERAS_COMPILE_CONFIG_UNKNOWN",
+        "The runtime's Keras cannot restore the saved training config (compile=True)",
+        "load_model compiles by default, rebuilding the optimizer, losses and metrics the file saved. "
+        "Measured: Keras 3 does not restore a training config Keras 2 wrote; optimizers saved as "
+        "'Custom>Adam' (Keras 2.11-2.15, tf-keras) are unknown elsewhere. The same file loads with "
+        "compile=False.",
+        "Load with compile=False (tfguard.io/model-loader: keras_nocompile), which serving needs anyway, "
+        "or re-save the model from the runtime's Keras.",
+    ),
+    Code(
+        "OPTIMIZER_SLOTS_NOT_REVIVED",
+        "tf.saved_model.load cannot restore the model's optimizer slot variables",
+        "A Keras SavedModel saved with its optimizer (TF 1.15-era) stores slot variables that "
+        "tf.saved_model.load restores by calling add_slot on the revived optimizer. Measured: in TF 2.6 "
+        "and from 2.16 on the optimizer is revived as a generic object and the load fails.",
+        "Re-export without the optimizer (model.save(..., include_optimizer=False)) or export a serving "
+        "SavedModel with tf.saved_model.save; or load with Keras 2 load_model.",
+    ),
+    Code(
+        "SAVED_OBJECT_KIND_UNKNOWN",
+        "The object graph holds object kinds the runtime's protos do not know",
+        "Each SavedObject has a kind (user object, function, variable, captured tensor, ...). A kind added "
+        "after the runtime's release is an unknown field there: the object reads as having no kind.",
+        "Serve the model with a release at least as new as the one that saved it.",
+    ),
+    Code(
+        "KERAS_METADATA_NOT_READ",
+        "The runtime's Keras does not read this Keras SavedModel's metadata",
+        "From TF 2.5 Keras SavedModels keep their Keras metadata in keras_metadata.pb; Keras before 2.5 "
+        "reads it from the object graph, where newer releases leave it empty (measured: JSONDecodeError "
+        "in TF 2.4's load_model).",
+        "Load it with tf.saved_model.load (tfguard.io/model-loader: tf2), or with Keras 2.5 or newer.",
+    ),
+    Code(
         "RELEASE_NOT_MEASURED",
         "The image's TensorFlow release was not measured: version-level facts only",
         "tfguard's release knowledge is generated from real wheels of the releases installable here "

@@ -114,6 +114,9 @@ class StackFacts:
     # without Python, is ["serving"]: it serves SavedModels and nothing else.
     loaders: Optional[list[str]] = None
     driver_version: Optional[str] = None  # NVIDIA driver seen by the probe, e.g. "535.104.05"
+    # Custom-op libraries in the image (distribution name -> version, e.g. {"tensorflow-text": "2.15.0"}):
+    # installed in a Python image (the probe's report), or linked into a model server (the catalog).
+    op_libraries: dict[str, str] = field(default_factory=dict)
     # Whose CUDA kernels the TensorFlow carries: None for the upstream wheel of tensorflow_version
     # (its measured SASS/PTX apply), "ngc:YY.MM" for NVIDIA's NGC container of that tag (its own CUDA
     # build: CUDA, driver and compute-capability floor from its release notes).

@@ -42,6 +42,7 @@ class Judgement:
         self.gpu = gpu
         self.findings: list[Finding] = []
         self.unknown = False
+        self.imports: frozenset[str] = frozenset()  # modules the server imports before loading
 
         self.tf = stack.tensorflow_version
         self.tf_key = version_key(self.tf)

@@ -24,12 +24,12 @@ never `incompatible`.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterable, Optional
 
 from tfguard.compat import loaders as L
 from tfguard.compat.facts import GPU_CHOICES, ModelFacts, NodeFacts, StackFacts, Verdict
 from tfguard.compat.judgement import Judgement, version_key
-from tfguard.compat.rules import files, formats, graph, keras, metagraphs
+from tfguard.compat.rules import files, formats, graph, keras, keras_config, metagraphs, objects
 from tfguard.compat.rules import gpu as gpu_rules
 from tfguard.compat.rules import stack as stack_rules
 
@@ -46,19 +46,23 @@ def evaluate(
     gpu: str = "none",
     model_name: Optional[str] = None,
     nodes: Optional[list[NodeFacts]] = None,
+    imports: Iterable[str] = (),
 ) -> Verdict:
     """Judge whether `model` loads with `loader` in the image described by `stack`.
 
     `gpu` is "required", "optional" or "none"; `loader` is one of tfguard.compat.loaders.CHOICES.
     Findings come errors first, then warnings, then infos, each group in rule order. The verdict
     names the loader it judged. `nodes` are the nodes the pod can be scheduled on, grouped by their
-    facts (tfguard.workload.nodes); None when not known (no node check).
+    facts (tfguard.workload.nodes); None when not known (no node check). `imports` are the Python
+    modules the server imports before it loads the model (a custom-op library registers its ops only
+    then: tensorflow_text).
     """
     if L.canonical(loader) is None:
         raise ValueError(f"loader must be one of {', '.join(L.CHOICES)}, not {loader!r}")
     if gpu not in GPU_CHOICES:
         raise ValueError(f"gpu must be one of {', '.join(GPU_CHOICES)}, not {gpu!r}")
     j = Judgement(model, stack, loader, gpu, model_name)
+    j.imports = frozenset(imports)
 
     stack_rules.import_and_release(j)
     gpu_rules.build_and_driver(j)
@@ -78,6 +82,8 @@ def evaluate(
         if j.tf_key is not None:
             stack_rules.knowledge(j)
             keras.keras_formats(j)
+            keras_config.config(j)
+            objects.object_graph(j)
             graph.graph(j)
 
     j.findings.sort(key=lambda f: _SEVERITY_RANK.get(f.severity, 3))

@@ -26,6 +26,12 @@ def readable(j: Judgement) -> bool:
             f"TensorFlow cannot read the {j.model_label}: {m.unloadable}",
             problem=m.unloadable,
         )
+        if j.loads_with_keras and j.keras_major == 3 and m.format == "saved_model":
+            j.add(  # what Keras 3 says first: it does not open a SavedModel at all
+                "KERAS3_CANNOT_LOAD_SAVEDMODEL", "error",
+                f"the {j.model_label} is a SavedModel: Keras 3 load_model in {j.runtime_label} reads only .keras and .h5 files",
+                keras_major=3,
+            )
         return False
     return True
 

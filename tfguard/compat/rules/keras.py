@@ -5,8 +5,6 @@ from __future__ import annotations
 from tfguard.compat import loaders as L
 from tfguard.compat.judgement import KERAS_FILE_FORMATS, Judgement, listing, major, version_key
 
-# Packages of Keras 2 (2.x and the keras.src layout of 2.13-2.15) that Keras 3 does not have.
-_KERAS2_ONLY_MODULES = ("keras.engine", "keras.src.engine", "keras.src.saving.legacy", "keras.saving.legacy")
 
 
 def keras_formats(j: Judgement) -> None:
@@ -24,6 +22,23 @@ def keras_formats(j: Judgement) -> None:
                 f"the {j.model_label} is a SavedModel and {keras_from}: Keras 3 load_model reads only .keras and .h5 files",
                 keras_major=runtime,
             )
+        elif j.loads_with_keras and m.keras_format == "saved_model_keras" and j.tf_key[:2] < (2, 5):
+            # Measured: Keras of 2.4 reads the Keras metadata from the object graph, where releases that
+            # write keras_metadata.pb (2.5 on) leave it empty (JSONDecodeError: Expecting value).
+            j.add(
+                "KERAS_METADATA_NOT_READ", "error",
+                f"the {j.model_label} keeps its Keras metadata in keras_metadata.pb (TF 2.5 and later); Keras in "
+                f"{j.runtime_label} looks for it in the object graph and cannot revive the model",
+            )
+        elif (j.loads_with_keras and m.keras_format != "saved_model_keras" and m.object_graph is False
+              and j.tf_key[:2] >= (2, 4)):
+            # Measured: Keras 2 revives a SavedModel through its object graph; a TF1 export has none
+            # (IndexError: list index out of range, in every Keras 2).
+            j.add(
+                "KERAS_NO_MODEL_IN_SAVEDMODEL", "error",
+                f"the {j.model_label} is a TF1 SavedModel (no object graph, no Keras metadata): Keras 2 "
+                f"load_model in {j.runtime_label} has nothing to revive a model or object from",
+            )
         elif j.loads_with_keras and m.keras_format != "saved_model_keras":
             j.add(
                 "KERAS2_LOADS_SAVEDMODEL_AS_OBJECT", "warning",
@@ -37,12 +52,19 @@ def keras_formats(j: Judgement) -> None:
                 f"the {j.model_label} is a Keras 2 SavedModel: tf.saved_model.load reads it, but {keras_from}, "
                 "so tf.keras.models.load_model would fail",
             )
-        if j.loads_with_keras and runtime == 2 and m.keras_format == "saved_model_keras":
-            _keras_minor(j)
         return
 
     if m.format in KERAS_FILE_FORMATS and j.loads_with_keras:
         writer = major(m.keras_version)
+        if runtime == 3 and m.format == "h5" and (m.path or "").endswith(".keras"):
+            # Measured: Keras 3 goes by the extension, and a ".keras" must be a zip (TF 1.x's tf.keras
+            # wrote HDF5 to any path that was not a SavedModel directory).
+            j.add(
+                "KERAS_FORMAT_NOT_READ", "error",
+                f"the {j.model_label} is an HDF5 file named .keras; {keras_from}, which reads a .keras path only as "
+                "a .keras zip (\"File not found ... accessible .keras zip file\")",
+                format=m.format,
+            )
         if writer == 3 and runtime == 2:
             j.add(
                 "KERAS3_FILE_ON_KERAS2", "error",
@@ -50,29 +72,24 @@ def keras_formats(j: Judgement) -> None:
                 "Keras 2 cannot deserialize Keras 3 configs",
                 model_keras=m.keras_version, keras_major=runtime,
             )
-        elif writer == 2 and runtime == 3:
-            legacy = [mod for mod in m.keras_modules or () if mod.startswith(_KERAS2_ONLY_MODULES)]
-            if legacy:
-                j.add(
-                    "KERAS_MODULE_NOT_IN_RUNTIME", "error",
-                    f"the {j.model_label} was written by Keras {m.keras_version} and names {listing(legacy)}; "
-                    f"{keras_from}, which has no such module",
-                    modules=legacy, model_keras=m.keras_version,
-                )
-            else:
-                j.add(
-                    "KERAS2_FILE_ON_KERAS3", "warning",
-                    f"the {j.model_label} was written by Keras {m.keras_version} and {keras_from}: Keras 3 reads "
-                    "Keras 2 files with built-in layers, custom and Lambda layers often fail",
-                    model_keras=m.keras_version, keras_major=runtime,
-                )
-        elif m.format == "keras_v3" and runtime == 2 and j.tf_key < (2, 12):
+        elif writer == 2 and runtime == 3 and not m.keras_classes:
+            # Facts from before tfguard read Keras configs: whether this file's objects deserialize
+            # under Keras 3 is not known.
             j.add(
-                "KERAS_NEWER_THAN_RUNTIME", "warning",
+                "KERAS2_FILE_ON_KERAS3", "warning",
+                f"the {j.model_label} was written by Keras {m.keras_version} and {keras_from}: Keras 3 reads "
+                "Keras 2 files with built-in layers, custom and Lambda layers often fail",
+                model_keras=m.keras_version, keras_major=runtime,
+            )
+        elif m.format == "keras_v3" and runtime == 2 and j.tf_key < (2, 12):
+            # Measured: Keras before 2.12 takes the zip for a SavedModel directory, or says the format
+            # is not supported.
+            j.add(
+                "KERAS_FORMAT_NOT_READ", "error",
                 f"the {j.model_label} is a .keras file; Keras before 2.12 in {j.runtime_label} predates that format",
                 model_keras=m.keras_version,
             )
-        else:
+        elif m.format == "keras_v3":
             _keras_minor(j)
         custom = [mod for mod in m.keras_modules or () if mod != "keras" and not mod.startswith("keras.")]
         if custom:
@@ -97,11 +114,19 @@ def keras_formats(j: Judgement) -> None:
 
 
 def _keras_minor(j: Judgement) -> None:
-    m, stack = j.model, j.stack
-    written, have = version_key(m.keras_version), version_key(stack.keras_version)
-    if written and have and written[0] == have[0] == j.keras_major and written[:2] > have[:2]:
+    """A Keras 2 `.keras` file read by an older Keras 2 minor. Measured: 2.15's files fail their
+    weights under 2.13 and 2.14 ("expected 2 variables, but received 0"); tf-keras 2.20's load under
+    tf-keras 2.16-2.19. The rule covers files of the keras package 2.14-2.15 only."""
+    from tfguard.compat.rules.keras_config import runtime_keras
+
+    m = j.model
+    k = runtime_keras(j)
+    have = version_key(k.keras_version if k is not None else j.stack.keras_version)
+    written = version_key(m.keras_version)
+    if written and have and (2, 13) < written[:2] <= (2, 15) and (2, 13) <= have[:2] < written[:2]:
         j.add(
-            "KERAS_NEWER_THAN_RUNTIME", "warning",
-            f"the {j.model_label} was written by Keras {m.keras_version}, newer than Keras {stack.keras_version} in {j.runtime_label}",
-            model_keras=m.keras_version, runtime_keras=stack.keras_version,
+            "KERAS_NEWER_THAN_RUNTIME", "error",
+            f"the {j.model_label} is a .keras file written by Keras {m.keras_version}, newer than Keras "
+            f"{'.'.join(map(str, have))} in {j.runtime_label}: an older Keras 2 does not read a newer one's weights",
+            model_keras=m.keras_version, runtime_keras=".".join(map(str, have)),
         )

@@ -31,7 +31,7 @@ def knowledge(j: Judgement) -> None:
     """Say when the release's facts are version-level only (or missing): the verdict is weaker."""
     if j.release is None:
         j.add(
-            "RELEASE_UNKNOWN", "info",
+            "RELEASE_UNKNOWN", "warning",
             f"TensorFlow {j.tf} of {j.runtime_label} is not in tfguard's release knowledge: "
             f"judging the {j.model_label} from version numbers",
             tensorflow_version=j.tf,

@@ -1,0 +1,82 @@
+"""Keras load_model against the Keras the loader really runs, with the measured Keras facts
+(tfguard/compat/data/keras.json). Each case is one the cross-load matrix measured
+(docs/verdicts.md)."""
+
+from __future__ import annotations
+
+from tfguard.compat.facts import ModelFacts, StackFacts
+from tfguard.compat.verdict import evaluate
+
+
+def image(tf: str, **facts) -> StackFacts:
+    return StackFacts(image=f"example/tf:{tf}", source="probe", tensorflow_version=tf, **facts)
+
+
+def keras_file(fmt: str, keras: str, classes: dict, modules=None, compile=None, path=None) -> ModelFacts:
+    return ModelFacts(path=path or f"/models/m.{'keras' if fmt == 'keras_v3' else 'h5'}", format=fmt,
+                      keras_version=keras, keras_format=fmt, keras_classes=classes, keras_modules=modules,
+                      keras_compile=compile)
+
+
+def codes(v) -> list[str]:
+    return [f.code for f in v.findings]
+
+
+DENSE_2 = {"Dense": ["activation", "name", "units", "use_bias"], "InputLayer": ["batch_input_shape", "dtype", "name"]}
+
+
+def test_a_keras_2_15_file_names_a_module_keras_3_does_not_have():
+    model = keras_file("keras_v3", "2.15.0", {"keras.src.engine.functional:Functional": ["layers"]},
+                       modules=["keras.layers", "keras.src.engine.functional"])
+    v = evaluate(model, image("2.20.0"), loader="keras")
+    assert v.verdict == "incompatible"
+    assert "keras.src.engine.functional" in next(f for f in v.findings if f.code == "KERAS_MODULE_NOT_IN_RUNTIME").message
+
+
+def test_keras_3_refuses_the_dtype_a_tf_1_initializer_config_carries_and_keras_2_drops_it():
+    model = keras_file("h5", "2.2.4-tf", {**DENSE_2, "GlorotUniform": ["dtype", "seed"]})
+    assert "KERAS_CONFIG_REJECTED" in codes(evaluate(model, image("2.20.0"), loader="keras_nocompile"))
+    assert evaluate(model, image("2.15.1"), loader="keras_nocompile").verdict == "compatible"
+
+
+def test_keras_2_refuses_keras_3_input_layer_arguments():
+    model = keras_file("h5", "2.15.0", {"InputLayer": ["batch_shape", "name", "optional"]})
+    v = evaluate(model, image("2.12.1"), loader="keras_nocompile")
+    assert "KERAS_CONFIG_REJECTED" in codes(v) and "batch_shape" in str(v.findings)
+
+
+def test_tf_keras_of_1_15_does_not_know_the_functional_class_2_4_writes():
+    model = keras_file("h5", "2.15.0", {"Functional": ["layers", "name"], **DENSE_2})
+    assert "KERAS_CLASS_NOT_IN_RUNTIME" in codes(evaluate(model, image("1.15.5"), loader="keras_nocompile"))
+    assert evaluate(model, image("2.12.1"), loader="keras_nocompile").verdict == "compatible"
+
+
+def test_an_optimizer_saved_as_custom_adam_compiles_only_on_keras_2_11_to_2_15():
+    compiled = {"optimizer": "Custom>Adam", "optimizer_config_keys": [], "loss": ["mse"], "metrics": []}
+    model = keras_file("h5", "2.15.0", DENSE_2, compile=compiled)
+    assert "KERAS_COMPILE_CONFIG_UNKNOWN" in codes(evaluate(model, image("2.5.3"), loader="keras"))
+    assert evaluate(model, image("2.12.1"), loader="keras").verdict == "compatible"
+    assert "KERAS_COMPILE_CONFIG_UNKNOWN" not in codes(evaluate(model, image("2.5.3"), loader="keras_nocompile"))
+
+
+def test_keras_3_does_not_compile_a_keras_2_training_config_but_loads_without_compiling():
+    compiled = {"optimizer": "Adam", "optimizer_config_keys": [], "loss": ["mse"], "metrics": ["mae"]}
+    model = keras_file("h5", "2.15.0", DENSE_2, compile=compiled)
+    assert "KERAS_COMPILE_CONFIG_UNKNOWN" in codes(evaluate(model, image("2.20.0"), loader="keras"))
+    assert "KERAS_COMPILE_CONFIG_UNKNOWN" not in codes(evaluate(model, image("2.20.0"), loader="keras_nocompile"))
+
+
+def test_a_keras_2_15_dot_keras_file_is_not_read_by_keras_2_13():
+    model = keras_file("keras_v3", "2.15.0", {"keras.layers:Dense": ["units"]}, modules=["keras.layers"])
+    assert "KERAS_NEWER_THAN_RUNTIME" in codes(evaluate(model, image("2.13.1"), loader="keras_nocompile"))
+
+
+def test_keras_3_reads_a_dot_keras_path_only_as_a_zip():
+    model = keras_file("h5", "2.2.4-tf", DENSE_2, path="/models/m.keras")
+    assert "KERAS_FORMAT_NOT_READ" in codes(evaluate(model, image("2.20.0"), loader="keras_nocompile"))
+    assert "KERAS_FORMAT_NOT_READ" not in codes(evaluate(model, image("2.12.1"), loader="keras_nocompile"))
+
+
+def test_keras_2_before_the_dot_keras_format_cannot_read_it():
+    model = keras_file("keras_v3", "2.15.0", {"keras.layers:Dense": ["units"]}, modules=["keras.layers"])
+    assert "KERAS_FORMAT_NOT_READ" in codes(evaluate(model, image("2.10.1"), loader="keras"))

@@ -1,0 +1,56 @@
+"""The verdict engine against every cell of the measured cross-load matrix (tests/data/matrix/).
+
+No TensorFlow is needed: each cell's artifact is judged from its committed `tfguard inspect` facts,
+on the runtime's stack as the probe reports it, for the cell's loader (harness/agreement.py).
+"""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import pytest
+
+from harness.agreement import document, judge_all
+
+
+@pytest.fixture(scope="module")
+def judged():
+    return judge_all()
+
+
+def _cells(judged, problem):
+    return [f"{j.cell['artifact']} on {j.cell['runtime']} with {j.cell['loader']}: real {j.cell['outcome']}"
+            f" ({j.cell.get('error_kind') or '-'}), engine {j.verdict.verdict} {j.codes}"
+            for j in judged if j.problem == problem]
+
+
+def test_the_matrix_is_large_enough_to_mean_something(judged):
+    assert len(judged) >= 4000
+    assert {j.cell["loader"] for j in judged} >= {"tf2", "serving", "keras", "keras_nocompile", "tf_keras"}
+    assert len({j.cell["runtime"] for j in judged}) >= 23
+
+
+def test_compatible_is_never_said_of_a_model_that_fails_to_load(judged):
+    assert not _cells(judged, "miss")
+
+
+def test_no_model_that_loads_is_judged_incompatible(judged):
+    assert not _cells(judged, "false block")
+
+
+def test_every_failure_judged_incompatible_names_its_cause(judged):
+    assert not _cells(judged, "wrong cause")
+
+
+def test_a_failure_judged_only_risky_says_what_is_unknown(judged):
+    risky = [j for j in judged if j.problem in ("risky", "unknown")]
+    for j in risky:
+        assert any(f.severity == "warning" for f in j.verdict.findings), j.cell
+    by_reason = collections.Counter(next(f.code for f in j.verdict.findings if f.severity == "warning") for j in risky)
+    assert len(risky) <= 0.01 * sum(j.cell["outcome"] == "fails" for j in judged), by_reason
+
+
+def test_docs_verdicts_md_is_the_table_of_the_committed_matrix(judged):
+    path = Path(__file__).resolve().parents[2] / "docs" / "verdicts.md"
+    assert path.read_text() == document(judged), "run python -m harness.agreement --doc > docs/verdicts.md"
