@@ -20,7 +20,8 @@ class Release:
     """A LocalTfguard plus helpers to make namespaces its webhooks cover."""
 
     def __init__(self, control_plane, **kwargs):
-        self.id = uuid.uuid4().hex[:6]
+        # Never all digits: helm --set would read the label value as a number and the schema refuses it.
+        self.id = "r" + uuid.uuid4().hex[:5]
         self.cp = control_plane
         self.tfguard = LocalTfguard(
             control_plane,
