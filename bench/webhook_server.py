@@ -1,4 +1,7 @@
-"""`tfguard webhook serve` for the bench, reporting on exit whether TensorFlow was ever imported."""
+"""`tfguard webhook serve` for the bench, reporting on exit whether TensorFlow was ever imported.
+
+TFGUARD_BENCH_NO_METRICS=1 turns the admission's metrics recording into a no-op (the bench's
+measure of what prometheus_client costs the whole server)."""
 
 import json
 import os
@@ -15,6 +18,11 @@ def report(*_):
 
 
 if __name__ == "__main__":
+    if os.environ.get("TFGUARD_BENCH_NO_METRICS"):
+        # The bench's "no metrics" arm: what recording the admission costs the whole server.
+        from tfguard.webhook.metrics import Metrics
+
+        Metrics.observe = lambda self, *args: None
     # uvicorn restores this handler after its graceful shutdown and raises SIGTERM again.
     signal.signal(signal.SIGTERM, report)
     main(["webhook", "serve", *sys.argv[1:]])

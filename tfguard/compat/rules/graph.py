@@ -96,7 +96,9 @@ def first_release(op: str) -> str:
     return f"{op} (first in TensorFlow {first})" if first else f"{op} (in no release tfguard knows: a custom op?)"
 
 
-def _first_release_with_attr(op: str, attr: str) -> str:
+def _first_release_with_attr(pair: tuple[str, str]) -> str:
+    """`op.attr (first in TensorFlow X)`: a scan of every release, so only for the pairs a message shows."""
+    op, attr = pair
     for release in releases.measured_releases():
         if attr in release.op_attrs.get(op, ()):
             return f"{op}.{attr} (first in TensorFlow {release.series})"
@@ -155,12 +157,12 @@ IGNORES_UNKNOWN_ATTRS_FROM = (2, 5)
 
 def _unknown_attrs(j: Judgement, unknown: dict[str, list[str]]) -> None:
     m = j.model
-    pairs = [_first_release_with_attr(op, attr) for op, attrs in unknown.items() for attr in attrs]
+    pairs = [(op, attr) for op, attrs in unknown.items() for attr in attrs]
     imports_graph = j.loader == L.SERVING or (m.object_graph is False and (j.loader == L.TF2 or j.loads_with_keras))
     if j.tf_key[:2] >= IGNORES_UNKNOWN_ATTRS_FROM:
         j.add(
             "OP_ATTR_IGNORED", "info",
-            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
+            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs, _first_release_with_attr)}; "
             f"TensorFlow {j.release.series} ignores them (it does from 2.5 on)",
             attrs=unknown,
         )
@@ -170,28 +172,28 @@ def _unknown_attrs(j: Judgement, unknown: dict[str, list[str]]) -> None:
         refused = {op: [a for a in attrs if a in non_default.get(op, ())] for op, attrs in unknown.items()}
         refused = {op: attrs for op, attrs in refused.items() if attrs}
         if refused:
-            names = [_first_release_with_attr(op, attr) for op, attrs in refused.items() for attr in attrs]
+            names = [(op, attr) for op, attrs in refused.items() for attr in attrs]
             j.add(
                 "OP_ATTR_NOT_IN_OPDEF", "error",
                 f"graph nodes of the {j.model_label} set attrs that the OpDefs of {j.runtime_label} lack, to values other "
-                f"than their defaults: {listing(names)}; before 2.5 TensorFlow's graph import refuses them "
+                f"than their defaults: {listing(names, _first_release_with_attr)}; before 2.5 TensorFlow's graph import refuses them "
                 "(NodeDef mentions attr not in Op)",
                 attrs=refused,
             )
             return
         j.add(
             "OP_ATTR_IGNORED", "info",
-            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack ({listing(pairs)}), "
+            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack ({listing(pairs, _first_release_with_attr)}), "
             "left at their defaults: the graph import drops them",
             attrs=unknown,
         )
         return
     j.add(
         "OP_ATTR_NOT_IN_OPDEF_UNCHECKED", "warning",
-        f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
+        f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs, _first_release_with_attr)}; "
         f"TensorFlow before 2.5 refuses such a node unless the attr is at its default, which tfguard could not "
         "tell here (re-run tfguard inspect to record it)" if imports_graph else
-        f"the {j.model_label}'s functions set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs)}; "
+        f"the {j.model_label}'s functions set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs, _first_release_with_attr)}; "
         "TensorFlow before 2.5 may refuse them when it instantiates the functions",
         attrs=unknown,
     )
