@@ -31,6 +31,7 @@ import yaml
 from harness.controlplane import ChildProcess, ControlPlane, free_port
 from harness.localinstall import CHART, LocalTfguard
 from harness.prometheus import binaries
+from tfguard.webhook.settings import WebhookSettings
 
 DASHBOARD = CHART / "dashboards" / "tfguard.json"
 WEBHOOK_JOB, OPERATOR_JOB = "tfguard-webhook", "tfguard-operator"
@@ -194,7 +195,7 @@ class Monitoring:
             path, name, image, notes = plans[i % len(plans)]
             notes = dict(notes)
             if i >= n:  # larger than inline_body_bytes: judged in a thread under a 0 s timeout
-                notes["example.com/padding"] = "x" * (70 * 1024)
+                notes["example.com/padding"] = "x" * (WebhookSettings().inline_body_bytes + 1024)
             body = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
                 "uid": str(uuid.uuid4()), "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
                 "name": name, "namespace": self.namespace, "operation": "CREATE",
@@ -205,17 +206,24 @@ class Monitoring:
                 answer.read()
 
     def _failed_probe(self) -> None:
-        """A bare Pod whose probe init container left a report tfguard cannot read, as a kubelet
-        would report it (there is no kubelet here)."""
+        """A bare Pod with the probe exactly as tfguard's webhook injects it (the operator takes reports
+        from no other), whose probe left a report tfguard cannot read, as a kubelet would report it."""
+        from tfguard.settings import Injection
+        from tfguard.workload.injection import PROBE_VOLUME, install_container, probe_container
+
         cp, ns = self.cp, self.namespace
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probed", "namespace": ns},
-               "spec": {"initContainers": [{"name": "tfguard-probe", "image": "registry.example/serving:9",
-                                            "command": ["python3", "/tfguard/probe.py"]}],
-                        "containers": [{"name": "serve", "image": "registry.example/serving:9"}]}}
+        image = "registry.example/serving:9"
+        serving = {"name": "serve", "image": image}
+        injection = Injection()
+        spec = {"containers": [serving], "volumes": [PROBE_VOLUME], "initContainers": [
+            install_container(injection.probe_image, injection.probe_install_command, {"containers": [serving]}),
+            probe_container(serving, "/models/model", None, "auto", "none", "warn"),
+        ]}
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probed", "namespace": ns}, "spec": spec}
         cp.kubectl("apply", "-f", "-", input=json.dumps(pod))
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         cp.set_pod_status(ns, "probed", {"phase": "Pending", "initContainerStatuses": [{
-            "name": "tfguard-probe", "image": "registry.example/serving:9", "imageID": "", "ready": False,
+            "name": "tfguard-probe", "image": image, "imageID": "", "ready": False,
             "restartCount": 0, "started": False,
             "state": {"terminated": {"exitCode": 1, "reason": "Error", "message": "Segmentation fault (core dumped)",
                                      "startedAt": now, "finishedAt": now}}}]})

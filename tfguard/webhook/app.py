@@ -163,7 +163,10 @@ class AdmissionEndpoints:
         try:
             if large:
                 try:
-                    await asyncio.wait_for(self.large_turns.acquire(), settings.admission_timeout)
+                    if self.large_turns.locked():
+                        await asyncio.wait_for(self.large_turns.acquire(), settings.admission_timeout)
+                    else:  # a free turn is taken at once, even under a zero timeout
+                        await self.large_turns.acquire()
                 except asyncio.TimeoutError:
                     return self._reject(503, "overloaded", "busy with other large admission requests; try again")
             try:
@@ -189,7 +192,9 @@ class AdmissionEndpoints:
                 outcome = self._decide(decide, req, mode, endpoint)
             else:
                 # The time spent waiting for this turn counts: the API server's own clock runs from its send.
-                left = max(0.05, settings.admission_timeout - (time.perf_counter() - started))
+                # A request that waited gets a short floor, never more than the timeout itself.
+                floor = min(0.05, settings.admission_timeout)
+                left = max(floor, settings.admission_timeout - (time.perf_counter() - started))
                 deadline = time.monotonic() + left
                 future = asyncio.get_running_loop().run_in_executor(self.large, self._judge_large, body, decide, mode, endpoint, deadline)
                 try:
