@@ -12,7 +12,7 @@ from typing import Any, Iterable, Optional
 from google.protobuf import message as _message
 
 from tfguard.compat.facts import ModelFacts
-from tfguard.compat.inspect import schema
+from tfguard.compat.inspect import schema, wire
 from tfguard.compat.inspect.files import read_bounded
 from tfguard.compat.inspect.keras_config import compile_facts, keras_classes
 from tfguard.compat.inspect.limits import Limits
@@ -111,37 +111,15 @@ _LEGACY_DEVICE = re.compile(r"(?:^|/)(cpu|gpu|tpu)(?::|$)", re.IGNORECASE)  # TF
 
 
 def top_level_fields(message: bytes) -> set[int]:
-    """The field numbers a serialized message sets at its top level (a wire-format scan, no schema)."""
+    """The field numbers a serialized message sets at its top level (a wire-format scan, no schema);
+    a malformed tail ends the scan with what was read before it."""
     numbers: set[int] = set()
-    pos, end = 0, len(message)
-    while pos < end:
-        tag, pos = _varint(message, pos)
-        numbers.add(tag >> 3)
-        wire = tag & 7
-        if wire == 0:
-            _, pos = _varint(message, pos)
-        elif wire == 2:
-            length, pos = _varint(message, pos)
-            pos += length
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        else:  # groups (3, 4) do not occur in TF's protos
-            break
+    try:
+        for number, _, _ in wire.fields(message):
+            numbers.add(number)
+    except wire.WireError:
+        pass
     return numbers
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while pos < len(data) and shift < 64:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-    return result, len(data)
 
 
 def device_type(device: str) -> Optional[str]:

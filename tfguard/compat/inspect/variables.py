@@ -14,6 +14,7 @@ import struct
 from pathlib import Path
 from typing import Iterator, Optional
 
+from tfguard.compat.inspect import wire
 from tfguard.compat.inspect.files import read_bounded
 from tfguard.errors import InspectError
 
@@ -41,16 +42,10 @@ class _Bad(Exception):
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise _Bad("varint runs past the end")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return result, pos
+    try:
+        return wire.varint(data, pos)
+    except wire.WireError as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _block(data: bytes, offset: int, size: int) -> bytes:
@@ -83,25 +78,10 @@ def _entries(block: bytes) -> Iterator[tuple[bytes, bytes]]:
 
 def _fields(message: bytes) -> dict[int, int]:
     """The varint fields of a small message (BundleEntryProto, BundleHeaderProto), by number."""
-    out: dict[int, int] = {}
-    pos = 0
-    while pos < len(message):
-        tag, pos = _varint(message, pos)
-        number, wire = tag >> 3, tag & 7
-        if wire == 0:
-            out[number], pos = _varint(message, pos)
-        elif wire == 2:
-            length, pos = _varint(message, pos)
-            pos += length
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        else:
-            raise _Bad(f"wire type {wire} in a bundle entry")
-        if pos > len(message):
-            raise _Bad("bundle entry truncated")
-    return out
+    try:
+        return {number: value for number, kind, value in wire.fields(message) if kind == 0}
+    except wire.WireError as exc:
+        raise _Bad(f"bundle entry: {exc}") from None
 
 
 def shard_extents(index: bytes) -> tuple[int, dict[int, int]]:
