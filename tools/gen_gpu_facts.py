@@ -192,6 +192,7 @@ def _reader_hash() -> str:
 def _download(version: str, python: str, into: Path) -> Path:
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
            "--python-version", python, "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64",
+           "--platform", "manylinux_2_27_x86_64",  # 2.21 ships only manylinux_2_27 wheels
            f"tensorflow=={version}", "-d", str(into)]
     subprocess.run(cmd, check=True, timeout=3600)
     wheels = sorted(into.glob(f"tensorflow-{version}-*.whl"))
