@@ -203,6 +203,36 @@ def test_webhook_reads_only_what_it_caches(render):
     assert {res for rule in off["rules"] for res in rule["resources"]} == {"imagestacks", "modelprofiles", "nodes"}
 
 
+def _operator(objects):
+    role = [r for r in by_kind(objects, "ClusterRole") if r["metadata"]["name"] == "tfguard-operator"][0]
+    verbs = {}
+    for rule in role["rules"]:
+        if "serving.kserve.io" in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                verbs[resource] = set(rule["verbs"])
+    deployment = [d for d in by_kind(objects, "Deployment") if d["metadata"]["name"] == "tfguard-operator"][0]
+    return verbs, deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+def test_the_operator_reads_kserve_and_patches_inference_services_only_when_it_annotates_them(render):
+    verbs, args = _operator(render())
+    assert verbs == {"inferenceservices": {"list", "watch"}, "servingruntimes": {"list", "watch"},
+                     "clusterservingruntimes": {"list", "watch"}}
+    assert "--no-kserve" not in args and "--annotate-inference-services" not in args
+    vap = [p for p in by_kind(render(), "ValidatingAdmissionPolicy") if p["metadata"]["name"].endswith("workload-writes")]
+    assert [r["resources"] for r in vap[0]["spec"]["matchConstraints"]["resourceRules"]] == [
+        ["deployments", "statefulsets", "daemonsets"]]
+    annotating = render("kserve.annotateInferenceServices=true")
+    verbs, args = _operator(annotating)
+    assert verbs["inferenceservices"] == {"list", "watch", "patch"}
+    assert "--annotate-inference-services" in args
+    # the admission policy that narrows the operator's patches to tfguard's annotations covers them too
+    vap = [p for p in by_kind(annotating, "ValidatingAdmissionPolicy") if p["metadata"]["name"].endswith("workload-writes")]
+    assert ["inferenceservices"] in [r["resources"] for r in vap[0]["spec"]["matchConstraints"]["resourceRules"]]
+    verbs, args = _operator(render("kserve.enabled=false"))
+    assert verbs == {} and "--no-kserve" in args
+
+
 def test_prometheus_can_scrape_the_webhook(render):
     deployment = [d for d in by_kind(render(), "Deployment") if d["metadata"]["name"] == "tfguard-webhook"][0]
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]

@@ -3,9 +3,14 @@ controller or webhook), and tfguard's webhook registered for InferenceServices a
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -101,3 +106,51 @@ def kserve_webhook(kserve_crds, namespace):
     for kind, name in names:
         cp.kubectl("delete", kind, name, "--ignore-not-found", check=False)
     hook.stop()
+
+
+class Operator:
+    """`tfguard operator run --standalone` as a child process against the control plane; its log in a file."""
+
+    def __init__(self, cp, namespace: str, log_path: Path, args: list[str]):
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.pop("KUBECONFIG", None)
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tfguard.cli", "operator", "run", "--kubeconfig", str(cp.kubeconfig),
+             "--namespace", namespace, "--standalone", "--no-certificates", "--recheck-debounce", "0.5", *args],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def assert_running(self) -> None:
+        assert self.process.poll() is None, f"operator exited:\n{self.output()}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def kserve_operator(kserve_crds, tmp_path):
+    """operator(*args): the tfguard operator watching the cluster (its own namespace made here)."""
+    cp = kserve_crds
+    home = f"tfguard-op-{uuid.uuid4().hex[:6]}"
+    cp.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": home}})
+    started: list[Operator] = []
+
+    def start(*args: str) -> Operator:
+        started.append(Operator(cp, home, tmp_path / f"operator-{len(started)}.log", list(args)))
+        return started[-1]
+
+    yield start
+    for op in started:
+        op.stop()
+    cp.kubectl("delete", "namespace", home, "--wait=false", "--ignore-not-found", check=False)

@@ -18,6 +18,7 @@ from tfguard.compat.codes import CODES
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts, Verdict
 from tfguard.compat.resources import image_stack_name
 from tfguard.text import one_line
+from tfguard.workload import kserve
 from tfguard.workload.nodes import NodeStore
 from tfguard.workload.probe_pods import PodProbe
 from tfguard.workload.resolve import resolve
@@ -68,13 +69,22 @@ def assess(
     probe_profile: Optional[str] = None,
     engine=None,
     nodes: Optional[NodeStore] = None,
-) -> Assessment:
-    """The workload's verdict from the verdict engine; a failed probe in its Pods overrides it."""
+) -> Optional[Assessment]:
+    """The workload's verdict from the verdict engine; a failed probe in its Pods overrides it.
+    None for an InferenceService whose predictor serves no TensorFlow model."""
     meta = body.get("metadata") or {}
     namespace = meta.get("namespace") or ""
     kind = body.get("kind") or "Deployment"
-    annotations = workload_annotations(kind, body)
-    spec = pod_spec(pod_template(kind, body))
+    before: list[Finding] = []  # what deriving the pod found (an InferenceService's runtime)
+    where = ""
+    if kserve.is_inference_service(kind):
+        predictor = kserve.predictor(body, namespace, store.runtimes)
+        if predictor is None:
+            return None
+        annotations, spec, before, where = predictor.annotations, predictor.pod_spec, predictor.findings, predictor.where
+    else:
+        annotations = workload_annotations(kind, body)
+        spec = pod_spec(pod_template(kind, body))
     resolved = resolve(spec, namespace, annotations, store, observed=probe.stack if probe is not None else None)
     if probe is not None and resolved.stack is not probe.stack:
         probe = None  # the template moved on to another image since that Pod ran
@@ -102,7 +112,7 @@ def assess(
     candidates = nodes.candidates(spec) if nodes is not None else None
     verdict: Verdict = engine.evaluate(model, stack, loader=resolved.loader, gpu=resolved.gpu, model_name=label,
                                        nodes=candidates)
-    findings = list(resolved.findings) + list(verdict.findings)
+    findings = list(before) + list(resolved.findings) + list(verdict.findings)
     worst = _worst(findings)
     if probe is not None and probe.model_loaded and _same_model(model, probe.model) and verdict.verdict != "compatible":
         # Truth comes from real TensorFlow: this image's own TF loaded this very model in the
@@ -114,6 +124,8 @@ def assess(
         disagreement = ""
     name = f"model {label}" if label else "the model"
     image = stack.image or serving_image or "(no image)"
+    if where:
+        image = f"{image} ({where})"
     if verdict.verdict == "compatible":
         verified = stack.source == "probe"  # from this workload's Pods or an ImageStack: observed, not declared
         key = "verified" if verified else "compatible"

@@ -33,6 +33,8 @@ async def certificate_loop(rt: Runtime) -> None:
 
 
 async def run(settings: OperatorSettings, stop_flag: Optional[asyncio.Event] = None) -> int:
+    if settings.kserve:
+        import tfguard.operator.inference_services  # noqa: F401  (registers its kopf handlers)
     kube = KubeClient(load_config(settings.kubeconfig))
     leader = None if settings.standalone else Leader(kube, settings)
     tasks: list[asyncio.Task] = []

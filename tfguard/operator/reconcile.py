@@ -20,26 +20,32 @@ from tfguard.kube import resource_path
 from tfguard.operator import annotate
 from tfguard.operator import reports
 from tfguard.operator.observations import image_stack_body, model_profile_body, model_profile_name, observation_status
-from tfguard.operator.runtime import WORKLOAD_KINDS, Runtime, WorkloadKey
+from tfguard.operator.runtime import KIND_RESOURCES, WORKLOAD_KINDS, Runtime, WorkloadKey
+from tfguard.workload import kserve
 from tfguard.workload.probe_pods import PodProbe
 
 log = logging.getLogger("tfguard.operator")
 
 
 def compact(body: dict[str, Any]) -> dict[str, Any]:
-    """What assessing a workload needs: metadata, the pod template, and whether its Pods are refused
-    (the ReplicaFailure condition; not the rest of the status)."""
+    """What assessing a workload needs: metadata, the pod template (an InferenceService: its predictor),
+    and whether its Pods are refused (the ReplicaFailure condition; not the rest of the status)."""
     meta = body.get("metadata") or {}
-    template = (body.get("spec") or {}).get("template") or {}
+    spec = body.get("spec") or {}
     status = body.get("status") or {}
     failures = [c for c in status.get("conditions") or [] if c.get("type") == "ReplicaFailure"]
+    if kserve.is_inference_service(body.get("kind") or ""):
+        kept = {"predictor": spec.get("predictor")}
+    else:
+        template = spec.get("template") or {}
+        kept = {"replicas": spec.get("replicas"),
+                "template": {"metadata": {"annotations": (template.get("metadata") or {}).get("annotations")},
+                             "spec": template.get("spec") or {}}}
     return {
         "apiVersion": body.get("apiVersion"),
         "kind": body.get("kind"),
         "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid", "resourceVersion", "annotations")},
-        "spec": {"replicas": (body.get("spec") or {}).get("replicas"),
-                 "template": {"metadata": {"annotations": (template.get("metadata") or {}).get("annotations")},
-                              "spec": template.get("spec") or {}}},
+        "spec": kept,
         "status": {"conditions": failures, "replicas": status.get("replicas")},
     }
 
@@ -51,6 +57,16 @@ def awaiting_pods(body: dict[str, Any]) -> bool:
         return False
     status = body.get("status") or {}
     return not status.get("replicas") and not status.get("conditions")
+
+
+def _written(rt: Runtime, key: WorkloadKey, body: dict[str, Any]) -> dict[str, str]:
+    """The workload's annotations as tfguard last left them: on the object, or held in memory for
+    kinds tfguard does not annotate."""
+    current = dict(body["metadata"].get("annotations") or {})
+    if not rt.annotates(key[0]):
+        current = {k: v for k, v in current.items() if k not in (*annotate.WRITTEN, A.CHECKED_AT)}
+        current.update(rt.held.get(key) or {})
+    return current
 
 
 # --- workloads -------------------------------------------------------------------------------
@@ -91,7 +107,7 @@ async def _reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
         if body is None:
             return None
         kind, namespace, name = key
-        current = dict((body["metadata"].get("annotations") or {}))
+        current = _written(rt, key, body)
         probe = rt.latest_probe(kind, namespace, name)
         linked = model_profile_name(probe.model) if probe is not None and probe.model is not None else None
         try:
@@ -101,6 +117,11 @@ async def _reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
             log.exception("could not assess %s %s/%s", kind, namespace, name)
             rt.reports.record(key, reports.error_entry(body, exc))
             return "error"
+        if assessment is None:  # an InferenceService that no longer serves a TensorFlow model
+            rt.workloads.pop(key, None)
+            rt.reports.forget(key)
+            await forget_workload(rt, key, body)
+            return None
         patch = annotate.annotation_patch(current, assessment)
         if patch is None:
             rt.reports.record(key, reports.entry_for(body, assessment, current.get(A.CHECKED_AT) or ""))
@@ -111,15 +132,18 @@ async def _reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
             # Event first, then the annotation: if the operator dies in between, the next one derives
             # the same Event name and the API server refuses the duplicate.
             await post_event(rt, body, assessment, current.get(A.REASON) or "")
-        path = resource_path("apps", "v1", WORKLOAD_KINDS[kind], namespace, name)
-        try:
-            updated = await rt.kube.patch(path, patch)
-        except NotFound:
-            rt.workloads.pop(key, None)
-            rt.reports.forget(key)
-            return None
-        rt.calls["patch workload"] += 1
-        rt.workloads[key] = compact(updated)
+        if rt.annotates(kind):
+            try:
+                updated = await rt.kube.patch(resource_path(*KIND_RESOURCES[kind], namespace, name), patch)
+            except NotFound:
+                rt.workloads.pop(key, None)
+                rt.reports.forget(key)
+                return None
+            rt.calls["patch workload"] += 1
+            rt.workloads[key] = compact(updated)
+        else:
+            held = {**(rt.held.get(key) or {}), **patch["metadata"]["annotations"]}
+            rt.held[key] = {k: v for k, v in held.items() if v is not None}
         rt.reports.record(key, reports.entry_for(body, assessment, patch["metadata"]["annotations"][A.CHECKED_AT]))
         log.info("%s %s/%s: %s", kind, namespace, name, assessment.reason)
         return "patched"
@@ -127,13 +151,14 @@ async def _reconcile_workload(rt: Runtime, key: WorkloadKey) -> Optional[str]:
 
 async def forget_workload(rt: Runtime, key: WorkloadKey, body: dict[str, Any]) -> None:
     """A workload that no longer asks for tfguard keeps no stale verdict."""
+    rt.held.pop(key, None)
     current = (body.get("metadata") or {}).get("annotations") or {}
     stale = [k for k in (*annotate.WRITTEN, A.CHECKED_AT) if k in current]
-    if not stale:
+    if not stale or not rt.annotates(key[0]):
         return
     kind, namespace, name = key
     try:
-        await rt.kube.patch(resource_path("apps", "v1", WORKLOAD_KINDS[kind], namespace, name),
+        await rt.kube.patch(resource_path(*KIND_RESOURCES[kind], namespace, name),
                             {"metadata": {"annotations": {k: None for k in stale}}})
         rt.calls["patch workload"] += 1
     except NotFound:

@@ -16,11 +16,17 @@ from tfguard.kube import KubeClient
 from tfguard.operator.metrics import OperatorMetrics
 from tfguard.operator.reports import PolicyReports
 from tfguard.operator.settings import OperatorSettings
+from tfguard.workload import kserve
 from tfguard.workload.nodes import NodeStore
 from tfguard.workload.probe_pods import PodProbe
 from tfguard.workload.store import RESOURCES, FactStore
 
 WORKLOAD_KINDS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+# Every kind the operator judges: (API group, version, plural). InferenceServices only with --kserve.
+KIND_RESOURCES = {
+    **{kind: ("apps", "v1", plural) for kind, plural in WORKLOAD_KINDS.items()},
+    kserve.KIND: (kserve.GROUP, kserve.VERSION, kserve.PLURAL),
+}
 WorkloadKey = tuple[str, str, str]  # (kind, namespace, name)
 MEMORY_LIMIT = 10_000  # entries in each of the small bookkeeping maps below
 
@@ -48,6 +54,9 @@ class Runtime:
     nodes: NodeStore = field(default_factory=_nodes)  # the Nodes' GPU/CPU facts, for node checks
     nodes_judged_at: int = 0  # the node store's generation the last re-check was asked for
     workloads: dict[WorkloadKey, dict[str, Any]] = field(default_factory=dict)  # tfguard workloads, as last seen
+    # The verdict annotations of workloads tfguard does not annotate (InferenceServices, unless
+    # --annotate-inference-services): what their annotations would say, kept here instead.
+    held: dict[WorkloadKey, dict[str, str]] = field(default_factory=dict)
     indices: dict[str, Any] = field(default_factory=dict)  # kopf's indices, by index name
     seen_specs: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # facts a re-check was run for
     recheck_wanted: asyncio.Event = field(default_factory=asyncio.Event)
@@ -93,6 +102,10 @@ class Runtime:
             del self.reported[next(iter(self.reported))]
         return True
 
+    def annotates(self, kind: str) -> bool:
+        """Whether the verdict goes into the object's annotations (else only Events, reports, memory)."""
+        return kind != kserve.KIND or self.settings.annotate_inference_services
+
     def lock(self, key: WorkloadKey) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
@@ -104,14 +117,16 @@ class Runtime:
         return next((p for p in self.probes_of_owner(namespace, owner_kind, owner_name) if p.pod_uid == pod_uid), None)
 
     def latest_probe(self, kind: str, namespace: str, name: str) -> Optional[PodProbe]:
-        """The most recent finished probe among the workload's Pods (Pod -> ReplicaSet -> Deployment)."""
-        owners: list[tuple[str, str]] = []
-        if kind == "Deployment":
-            replicasets = self.indices.get("replicasets_by_deployment") or {}
-            owners = [("ReplicaSet", rs) for rs in replicasets.get((namespace, name), [])]
+        """The most recent finished probe among the workload's Pods (Pod -> ReplicaSet -> Deployment;
+        an InferenceService's predictor Pods by KServe's label, whatever controller made them)."""
+        if kind == kserve.KIND:
+            found = list((self.indices.get("inference_service_probes") or {}).get((namespace, name), []))
         else:
-            owners = [(kind, name)]
-        found = [p for owner_kind, owner_name in owners for p in self.probes_of_owner(namespace, owner_kind, owner_name)]
+            owners: list[tuple[str, str]] = [(kind, name)]
+            if kind == "Deployment":
+                replicasets = self.indices.get("replicasets_by_deployment") or {}
+                owners = [("ReplicaSet", rs) for rs in replicasets.get((namespace, name), [])]
+            found = [p for owner_kind, owner_name in owners for p in self.probes_of_owner(namespace, owner_kind, owner_name)]
         return max(found, key=lambda p: (p.finished_at, p.pod), default=None)
 
     def workloads_of_pod(self, probe: PodProbe) -> list[WorkloadKey]:

@@ -63,6 +63,17 @@ class OperatorSettings(Scope, Injection):
     )
     # --- policy reports ---
     policy_reports: bool = setting(True, "write each namespace's verdicts as a wgpolicyk8s.io/v1alpha2 PolicyReport")
+    # --- KServe (docs/kserve.md) ---
+    kserve: bool = setting(
+        True, "also judge KServe InferenceServices, from their ServingRuntimes and ClusterServingRuntimes (needs "
+        "list/watch on serving.kserve.io; a cluster without KServe's CRDs costs nothing)",
+    )
+    annotate_inference_services: bool = setting(
+        False, "write the verdict annotations on InferenceServices too, not only Events and PolicyReports. KServe "
+        "copies an InferenceService's annotations into its predictor's pods, so each verdict change would roll "
+        "the predictor out: turn this on only where KServe's serviceAnnotationDisallowedList names tfguard's "
+        "annotations",
+    )
 
     identity: str = setting(default_factory=_identity, help="this replica's name in the Lease ($POD_NAME-pid)", cli=False)
 
