@@ -35,13 +35,15 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--manifests", action="append", default=[], metavar="DIR | FILE | -",
-        help="judge every Deployment, StatefulSet, DaemonSet, ReplicaSet, Job and CronJob in these YAML/JSON "
-        "files (a directory: every file below it; -: stdin, e.g. `helm template` output); repeatable",
+        help="judge every Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob and KServe InferenceService "
+        "in these YAML/JSON files (a directory: every file below it; -: stdin, e.g. `helm template` output); "
+        "repeatable",
     )
     parser.add_argument(
         "--profiles", action="append", default=[], metavar="DIR | FILE",
-        help="ModelProfiles and ImageStacks (tfguard inspect --profile, kubectl get imagestacks -o yaml) the "
-        "webhook would know, for --manifests; repeatable",
+        help="ModelProfiles, ImageStacks and KServe serving runtimes (tfguard inspect --profile, kubectl get "
+        "imagestacks -o yaml, kubectl get clusterservingruntimes,servingruntimes -A -o yaml) the webhook would "
+        "know, for --manifests; repeatable",
     )
     parser.add_argument("--namespace", default="default", metavar="NS",
                         help="namespace of manifest objects that name none (default: default)")
@@ -130,11 +132,11 @@ def run_model(args: argparse.Namespace, model_path: str, output: str) -> int:
 
 def run_manifests(args: argparse.Namespace, output: str) -> int:
     from tfguard.commands.formats import exit_code, render
-    from tfguard.commands.manifests import fact_store, judge_documents, manifest_files, namespace_of, read_documents
+    from tfguard.commands.manifests import (FACT_KINDS, JUDGED_KINDS, fact_store, judge_documents, manifest_files,
+                                            namespace_of, read_documents)
     from tfguard.compat.inspect import InspectError
     from tfguard.errors import ConfigError
     from tfguard.progress import Progress
-    from tfguard.workload.templates import TEMPLATE_PATHS
 
     if args.image or args.tensorflow or args.keras or args.gpu or args.loader != "auto":
         return _usage("with --manifests, each workload's image and model come from its manifest and annotations "
@@ -153,9 +155,9 @@ def run_manifests(args: argparse.Namespace, output: str) -> int:
         with Progress(len(files) + len(fact_files), "reading manifests") as progress:
             for path in files + fact_files:
                 documents += read_documents(path) if path in files else [
-                    d for d in read_documents(path) if d.obj.get("kind") in ("ModelProfile", "ImageStack")]
+                    d for d in read_documents(path) if d.obj.get("kind") in FACT_KINDS]
                 progress.advance(note=path)
-        namespaces = {namespace_of(d.obj, args.namespace) for d in documents if d.obj.get("kind") in TEMPLATE_PATHS}
+        namespaces = {namespace_of(d.obj, args.namespace) for d in documents if d.obj.get("kind") in JUDGED_KINDS}
         store = fact_store(documents, models, namespaces or {args.namespace}, args.namespace)
     except ConfigError as exc:
         return _usage(str(exc))
@@ -163,10 +165,9 @@ def run_manifests(args: argparse.Namespace, output: str) -> int:
         return _usage(str(exc))
     except OSError as exc:
         return _usage(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
-    results = judge_documents([d for d in documents if d.obj.get("kind") not in ("ModelProfile", "ImageStack")],
-                              store, args.namespace)
+    results = judge_documents([d for d in documents if d.obj.get("kind") not in FACT_KINDS], store, args.namespace)
     if not results:
-        print("tfguard check: no Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob in "
+        print("tfguard check: no Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or InferenceService in "
               + ", ".join(args.manifests), file=sys.stderr)
     write_stdout(render(results, output))
     return exit_code(results)

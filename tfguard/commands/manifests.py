@@ -1,14 +1,16 @@
 """`tfguard check --manifests`: judge the pod controllers in rendered manifests as the webhook would.
 
 Every Deployment, StatefulSet, DaemonSet, ReplicaSet, Job and CronJob (whatever kinds
-`tfguard.workload.templates.TEMPLATE_PATHS` knows: when KServe's InferenceService is added there,
-it is judged here too) in YAML or JSON files, a directory of them, or `helm template` output on
-stdin (`-`) is handed to the admission webhook's own `validate` as the AdmissionReview the API
-server would send for `kubectl apply`, so a manifest gets exactly the verdict, findings and
-enforce-mode decision the cluster would give it. The facts the webhook would hold in memory come
-from the same files: ModelProfiles and ImageStacks found among the manifests, in `--profiles`
-files (`tfguard inspect --profile`, `kubectl get imagestacks -o yaml`), or made from a local model
-with `--model NAME=PATH`.
+`tfguard.workload.templates.TEMPLATE_PATHS` knows) and every KServe InferenceService in YAML or JSON
+files, a directory of them, or `helm template` output on stdin (`-`) is handed to the admission
+webhook's own `validate` as the AdmissionReview the API server would send for `kubectl apply`, so a
+manifest gets exactly the verdict, findings and enforce-mode decision the cluster would give it.
+The facts the webhook would hold in memory come from the same files: ModelProfiles, ImageStacks
+and KServe's ServingRuntimes/ClusterServingRuntimes found among the manifests, in `--profiles`
+files (`tfguard inspect --profile`, `kubectl get imagestacks -o yaml`, `kubectl get
+clusterservingruntimes,servingruntimes -A -o yaml`), or made from a local model with
+`--model NAME=PATH`. Without any runtime, an InferenceService's image is known only where it
+names it, as in a cluster whose runtimes tfguard cannot read.
 """
 
 from __future__ import annotations
@@ -25,15 +27,17 @@ import yaml
 from tfguard import annotations as A
 from tfguard.compat.facts import Finding
 from tfguard.errors import ConfigError
+from tfguard.workload import kserve
+from tfguard.workload import runtimes as R
 from tfguard.workload.store import FactStore
 from tfguard.workload.templates import TEMPLATE_PATHS, has_user_annotations, workload_annotations
 
 MAX_FILE_BYTES = 32 * 1024 * 1024  # a rendered chart is a few MiB at most
 MAX_DOCUMENTS = 100_000
 SUFFIXES = (".yaml", ".yml", ".json")
-# Kinds that carry models but whose pod template tfguard does not read yet: named, not judged.
-NOT_YET_JUDGED = {"InferenceService": "KServe InferenceServices are not judged yet (no pod template reader)"}
-FACT_KINDS = ("ModelProfile", "ImageStack")
+RUNTIME_KINDS = {"ServingRuntime": R.SERVING_RUNTIMES, "ClusterServingRuntime": R.CLUSTER_SERVING_RUNTIMES}
+FACT_KINDS = ("ModelProfile", "ImageStack", *RUNTIME_KINDS)
+JUDGED_KINDS = (*TEMPLATE_PATHS, kserve.KIND)
 
 
 @dataclass
@@ -143,9 +147,16 @@ def fact_store(documents: list[Document], models: dict[str, str], namespaces: se
     (a profile that names no namespace is in `default_namespace`, where `kubectl apply` would put
     it), and a profile NAME for each `--model NAME=PATH` in every namespace the workloads use."""
     store = FactStore()
+    runtimes = False
     for doc in documents:
         kind = doc.obj.get("kind")
-        if kind == "ImageStack":
+        if kind in RUNTIME_KINDS and str(doc.obj.get("apiVersion") or "").startswith(f"{R.GROUP}/"):
+            meta = doc.obj.get("metadata") if isinstance(doc.obj.get("metadata"), dict) else {}
+            if kind == "ServingRuntime":
+                meta = {**meta, "namespace": namespace_of(doc.obj, default_namespace)}
+            store.runtimes.put(RUNTIME_KINDS[kind], {**doc.obj, "metadata": meta})
+            runtimes = True
+        elif kind == "ImageStack":
             store.put_stack(doc.obj)
         elif kind == "ModelProfile":
             meta = doc.obj.get("metadata") if isinstance(doc.obj.get("metadata"), dict) else {}
@@ -160,7 +171,14 @@ def fact_store(documents: list[Document], models: dict[str, str], namespaces: se
                 store.put_profile(model_profile_resource(facts, name, namespace))
     for resource in ("imagestacks", "modelprofiles"):
         store.mark_synced(resource)
+    if runtimes:  # the manifests say which runtimes there are; without any, they stay unknown
+        for resource in R.RESOURCES:
+            store.runtimes.mark_synced(resource)
     return store
+
+
+def annotations_of(kind: str, obj: dict[str, Any]) -> dict[str, str]:
+    return kserve.annotations_of(obj) if kserve.is_inference_service(kind) else workload_annotations(kind, obj)
 
 
 # --- judging ---------------------------------------------------------------------------------
@@ -179,18 +197,15 @@ def judge_documents(documents: list[Document], store: FactStore, default_namespa
     results = []
     for doc in documents:
         obj, kind = doc.obj, doc.obj.get("kind")
-        if not isinstance(kind, str) or (kind not in TEMPLATE_PATHS and kind not in NOT_YET_JUDGED):
+        if not isinstance(kind, str) or kind not in JUDGED_KINDS:
             continue
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         name = str(meta.get("name") or "")
         namespace = namespace_of(obj, default_namespace)
         base = Result(subject=f"{kind} {namespace}/{name}", verdict="skipped", file=doc.file, line=doc.line,
                       kind=kind, namespace=namespace, name=name)
-        if kind in NOT_YET_JUDGED:
-            base.message = NOT_YET_JUDGED[kind]
-            results.append(base)
-            continue
-        if not has_user_annotations(workload_annotations(kind, obj)):
+        annotations = annotations_of(kind, obj)
+        if not has_user_annotations(annotations):
             base.message = "not a tfguard workload (no tfguard.io/ model annotations): the webhook admits it unchecked"
             results.append(base)
             continue
@@ -205,7 +220,10 @@ def judge_documents(documents: list[Document], store: FactStore, default_namespa
         base.image = outcome.audit.get("image") or None
         base.stack_source = outcome.audit.get("stack-source")
         base.model_source = outcome.audit.get("model-source")
-        annotations = workload_annotations(kind, obj)
+        if outcome.audit.get("predictor") == "not-tensorflow":
+            base.message = "its predictor serves no TensorFlow model: the webhook admits it unchecked"
+            results.append(base)
+            continue
         base.model = annotations.get(A.MODEL_PROFILE) or annotations.get(A.MODEL_PATH) or None
         base.admitted_in_enforce = outcome.allowed
         base.message = outcome.message or (outcome.warnings[0] if outcome.warnings else f"tfguard: {outcome.verdict}")
