@@ -5,13 +5,13 @@
     .venv/bin/python tools/gen_oplibs.py --fresh
 
 For each library release: the registry's resolver says which TensorFlow it is built for (`uv pip
-compile LIB==V`: the `tensorflow` pin its Requires-Dist gives; TF-Addons declares none, its own
-supported range is in the table below); a throwaway venv gets the newest measured patch of that TF
+compile LIB==V`: the `tensorflow` pin its Requires-Dist gives; TF-Addons declares none: the range
+its wheel's version.py names); a throwaway venv gets the newest measured patch of that TF
 minor (the recipe of harness.tfenvs: tensorflow-cpu, the era's interpreter and pins), then the
 library and whatever else it needs, `--no-deps` (its `tensorflow` requirement would pull in a second,
 full TF wheel). tools/measure_oplib.py runs inside and diffs TF's op registry before and after
 `import LIB`, then after loading every shared object the package ships (TF-Addons loads its kernels
-on first use). The venv is deleted afterwards; each measurement is kept under
+on first use), and which shared object registers which ops. The venv is deleted afterwards; each measurement is kept under
 $TFGUARD_CACHE/oplibs, keyed by the recipe and the measuring script, so a rerun resumes.
 A release that will not install or import is kept with its error. CI never runs this:
 tests/engine/test_oplibs.py checks the stored data's shape and a live measurement where the
@@ -58,7 +58,7 @@ LIBRARIES = (
         "2.2.1", "2.3.0", "2.4.3", "2.5.0", "2.6.0", "2.7.3", "2.8.2", "2.9.0", "2.10.0", "2.11.0",
         "2.12.1", "2.13.0", "2.14.0", "2.15.0", "2.16.1", "2.17.0", "2.18.1", "2.19.0", "2.20.1", "2.21.1")),
     ("tensorflow-decision-forests", "tensorflow_decision_forests", (
-        "1.0.1", "1.5.0", "1.8.1", "1.9.2", "1.10.0", "1.11.0", "1.12.0")),
+        "1.0.1", "1.3.0", "1.5.0", "1.8.1", "1.9.2", "1.10.0", "1.11.0", "1.12.0")),
     ("tensorflow-addons", "tensorflow_addons", (
         "0.17.1", "0.19.0", "0.20.0", "0.21.0", "0.22.0", "0.23.0")),
 )
@@ -212,6 +212,9 @@ def cached(dist: str, version: str, module: str, fresh: bool, cached_only: bool 
     store = cache_dir() / "oplibs"
     store.mkdir(parents=True, exist_ok=True)
     script = hashlib.sha256(MEASURE.read_bytes()).hexdigest()[:10]
+    if cached_only:  # no resolver: the newest measurement of this release by this measuring script
+        found = sorted(store.glob(f"{dist}-{version}-*-{script}.json"), key=lambda f: f.stat().st_mtime)
+        return json.loads(found[-1].read_text()) if found else {"library": dist, "version": version, "error": NOT_MEASURED}
     try:
         recipe = plan(dist, version)
     except RuntimeError as exc:
@@ -220,8 +223,6 @@ def cached(dist: str, version: str, module: str, fresh: bool, cached_only: bool 
     path = store / f"{dist}-{version}-{digest}-{script}.json"
     if path.exists() and not fresh:
         return json.loads(path.read_text())
-    if cached_only:
-        return {**recipe, "error": NOT_MEASURED}
     print(f"measuring {dist}=={version} on TF {recipe['tensorflow']} (CPython {recipe['python']})", flush=True)
     result = {**recipe, **measure(recipe, module)}
     path.write_text(json.dumps(result, indent=1, sort_keys=True))
@@ -265,6 +266,9 @@ def entry(result: dict) -> dict:
     out["ops_lazy"] = lazy
     if result.get("load_errors"):
         out["load_errors"] = dict(sorted(result["load_errors"].items())[:20])
+    out["ops_by_file"] = result.get("ops_by_file") or {}
+    if result.get("file_errors"):
+        out["file_errors"] = dict(sorted(result["file_errors"].items())[:20])
     return out
 
 

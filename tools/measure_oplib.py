@@ -5,8 +5,10 @@ prints one JSON object with the ops the library registers, asked of TensorFlow's
 
 The op list is read before and after `import LIBRARY` (what a server that imports the library gets),
 then after loading every shared object the package ships with `tf.load_op_library` (TF-Addons loads
-its kernels lazily, on first use: its ops exist only once that happened). Runs on CPython 3.7 up,
-TensorFlow 2.2 up: no walrus, no dict union.
+its kernels lazily, on first use: its ops exist only once that happened). Then a second process
+that never imports the library loads the shared objects one by one and says which registers which
+ops (`ops_by_file`: TF Serving links some of a library's op targets and not others). Runs on CPython
+3.7 up, TensorFlow 2.2 up: no walrus, no dict union.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import subprocess
 import sys
 import traceback
 
@@ -68,7 +71,45 @@ def distribution(module):
     return out
 
 
+def package_root(module):
+    """The package's directory, found without importing it."""
+    for path in sys.path:
+        if os.path.isdir(os.path.join(path or ".", module)):
+            return os.path.join(path or ".", module)
+    return ""
+
+
+def shared_objects(root):
+    found = []
+    for dirpath, _dirs, files in sorted(os.walk(root)) if root else ():
+        found += [os.path.join(dirpath, name) for name in sorted(files) if name.endswith(".so")]
+    return found
+
+
+def by_file(module):
+    """In a process that never imports the library: the ops each of its shared objects registers."""
+    import tensorflow as tf
+
+    root = package_root(module)
+    ops, errors = {}, {}
+    seen = registered_ops()
+    for path in shared_objects(root):
+        rel = os.path.relpath(path, root)
+        try:
+            tf.load_op_library(path)
+        except Exception as exc:
+            errors[rel] = _last_line(exc)
+            continue
+        now = registered_ops()
+        if now - seen:
+            ops[rel] = sorted(now - seen)
+        seen = now
+    print(json.dumps({"ops_by_file": ops, "file_errors": errors}, sort_keys=True))
+
+
 def main():
+    if sys.argv[1] == "--by-file":
+        return by_file(sys.argv[2])
     module = sys.argv[1]
     import tensorflow as tf
 
@@ -94,30 +135,32 @@ def main():
 
     lazy, errors = {}, {}
     root = os.path.dirname(getattr(lib, "__file__", "") or "") if lib is not None else ""
-    if not root and metadata is not None:  # import failed: find the package in site-packages
-        for path in sys.path:
-            if os.path.isdir(os.path.join(path, module)):
-                root = os.path.join(path, module)
-                break
+    root = root or package_root(module)  # the import failed: find the package in site-packages
     seen = set(after_import)
-    for dirpath, _dirs, files in sorted(os.walk(root)) if root else ():
-        for name in sorted(files):
-            if not name.endswith(".so"):
-                continue
-            path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, root)
-            try:
-                tf.load_op_library(path)
-            except Exception as exc:
-                errors[rel] = _last_line(exc)
-                continue
-            now = registered_ops()
-            new = sorted(now - seen)
-            seen = now
-            if new:
-                lazy[rel] = new
+    for path in shared_objects(root):
+        rel = os.path.relpath(path, root)
+        try:
+            tf.load_op_library(path)
+        except Exception as exc:
+            errors[rel] = _last_line(exc)
+            continue
+        now = registered_ops()
+        new = sorted(now - seen)
+        seen = now
+        if new:
+            lazy[rel] = new
     out["ops_lazy"] = lazy
     out["load_errors"] = errors
+    print(json.dumps(out, sort_keys=True), flush=True)
+
+    child = subprocess.run([sys.executable, os.path.abspath(__file__), "--by-file", module],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    lines = [l for l in child.stdout.splitlines() if l.startswith("{")]
+    if lines:
+        out.update(json.loads(lines[-1]))
+    else:
+        out["file_errors"] = {"*": "the process loading the shared objects alone died (exit %d): %s"
+                                    % (child.returncode, child.stderr.strip()[-300:])}
     print(json.dumps(out, sort_keys=True))
 
 
