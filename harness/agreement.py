@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from harness.matrix import data as matrix
+from tfguard.compat import oplibs
 from tfguard.compat.facts import ModelFacts, StackFacts, Verdict
 from tfguard.compat.verdict import evaluate, version_key
 
 # What each error kind of the matrix is, in the engine's finding codes: a failure judged
 # incompatible must name one of these (its cause), not some other error.
 CAUSES: dict[str, tuple[str, ...]] = {
-    "op_not_registered": ("OP_NOT_REGISTERED",),
+    "op_not_registered": ("OP_NOT_REGISTERED", "OP_LIBRARY_NOT_LOADED"),
     "graph_def_version": ("GRAPH_MIN_CONSUMER", "GRAPH_BAD_CONSUMER", "GRAPH_PRODUCER_TOO_OLD"),
     "attr_not_in_opdef": ("OP_ATTR_NOT_IN_OPDEF",),
     "no_kernel": ("OP_NO_CPU_KERNEL",),
@@ -77,6 +78,7 @@ def runtime_stack(row: dict) -> StackFacts:
         tensorflow_git_version=row.get("tf_git_version"), keras_version=keras, tf_keras_major=tf_keras_major,
         python_version=row.get("python"), numpy_version=packages.get("numpy"),
         protobuf_version=packages.get("protobuf"), cuda_build=False, import_ok=True,
+        op_libraries={name: v for name, v in packages.items() if name in oplibs.libraries()},
     )
 
 
@@ -95,9 +97,10 @@ def judge_all() -> list[Judged]:
     for cell in matrix.load_cells():
         stack = stacks.get(cell["runtime"])
         entry = facts.get(cell["artifact"])
-        if stack is None or entry is None or cell.get("imports"):
-            continue  # imports: custom-op libraries, judged once the engine knows them
-        verdict = evaluate(model_facts(entry), stack, loader=cell["loader"], model_name=cell["artifact"])
+        if stack is None or entry is None:
+            continue
+        verdict = evaluate(model_facts(entry), stack, loader=cell["loader"], model_name=cell["artifact"],
+                           imports=cell.get("imports") or ())
         judged.append(_compare(cell, verdict))
     return judged
 

@@ -14,8 +14,9 @@ full TF wheel). tools/measure_oplib.py runs inside and diffs TF's op registry be
 on first use), and which shared object registers which ops. The venv is deleted afterwards; each measurement is kept under
 $TFGUARD_CACHE/oplibs, keyed by the recipe and the measuring script, so a rerun resumes.
 A release that will not install or import is kept with its error. CI never runs this:
-tests/engine/test_oplibs.py checks the stored data's shape and a live measurement where the
-tensorflow-text venv of the matrix exists.
+tests/engine/test_op_libraries.py checks the stored data's shape and the rule that reads it
+(tfguard/compat/rules/op_libraries.py, through the accessor tfguard/compat/oplibs.py); the matrix's
+tensorflow-text cells check the rule against real loads.
 """
 
 from __future__ import annotations
@@ -234,10 +235,15 @@ def built_for(requirements: list[str]) -> list[str]:
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.specifiers import SpecifierSet
 
+    # Older metadata writes "tensorflow (<2.14.0,>=2.11.0)"; a declared range ends in "(its source)".
+    texts = [re.sub(r"\s*\(([<>=!~][^)]*)\)", r"\1", t).split(" (")[0] for t in requirements]
+    # The `tensorflow` requirement when there is one: tensorflow-text 2.15.0 also declares
+    # tensorflow-cpu<2.14,>=2.13.0 (a stale pin in its metadata), for the wheel it is not built for.
+    named = [t for t in texts if re.match(r"tensorflow\s*[<>=!~;]|tensorflow$", t)]
     minors: set[str] = set()
-    for text in requirements:
+    for text in named or texts:
         try:
-            spec = Requirement(text.split(" (")[0].replace("tensorflow-cpu", "tensorflow")).specifier
+            spec = Requirement(text.replace("tensorflow-cpu", "tensorflow")).specifier
         except InvalidRequirement:
             continue
         minors |= {series(v) for v in NEWEST_PATCHES if SpecifierSet(str(spec)).contains(v, prereleases=True)

@@ -193,7 +193,8 @@ def loaders_for(stack: Stack, record: dict) -> list[tuple[str, tuple[str, ...]]]
     if stack.extra == "tf_keras":
         return [(loader, ()) for loader in TF_KERAS_LOADERS]
     if stack.extra == "text":
-        if record.get("library") != "tensorflow_text":
+        # The record names the distribution the maker imported ("tensorflow-text"), the recipe the module.
+        if (record.get("library") or "").replace("-", "_") != "tensorflow_text":
             return []
         return [(loader, imports) for loader in TEXT_LOADERS for imports in ((), ("tensorflow_text",))]
     return [(loader, ()) for loader in BASE_LOADERS]

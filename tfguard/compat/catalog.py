@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
+from tfguard.compat import oplibs
 from tfguard.compat.facts import StackFacts
 
 SERVING_LOADERS = ["serving"]  # a C++ model server: TF Serving's SavedModel loader only
@@ -177,6 +178,7 @@ def lookup(ref: str) -> StackFacts:
             cuda_version=found["cuda"],
             cudnn_version=found["cudnn"],
             loaders=list(SERVING_LOADERS),
+            op_libraries=oplibs.serving_op_libraries(found["release"]),
         )
 
     if repo == "tensorflow/tensorflow":

@@ -223,6 +223,21 @@ _CODES: list[Code] = [
         "re-export the model without those ops (or load their custom-op library).",
     ),
     Code(
+        "OP_LIBRARY_NOT_LOADED",
+        "The model uses ops of a custom-op library the server does not load",
+        "Ops such as TFText>WhitespaceTokenizeWithOffsetsV2 are registered by a custom-op library "
+        "(tensorflow-text, TensorFlow Decision Forests, TensorFlow Addons), not by TensorFlow, and only in a "
+        "process that loaded it: a Python server must import the library before it loads the model "
+        "(TF-Addons registers its kernels on first use, or with register_all), and a model server "
+        "without Python has only the op libraries it was built with (TF Serving links tensorflow-text's "
+        "ops and, from 2.11, TF-DF's inference ops; nothing else). Otherwise the load fails with 'Op type "
+        "not registered'. Which library release registers which op is measured from the real wheels "
+        "(tfguard/compat/data/oplibs.json).",
+        "Install the library release built for the image's TensorFlow (the message names it) and import "
+        "it before the model loads; for a model server without Python, serve the model from a Python "
+        "TensorFlow image that does, or build the server with that library's ops.",
+    ),
+    Code(
         "OP_ATTR_NOT_IN_OPDEF",
         "TensorFlow before 2.5 refuses graph nodes with attrs its OpDefs lack",
         "A newer release saved attrs with non-default values (VarHandleOp.debug_name on every variable from "

@@ -1,26 +1,26 @@
 """Custom-op libraries: the ops tensorflow-text, TensorFlow Decision Forests and TensorFlow Addons
-register, release by release, and which of them a TF Serving image links in.
+register, release by release, and which of them a TF Serving release links in.
 
 The op lists are measured from the real wheels (data/oplibs.json, written by tools/gen_oplibs.py:
 TF's own op registry before and after the library's import and its shared objects' loading); what
 TF Serving links statically is documented in its release notes (data/tf_serving.json,
-`statically_linked_op_libraries`). Pure lookups, loaded once: safe on the admission path.
+`statically_linked_op_libraries`). Pure lookups, loaded once: safe on the admission path. The rule
+that uses them is tfguard/compat/rules/op_libraries.py.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 DATA = Path(__file__).parent / "data"
 
 
-def _key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
     parts = []
-    for piece in version.split("."):
+    for piece in version.split("-")[0].split("."):
         digits = "".join(c for c in piece if c.isdigit())
         parts.append(int(digits) if digits else 0)
     return tuple(parts)
@@ -32,8 +32,41 @@ def data() -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {"libraries": {}}
 
 
+def libraries() -> dict[str, dict[str, Any]]:
+    """distribution name -> {"module", "load", "releases": [...]}."""
+    return data().get("libraries") or {}
+
+
+def library_of_module(module: str) -> Optional[str]:
+    """The distribution whose Python package `module` is ("tensorflow_text" -> "tensorflow-text")."""
+    top = module.split(".")[0]
+    return next((name for name, entry in libraries().items() if entry.get("module") == top), None)
+
+
+def load_hint(library: str) -> str:
+    """What makes the library's ops exist in a Python process, e.g. `import tensorflow_text`."""
+    return (libraries().get(library) or {}).get("load") or f"import {library.replace('-', '_')}"
+
+
+def _measured_releases(library: str) -> list[dict[str, Any]]:
+    releases = (libraries().get(library) or {}).get("releases") or []
+    return sorted((r for r in releases if not r.get("error") and release_ops(r)), key=lambda r: version_key(r["version"]))
+
+
+def measured(library: str, version: Optional[str]) -> Optional[dict[str, Any]]:
+    """The measured release of `library` that is `version`, else the closest below it, else the oldest;
+    the newest when `version` is None."""
+    releases = _measured_releases(library)
+    if not releases:
+        return None
+    if version is None:
+        return releases[-1]
+    below = [r for r in releases if version_key(r["version"]) <= version_key(version)]
+    return below[-1] if below else releases[0]
+
+
 def release_ops(release: dict[str, Any], files: Optional[tuple[str, ...]] = None) -> frozenset[str]:
-    """The ops one measured release registers (only those of `files`, its shared objects, if given)."""
+    """Every op one measured release registers (only those of `files`, its shared objects, if given)."""
     by_file = release.get("ops_by_file") or {}
     if files is not None:
         return frozenset(op for name in files for op in by_file.get(name, ()))
@@ -41,84 +74,42 @@ def release_ops(release: dict[str, Any], files: Optional[tuple[str, ...]] = None
         op for ops in by_file.values() for op in ops)
 
 
+def registers_on_import(release: dict[str, Any]) -> frozenset[str]:
+    """The ops `import LIBRARY` registers. TF-Addons imports cleanly and registers none: its kernels
+    come on first use (or with register_all). A release whose import failed in the measuring venv
+    (TF-DF 1.11 against that venv's protobuf) counts with all its ops: in an image where it imports,
+    its import loads them (as the releases before it, which imported, measured)."""
+    on_import = frozenset(release.get("ops_on_import") or ())
+    if on_import or release.get("import_error"):
+        return release_ops(release)
+    return on_import
+
+
+def release_built_for(library: str, tensorflow: Optional[str], among: Optional[list[str]] = None) -> Optional[str]:
+    """The newest measured release of `library` (of `among`, if given) built for the TF minor of
+    `tensorflow`; None when none is."""
+    if not tensorflow:
+        return None
+    minor = ".".join(tensorflow.split(".")[:2])
+    fitting = [r["version"] for r in _measured_releases(library)
+               if minor in (r.get("built_for") or []) and (among is None or r["version"] in among)]
+    return max(fitting, key=version_key) if fitting else None
+
+
 @lru_cache(maxsize=1)
 def _by_op() -> dict[str, dict[str, list[str]]]:
     """op -> library -> the measured releases that register it, oldest first."""
     found: dict[str, dict[str, list[str]]] = {}
-    for library, entry in data().get("libraries", {}).items():
-        for release in sorted(entry.get("releases") or [], key=lambda r: _key(r["version"])):
+    for library in libraries():
+        for release in _measured_releases(library):
             for op in release_ops(release):
                 found.setdefault(op, {}).setdefault(library, []).append(release["version"])
     return found
 
 
-def providers(op: str) -> list[tuple[str, list[str]]]:
-    """[(library, [its measured releases that register `op`])]; empty when no library provides it."""
-    return sorted((_by_op().get(op) or {}).items())
-
-
-def load_hint(library: str) -> str:
-    """What makes the library's ops exist in a Python process, e.g. `import tensorflow_text`."""
-    return (data().get("libraries", {}).get(library) or {}).get("load") or f"import {library.replace('-', '_')}"
-
-
-def release_for(library: str, versions: list[str], tensorflow: Optional[str]) -> Optional[str]:
-    """Of `versions` (releases of `library` that register an op), the newest built for the TF minor of
-    `tensorflow`; None when none is (or the TF release is not known)."""
-    if not tensorflow:
-        return None
-    minor = ".".join(tensorflow.split(".")[:2])
-    built = {r["version"]: r.get("built_for") or [] for r in
-             (data().get("libraries", {}).get(library) or {}).get("releases") or []}
-    fitting = [v for v in versions if minor in built.get(v, [])]
-    return max(fitting, key=_key) if fitting else None
-
-
-@dataclass(frozen=True)
-class Provided:
-    """What the libraries say about ops a runtime does not register."""
-
-    message: str  # "; A, B provided by tensorflow-text 2.15.0 (...)"
-    fix: Optional[str]  # set when every missing op comes from a library
-    details: dict[str, list[dict[str, Any]]]  # op -> [{"library", "versions"}]
-
-
-def explain_missing(missing: Iterable[str], tensorflow: Optional[str], serving_only: bool,
-                    listed=lambda ops: ", ".join(ops)) -> Optional[Provided]:
-    """For ops a TF release lacks: the libraries that provide them, naming the release built for that
-    TF where there is one. None when no library provides any of them."""
-    missing = list(missing)
-    details: dict[str, list[dict[str, Any]]] = {}
-    by_library: dict[str, tuple[list[str], set[str]]] = {}
-    for op in missing:
-        found = providers(op)
-        if found:
-            details[op] = [{"library": library, "versions": versions} for library, versions in found]
-        for library, versions in found:
-            ops, seen = by_library.setdefault(library, ([], set()))
-            ops.append(op)
-            seen.update(versions)
-    if not details:
-        return None
-    minor = ".".join(tensorflow.split(".")[:2]) if tensorflow else None
-    notes, names = [], []
-    for library, (ops, versions) in sorted(by_library.items()):
-        chosen = release_for(library, sorted(versions), tensorflow)
-        ordered = sorted(versions, key=_key)
-        span = ordered[0] if len(ordered) == 1 else f"{ordered[0]} to {ordered[-1]}"
-        name = f"{library} {chosen}" if chosen else f"{library} (measured releases {span}{f', none built for TF {minor}' if minor else ''})"
-        names.append(name)
-        if serving_only:
-            notes.append(f"{listed(ops)} provided by {name}, which this model server does not link")
-        else:
-            notes.append(f"{listed(ops)} provided by {name} (install it and `{load_hint(library)}` before loading)")
-    fix = None
-    if len(details) == len(missing):
-        fix = (f"Serve the model from a Python TensorFlow image with {' and '.join(names)} installed and imported "
-               "before the model loads, or build a model server that links those ops." if serving_only else
-               f"Install {' and '.join(names)} in the image and import it before the model loads (for TF-Addons: "
-               "tfa.register_all(custom_kernels=True)).")
-    return Provided(message="; " + "; ".join(notes), fix=fix, details=details)
+def providers(op: str) -> dict[str, list[str]]:
+    """library -> its measured releases that register `op`, oldest first; empty when none does."""
+    return _by_op().get(op) or {}
 
 
 # --- TF Serving ------------------------------------------------------------------------------
@@ -127,49 +118,26 @@ def explain_missing(missing: Iterable[str], tensorflow: Optional[str], serving_o
 @lru_cache(maxsize=1)
 def _serving_links() -> list[dict[str, Any]]:
     path = DATA / "tf_serving.json"
-    return json.loads(path.read_text()).get("statically_linked_op_libraries") or [] if path.exists() else []
+    return (json.loads(path.read_text()).get("statically_linked_op_libraries") or []) if path.exists() else []
 
 
 def serving_op_libraries(release: str) -> dict[str, str]:
     """The op libraries a tensorflow/serving release links in: library -> the library release it
-    links (the newest its release notes name at or before `release`)."""
+    links (the newest its release notes name at or before `release`; between the first release that
+    links a library and the first that names its version, the first version named: TF Serving 2.0
+    and 2.1 link some tensorflow-text ops, 2.11 TF-DF's, without saying which release)."""
     linked: dict[str, str] = {}
     for entry in _serving_links():
-        if _key(release) < _key(entry["from"]):
+        if version_key(release) < version_key(entry["from"]):
             continue
-        named = [(s, v) for s, v in (entry.get("versions") or {}).items() if _key(s) <= _key(release)]
-        if named:
-            linked[entry["library"]] = max(named, key=lambda sv: _key(sv[0]))[1]
+        versions = sorted((entry.get("versions") or {}).items(), key=lambda sv: version_key(sv[0]))
+        named = [v for s, v in versions if version_key(s) <= version_key(release)]
+        if named or versions:
+            linked[entry["library"]] = named[-1] if named else versions[0][1]
     return linked
 
 
-def _measured(library: str, version: str) -> Optional[dict[str, Any]]:
-    """The measured release of `library` closest to `version` from below (else the oldest)."""
-    releases = sorted((data().get("libraries", {}).get(library) or {}).get("releases") or [],
-                      key=lambda r: _key(r["version"]))
-    releases = [r for r in releases if not r.get("error") and release_ops(r)]
-    if not releases:
-        return None
-    below = [r for r in releases if _key(r["version"]) <= _key(version)]
-    return below[-1] if below else releases[0]
-
-
-def registered_with(stack: Any) -> frozenset[str]:
-    """Ops the stack's op libraries register beyond its TF release (`StackFacts.op_libraries`,
-    library -> version; a TF Serving image links only the op targets its BUILD names)."""
-    libraries = getattr(stack, "op_libraries", None)
-    if not libraries:
-        return frozenset()
-    serving = (getattr(stack, "loaders", None) or []) == ["serving"]
-    return _registered(tuple(sorted((str(k), str(v)) for k, v in libraries.items())), serving)
-
-
-@lru_cache(maxsize=256)
-def _registered(libraries: tuple[tuple[str, str], ...], serving: bool) -> frozenset[str]:
-    files = {e["library"]: tuple(e["files"]) for e in _serving_links() if e.get("files")}
-    ops: set[str] = set()
-    for library, version in libraries:
-        release = _measured(library, version)
-        if release is not None:
-            ops |= release_ops(release, files.get(library) if serving else None)
-    return frozenset(ops)
+def serving_files(library: str) -> Optional[tuple[str, ...]]:
+    """The library's shared objects whose ops TF Serving links (None: all of its ops)."""
+    entry = next((e for e in _serving_links() if e["library"] == library), None)
+    return tuple(entry["files"]) if entry and entry.get("files") else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tfguard.compat import loaders as L
 from tfguard.compat import releases
 from tfguard.compat.judgement import Judgement, listing, version_key
+from tfguard.compat.rules import op_libraries
 
 
 def graph(j: Judgement) -> None:
@@ -108,17 +109,21 @@ def _first_release_with_attr(pair: tuple[str, str]) -> str:
 def _ops(j: Judgement, ops: list[str]) -> bool:
     """Registered ops, declared attrs and CPU kernels against a measured release.
 
-    True if something the model uses is missing (an op, or an attr its nodes set)."""
+    True if something the model uses is missing (an op, or an attr its nodes set). Ops a custom-op
+    library registers are judged by rules.op_libraries."""
     release, m = j.release, j.model
     registered = release.ops
     missing = [] if registered.issuperset(ops) else [op for op in ops if op not in registered]
     if missing:
+        missing = op_libraries.not_loaded(j, missing)
+    unregistered = op_libraries.report(j, missing) if missing else []
+    if unregistered:
         j.add(
             "OP_NOT_REGISTERED", "error",
-            f"the {j.model_label} uses {len(missing)} op{'s' if len(missing) > 1 else ''} that {j.runtime_label} "
-            f"does not register: {listing(missing, first_release)}",
-            ops=missing,
-            first_release={op: releases.first_release_with_op(op) for op in missing},
+            f"the {j.model_label} uses {len(unregistered)} op{'s' if len(unregistered) > 1 else ''} that "
+            f"{j.runtime_label} does not register: {listing(unregistered, first_release)}",
+            ops=unregistered,
+            first_release={op: releases.first_release_with_op(op) for op in unregistered},
         )
 
     unknown_attrs: dict[str, list[str]] = {}
