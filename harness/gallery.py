@@ -194,11 +194,22 @@ def apply_profile(kubectl: Kubectl, namespace: str, profile_yaml: str) -> None:
     kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(yaml.safe_load(profile_yaml)))
 
 
-def apply_example(kubectl: Kubectl, example: Example, namespace: str, mode: str, dry_run: bool = False) -> Applied:
+def apply_example(
+    kubectl: Kubectl, example: Example, namespace: str, mode: str, dry_run: bool = False, replicas: Optional[int] = None,
+) -> Applied:
+    """`kubectl apply` the example (a server-side dry run if asked; with `replicas`, that many instead
+    of the manifest's: admission judges the pod template either way)."""
     args = ["apply", "-n", namespace, "-f", str(example.manifest)]
+    text = None
+    if replicas is not None:
+        import yaml
+
+        manifest = yaml.safe_load(example.manifest.read_text())
+        manifest["spec"]["replicas"] = replicas
+        args[-1], text = "-", json.dumps(manifest)
     if dry_run:
         args.append("--dry-run=server")
-    done = kubectl(*args, check=False)
+    done = kubectl(*args, check=False, input=text)
     return Applied(example, namespace, mode, done.returncode, done.stdout, done.stderr)
 
 
@@ -300,6 +311,106 @@ def pod_of(kubectl: Kubectl, namespace: str, app: str, timeout: float = 60.0) ->
         if time.monotonic() > deadline:
             raise TimeoutError(f"no Pod of {app} in {namespace} after {timeout:.0f}s")
         time.sleep(0.3)
+
+
+# --- on a real node (harness.node): Pods that really run ---
+
+MODEL_VOLUME = "models"  # the examples' volume the server reads the model from
+# The node has two cores: Pods here ask for less CPU than the examples do, so several fit at once.
+NODE_CPU_REQUEST = "100m"
+# What Pod Security's `restricted` level asks of every container, for workloads that should pass it.
+RESTRICTED_POD = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+                  "seccompProfile": {"type": "RuntimeDefault"}}
+RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def fetch_model_container(models_image: str, example: Example) -> dict:
+    """The Pod's own init container that brings the model, as a model downloader would: it copies the
+    example's model out of the models image (harness.images.models_image) into the models volume."""
+    where = model_path_in_image(example)  # /models/<example>/1
+    top = "/".join(where.rstrip("/").split("/")[:3])  # /models/<example>
+    return {
+        "name": "fetch-model",
+        "image": models_image,
+        "command": ["cp", "-r", top, "/target/"],
+        "volumeMounts": [{"name": MODEL_VOLUME, "mountPath": "/target"}],
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
+        "securityContext": dict(RESTRICTED_CONTAINER),
+    }
+
+
+def node_manifest(
+    example: Example,
+    models_image: str,
+    *,
+    image: Optional[str] = None,
+    name: Optional[str] = None,
+    restricted: bool = False,
+) -> dict:
+    """The example's Deployment as it runs on a real node: its model fetched by an init container,
+    optionally another image or name, and a restricted-compliant security context if asked."""
+    import yaml
+
+    manifest = yaml.safe_load(example.manifest.read_text())
+    if name:
+        manifest["metadata"]["name"] = name
+        manifest["metadata"].setdefault("labels", {})["app"] = name
+        manifest["spec"]["selector"] = {"matchLabels": {"app": name}}
+        manifest["spec"]["template"]["metadata"].setdefault("labels", {})["app"] = name
+    pod = manifest["spec"]["template"]["spec"]
+    server = pod["containers"][0]
+    if image:
+        server["image"] = image
+    server.setdefault("resources", {}).setdefault("requests", {})["cpu"] = NODE_CPU_REQUEST
+    pod["initContainers"] = [fetch_model_container(models_image, example), *(pod.get("initContainers") or [])]
+    pod["terminationGracePeriodSeconds"] = 5
+    if restricted:
+        pod["securityContext"] = dict(RESTRICTED_POD)
+        for container in [*pod["containers"], *pod["initContainers"]]:
+            container["securityContext"] = dict(RESTRICTED_CONTAINER)
+    return manifest
+
+
+def apply_manifest(kubectl: Kubectl, namespace: str, manifest: dict, check: bool = False) -> subprocess.CompletedProcess:
+    return kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest), check=check)
+
+
+def pod_status_column(kubectl: Kubectl, namespace: str, pod: str) -> str:
+    """The STATUS kubectl shows for a Pod (Init:Error, Init:CrashLoopBackOff, Running, ...)."""
+    done = kubectl("get", "pod", pod, "-n", namespace, "--no-headers", check=False)
+    words = done.stdout.split()
+    return words[2] if done.returncode == 0 and len(words) >= 3 else ""
+
+
+def wait_for_pod_status(
+    kubectl: Kubectl, namespace: str, app: str, wanted: Sequence[str], timeout: float = 300.0, say=None,
+) -> tuple[dict, str]:
+    """Until the Pod of Deployment `app` shows one of `wanted` STATUS values; (the Pod, its STATUS).
+    `say` gets each new STATUS, so a user sees what is being waited for."""
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while True:
+        pod = pod_of(kubectl, namespace, app, timeout=max(1.0, deadline - time.monotonic()))
+        status = pod_status_column(kubectl, namespace, pod["metadata"]["name"])
+        if status and status != seen:
+            seen = status
+            if say:
+                say(f"{pod['metadata']['name']}: {status}")
+        if status in wanted:
+            done = kubectl("get", "pod", pod["metadata"]["name"], "-n", namespace, "-o", "json")
+            return json.loads(done.stdout), status
+        if time.monotonic() > deadline:
+            described = kubectl("describe", "pod", pod["metadata"]["name"], "-n", namespace, check=False).stdout
+            raise TimeoutError(f"Pod of {app} in {namespace} still {status or 'not found'} after {timeout:.0f}s, "
+                               f"not {' or '.join(wanted)}:\n{described[-3000:]}")
+        time.sleep(0.5)
+
+
+def init_container_status(pod: dict, name: str) -> dict:
+    for status in (pod.get("status") or {}).get("initContainerStatuses") or []:
+        if status.get("name") == name:
+            return status
+    raise KeyError(f"no init container {name} in the status of {pod['metadata']['name']}")
 
 
 # --- command line (make e2e-kind) ---

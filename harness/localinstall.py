@@ -1,71 +1,86 @@
-"""`helm install tfguard` into the local control plane, with the webhook and the operator run locally.
+"""`helm install tfguard` into a local cluster, two ways.
 
-The local control plane has no kubelet, so nothing the chart deploys into it could run. Instead the
-chart is installed with `webhook.external.url` (the webhook configurations point at
-https://127.0.0.1:PORT) and `operator.enabled=false`, and both run here as processes, exactly the
-commands the chart's pods run:
+On a real node (harness.node), the chart's own Deployments run: the webhook and the operator are Pods
+from the local `tfguard/tfguard` image, the API server reaches the webhook through its Service, the
+operator issues and rotates the certificate, the probes, PDB and RBAC are the chart's. `make demo`
+and tests/e2e take this path:
 
-    with ControlPlane() as cp, LocalTfguard(cp) as tfguard:
-        cp.kubectl("apply", "-f", "examples/loads/deployment.yaml", "-n", "ml")
-        tfguard.stop_webhook()   # admissions now fail open
+    with Node() as node, ClusterTfguard(node.cp) as tfguard:
+        node.cp.kubectl("apply", "-f", "examples/loads/deployment.yaml", "-n", "ml")
+        tfguard.stop_webhook()   # no webhook Pod is ready: admissions fail open
         tfguard.upgrade("webhook.failurePolicy=Fail")
 
-The operator issues the webhook's certificate (`--webhook-cert-dir`), injects its CA into the
-webhook configurations the release created, and the webhook serves with it: the same TLS path as in
-a cluster. `make demo` and tests/e2e use this.
+On a bare control plane (no kubelet), the chart's `webhook.external.url` option: the webhook
+configurations point at https://127.0.0.1:PORT and the webhook and the operator run here as
+processes, the commands the chart's Pods run. Tests that need only an API server use it:
+
+    with ControlPlane() as cp, LocalTfguard(cp) as tfguard:
+        ...
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import shutil
+import uuid
 import ssl
 import sys
-import shutil
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Optional, Sequence
 
-from harness.controlplane import REPO, ControlPlane, ControlPlaneError, ChildProcess, free_port
+from harness.controlplane import REPO, ChildProcess, CommandFailed, ControlPlane, ControlPlaneError, free_port
 
 CHART = REPO / "charts" / "tfguard"
 
 
-class LocalTfguard:
-    """A tfguard release in `namespace` of a ControlPlane; the webhook and the operator run locally."""
+TENANT_LABEL = "e2e-release"
 
-    def __init__(
-        self,
-        cp: ControlPlane,
-        *,
-        namespace: str = "tfguard-system",
-        release: str = "tfguard",
-        sets: Sequence[str] = (),
-        operator: bool = True,
-        startup_timeout: float = 60.0,
-        webhook_args: Sequence[str] = (),
-    ):
+
+class Release:
+    """What both kinds of install share: the release's names, helm install/upgrade/uninstall.
+
+    With `isolated=True` the release's webhooks only see namespaces labelled e2e-release=<its id>,
+    made by `make_namespace()`: several releases share one API server without answering for each
+    other (the tests do that)."""
+
+    def __init__(self, cp: ControlPlane, *, namespace: str, release: str, sets: Sequence[str], isolated: bool = False):
         self.cp = cp
-        self.namespace = namespace
-        self.release = release
-        self.sets = list(sets)
-        self.with_operator = operator
-        self.startup_timeout = startup_timeout
-        self.port = free_port()
-        self.operator_port = free_port()  # the operator's /healthz and /metrics
-        self.webhook_args = list(webhook_args)
-        self.workdir = Path(tempfile.mkdtemp(prefix="tfguard-local-"))
-        self.cert_dir = self.workdir / "certs"
-        self.logs: dict[str, Path] = {}
-        self._webhook: Optional[ChildProcess] = None
-        self._operator: Optional[ChildProcess] = None
+        self.id = uuid.uuid4().hex[:6]
+        self.namespace = namespace.replace("{id}", self.id)
+        self.release = release.replace("{id}", self.id)
+        self.isolated = isolated
+        self.sets = ([f"webhook.namespaceSelector.matchLabels.{TENANT_LABEL}={self.id}"] if isolated else []) + list(sets)
         self.installed = False
         self.install_output = ""
+        self.namespaces: list[str] = []
 
-    # lifecycle
+    def make_namespace(self, mode: Optional[str], stem: str = "ns", labels: Optional[dict] = None) -> str:
+        """A namespace this release's webhooks cover (`tfguard.io/mode` = mode unless None), with its
+        default service account in place; deleted by delete_namespaces() / stop()."""
+        name = f"{stem}-{mode or 'unlabelled'}-{self.id}"
+        all_labels = {TENANT_LABEL: self.id, **(labels or {})}
+        if mode:
+            all_labels["tfguard.io/mode"] = mode
+        self.cp.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": all_labels}})
+        self.cp.wait_for(
+            lambda: self.cp.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0,
+            what=f"service account default in {name}",
+        )
+        self.namespaces.append(name)
+        return name
 
-    def __enter__(self) -> "LocalTfguard":
+    def delete_namespaces(self, wait: bool = False) -> None:
+        for ns in self.namespaces:
+            self.cp.kubectl("delete", "namespace", ns, f"--wait={'true' if wait else 'false'}", "--ignore-not-found",
+                            check=False, timeout=180)
+        self.namespaces.clear()
+
+    def __enter__(self):
         try:
             return self.start()
         except BaseException:
@@ -76,13 +91,176 @@ class LocalTfguard:
         self.stop()
 
     @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+    def fullname(self) -> str:
+        """charts/tfguard/templates/_helpers.tpl: RELEASE-tfguard, or RELEASE when it says tfguard."""
+        return self.release if "tfguard" in self.release else f"{self.release}-tfguard"
 
     @property
     def configuration_name(self) -> str:
-        """Both webhook configurations are named after the release (charts/tfguard/templates/_helpers.tpl)."""
-        return self.release if "tfguard" in self.release else f"{self.release}-tfguard"
+        """Both webhook configurations are named after the release."""
+        return self.fullname
+
+    def helm_values(self) -> list[str]:
+        return list(self.sets)
+
+    def _set_args(self) -> list[str]:
+        args: list[str] = []
+        for item in self.helm_values():
+            args += ["--set", item]
+        return args
+
+    def helm_install(self, *extra: str):
+        done = self.cp.helm("install", self.release, str(CHART), "--namespace", self.namespace, *self._set_args(), *extra)
+        self.installed = True
+        self.install_output = done.stdout
+        return done
+
+    def upgrade(self, *sets: str, extra: Sequence[str] = ()):
+        """`helm upgrade` with the install's values plus `sets` (e.g. "webhook.failurePolicy=Fail")."""
+        self.sets += list(sets)
+        return self.cp.helm("upgrade", self.release, str(CHART), "--namespace", self.namespace, *self._set_args(), *extra)
+
+    def uninstall(self):
+        self.installed = False
+        return self.cp.helm("uninstall", self.release, "--namespace", self.namespace, "--wait", check=False)
+
+    def configurations(self) -> list[dict]:
+        """This release's webhook configurations, found by the label the operator finds them by."""
+        selector = f"tfguard.io/webhook-configuration={self.configuration_name}"
+        done = self.cp.kubectl("get", "validatingwebhookconfigurations,mutatingwebhookconfigurations",
+                               "-l", selector, "-o", "json")
+        return json.loads(done.stdout)["items"]
+
+    def ca_bundle_injected(self) -> bool:
+        configs = self.configurations()
+        return bool(configs) and all(w.get("clientConfig", {}).get("caBundle") for c in configs for w in c["webhooks"])
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+
+class ClusterTfguard(Release):
+    """The chart installed for real on a cluster with a node: the webhook and operator are its Pods."""
+
+    def __init__(
+        self,
+        cp: ControlPlane,
+        *,
+        namespace: str = "tfguard-system",
+        release: str = "tfguard",
+        sets: Sequence[str] = (),
+        isolated: bool = False,
+        timeout: float = 240.0,
+        say=None,
+    ):
+        super().__init__(cp, namespace=namespace, release=release, sets=sets, isolated=isolated)
+        self.timeout = timeout
+        self.say = say or (lambda message: None)
+
+    @property
+    def webhook_deployment(self) -> str:
+        return f"{self.fullname}-webhook"
+
+    @property
+    def operator_deployment(self) -> str:
+        return f"{self.fullname}-operator"
+
+    def start(self) -> "ClusterTfguard":
+        self.say(f"helm install {self.release} (waits for the webhook and operator Pods to be ready)")
+        self.helm_install("--create-namespace", "--wait", f"--timeout={int(self.timeout)}s")
+        self.say("waiting for the operator to inject its CA into the webhook configurations")
+        self.cp.wait_for(self.ca_bundle_injected, timeout=self.timeout, interval=0.5,
+                         what=f"the caBundle in {self.configuration_name}'s webhook configurations")
+        self.wait_for_webhook_endpoints()
+        return self
+
+    def stop(self) -> None:
+        self.delete_namespaces()
+        if self.installed:
+            self.uninstall()
+        # helm made it (--create-namespace); the Secrets the operator wrote there go with it.
+        self.cp.kubectl("delete", "namespace", self.namespace, "--wait=false", "--ignore-not-found", check=False)
+
+    def ready_endpoints(self) -> list[str]:
+        """host:port of the webhook Pods the API server would call now (their EndpointSlices)."""
+        done = self.cp.kubectl("get", "endpointslices", "-n", self.namespace, "-l",
+                               f"kubernetes.io/service-name={self.webhook_deployment}", "-o", "json", check=False)
+        found = []
+        for item in json.loads(done.stdout or '{"items": []}').get("items", []) if done.returncode == 0 else []:
+            ports = [p.get("port") for p in item.get("ports") or []]
+            for endpoint in item.get("endpoints") or []:
+                if (endpoint.get("conditions") or {}).get("ready"):
+                    found += [f"{a}:{p}" for a in endpoint.get("addresses") or [] for p in ports]
+        return found
+
+    def wait_for_webhook_endpoints(self, count: int = 1) -> None:
+        self.cp.wait_for(lambda: len(self.ready_endpoints()) >= count, timeout=self.timeout, interval=0.5,
+                         what=f"{count} ready webhook endpoint(s) behind Service {self.webhook_deployment}")
+
+    def stop_webhook(self) -> None:
+        """Scale the webhook to zero and wait until the API server has no endpoint left to call."""
+        self.cp.kubectl("scale", "deployment", self.webhook_deployment, "-n", self.namespace, "--replicas=0")
+        self.cp.wait_for(lambda: not self.ready_endpoints(), timeout=self.timeout, interval=0.5,
+                         what="no webhook endpoint left")
+
+    def upgrade(self, *sets: str, extra: Sequence[str] = ()):
+        return super().upgrade(*sets, extra=["--wait", f"--timeout={int(self.timeout)}s", *extra])
+
+    def metrics_text(self, component: str) -> str:
+        """The Prometheus text a component's Pod serves on /metrics, through the API server's Pod proxy
+        (the webhook's over HTTPS on its port, the operator's on its health port)."""
+        (pod, *_) = [p for p in self.pods(component) if p["status"].get("phase") == "Running"]
+        target = f"https:{pod['metadata']['name']}:8443" if component == "webhook" else f"{pod['metadata']['name']}:8080"
+        request = urllib.request.Request(f"{self.cp.server}/api/v1/namespaces/{self.namespace}/pods/{target}/proxy/metrics")
+        with urllib.request.urlopen(request, context=self.cp.ssl_context(), timeout=10) as answer:
+            return answer.read().decode()
+
+    def pods(self, component: str) -> list[dict]:
+        done = self.cp.kubectl("get", "pods", "-n", self.namespace, "-l",
+                               f"app.kubernetes.io/instance={self.release},app.kubernetes.io/component={component}",
+                               "-o", "json")
+        return json.loads(done.stdout)["items"]
+
+    def log_tail(self, component: str, lines: int = 40) -> str:
+        done = self.cp.kubectl("logs", "-n", self.namespace, "--tail", str(lines), "--prefix", "-l",
+                               f"app.kubernetes.io/instance={self.release},app.kubernetes.io/component={component}",
+                               check=False)
+        return (done.stdout + done.stderr).strip() or "(no log)"
+
+
+class LocalTfguard(Release):
+    """A release with `webhook.external.url`; the webhook and the operator run here as processes."""
+
+    def __init__(
+        self,
+        cp: ControlPlane,
+        *,
+        namespace: str = "tfguard-system",
+        release: str = "tfguard",
+        sets: Sequence[str] = (),
+        isolated: bool = False,
+        operator: bool = True,
+        startup_timeout: float = 60.0,
+        webhook_args: Sequence[str] = (),
+    ):
+        super().__init__(cp, namespace=namespace, release=release, sets=sets, isolated=isolated)
+        self.with_operator = operator
+        self.startup_timeout = startup_timeout
+        self.port = free_port()
+        self.operator_port = free_port()  # the operator's /healthz and /metrics
+        self.webhook_args = list(webhook_args)
+        self.workdir = Path(tempfile.mkdtemp(prefix="tfguard-local-"))
+        self.cert_dir = self.workdir / "certs"
+        self.logs: dict[str, Path] = {}
+        self._webhook: Optional[ChildProcess] = None
+        self._operator: Optional[ChildProcess] = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
 
     def start(self) -> "LocalTfguard":
         self.cp.kubectl("create", "namespace", self.namespace, check=False)
@@ -96,6 +274,7 @@ class LocalTfguard:
         return self
 
     def stop(self) -> None:
+        self.delete_namespaces()
         for process in (self._webhook, self._operator):
             if process is not None:
                 process.stop()
@@ -104,8 +283,6 @@ class LocalTfguard:
             self.uninstall()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    # helm
-
     def helm_values(self) -> list[str]:
         values = [f"webhook.external.url={self.url}", "operator.enabled=false"]
         ca = self.cert_dir / "ca.crt"
@@ -113,31 +290,10 @@ class LocalTfguard:
             values.append(f"webhook.external.caBundle={base64.b64encode(ca.read_bytes()).decode()}")
         return values + self.sets
 
-    def _set_args(self, extra: Sequence[str] = ()) -> list[str]:
-        args: list[str] = []
-        for item in [*self.helm_values(), *extra]:
-            args += ["--set", item]
-        return args
-
     def install(self):
         if not self.with_operator:
             self._self_signed_certificate()
-        done = self.cp.helm("install", self.release, str(CHART), "--namespace", self.namespace, *self._set_args(),
-                            check=False)
-        if done.returncode != 0:
-            raise ControlPlaneError(f"helm install {self.release} failed: {(done.stderr or done.stdout).strip()[-1500:]}")
-        self.installed = True
-        self.install_output = done.stdout
-        return done
-
-    def upgrade(self, *sets: str):
-        """`helm upgrade` with the install's values plus `sets` (e.g. "webhook.failurePolicy=Fail")."""
-        self.sets += list(sets)
-        return self.cp.helm("upgrade", self.release, str(CHART), "--namespace", self.namespace, *self._set_args())
-
-    def uninstall(self):
-        self.installed = False
-        return self.cp.helm("uninstall", self.release, "--namespace", self.namespace, "--wait", check=False)
+        return self.helm_install()
 
     # the operator
 
@@ -166,10 +322,7 @@ class LocalTfguard:
     def wait_for_ca_bundle(self) -> None:
         def injected() -> bool:
             self._check_alive(self._operator, "operator")
-            if not (self.cert_dir / "tls.crt").exists():
-                return False
-            config = self.cp.get("validatingwebhookconfiguration", self.configuration_name)
-            return all(w.get("clientConfig", {}).get("caBundle") for w in config["webhooks"])
+            return (self.cert_dir / "tls.crt").exists() and self.ca_bundle_injected()
 
         self.cp.wait_for(injected, timeout=self.startup_timeout, interval=0.3,
                          what="the operator's certificate and the caBundle in the webhook configurations")
@@ -210,6 +363,16 @@ class LocalTfguard:
         if self._webhook is not None:
             self._webhook.stop()
             self._webhook = None
+
+    def metrics_text(self, component: str) -> str:
+        """The Prometheus text a component serves on /metrics (the webhook over HTTPS)."""
+        if component == "webhook":
+            context = ssl.create_default_context(cafile=str(self.cert_dir / "ca.crt"))
+            url = f"{self.url}/metrics"
+        else:
+            context, url = None, f"http://127.0.0.1:{self.operator_port}/metrics"
+        with urllib.request.urlopen(url, context=context, timeout=10) as answer:
+            return answer.read().decode()
 
     def _ready(self) -> bool:
         self._check_alive(self._webhook, "webhook")

@@ -27,6 +27,14 @@ OLD_TF = "2.15.1"  # Keras 2 era: tf.keras is Keras 2.15
 NEW_TF = "2.20.0"  # Keras 3 era: tf.keras is Keras 3
 TEST_RELEASES = (OLD_TF, NEW_TF)
 
+# Broken stacks: a release with a package it does not support installed over it (--no-deps).
+# tests/probe/stacks.py builds them as venvs, harness/images.py as serving images.
+# {name: (release, overrides)}
+BROKEN_STACKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tf2.15-numpy2": (OLD_TF, ("numpy==2.1.3",)),  # TF 2.15 was compiled against NumPy 1.x
+    "tf2.15-keras3": (OLD_TF, ("keras==3.6.0",)),  # TF 2.15's tf.keras expects Keras 2
+}
+
 
 def cache_dir() -> Path:
     return Path(os.environ.get("TFGUARD_CACHE", Path.home() / ".cache" / "tfguard"))

@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from harness.tfenvs import OLD_TF, tf_python, venv
+from harness.tfenvs import BROKEN_STACKS, OLD_TF, tf_python, venv
 
 TF_OLD = f"tensorflow-cpu=={OLD_TF}"
 
@@ -23,12 +23,12 @@ def healthy_old() -> Path:
 
 def numpy2_under_old_tf() -> Path:
     """TF 2.15 was compiled against NumPy 1.x; NumPy 2 breaks its import."""
-    return venv("tf215-numpy2", [TF_OLD], overrides=["numpy==2.1.3"])
+    return venv("tf215-numpy2", [TF_OLD], overrides=list(BROKEN_STACKS["tf2.15-numpy2"][1]))
 
 
 def keras3_over_old_tf() -> Path:
     """Keras 3 installed over TF 2.15, whose tf.keras expects Keras 2."""
-    return venv("tf215-keras3", [TF_OLD], overrides=["keras==3.6.0"])
+    return venv("tf215-keras3", [TF_OLD], overrides=list(BROKEN_STACKS["tf2.15-keras3"][1]))
 
 
 def no_tensorflow() -> Path:

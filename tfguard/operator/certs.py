@@ -28,7 +28,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -64,13 +64,13 @@ def cert_pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def new_ca(now: dt.datetime, validity: float) -> tuple[x509.Certificate, Any]:
+def new_ca(now: dt.datetime, validity: float, name: Optional[str] = None) -> tuple[x509.Certificate, Any]:
     key = new_key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"tfguard-webhook-ca-{now:%Y%m%d%H%M%S}")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name or f"tfguard-webhook-ca-{now:%Y%m%d%H%M%S}")])
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - BACKDATE)
@@ -88,30 +88,51 @@ def new_ca(now: dt.datetime, validity: float) -> tuple[x509.Certificate, Any]:
 def new_serving_cert(
     ca: x509.Certificate, ca_key, dns_names: list[str], ips: list[str], now: dt.datetime, validity: float
 ) -> tuple[x509.Certificate, Any]:
+    return new_leaf_cert(ca, ca_key, dns_names[0] if dns_names else ips[0], now, validity,
+                         dns_names=dns_names, ips=ips)
+
+
+def new_leaf_cert(
+    ca: x509.Certificate,
+    ca_key,
+    common_name: str,
+    now: dt.datetime,
+    validity: float,
+    *,
+    dns_names: Sequence[str] = (),
+    ips: Sequence[str] = (),
+    organizations: Sequence[str] = (),
+    server: bool = True,
+    client: bool = False,
+) -> tuple[x509.Certificate, Any]:
+    """A certificate signed by `ca`: for serving (SANs), for clients (O= is the group), or both."""
     key = new_key()
     not_after = min(now + dt.timedelta(seconds=validity), ca.not_valid_after_utc)
-    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
-    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
-    cert = (
+    subject = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
+    subject.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH] * server + [ExtendedKeyUsageOID.CLIENT_AUTH] * client
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0] if dns_names else ips[0])]))
+        .subject_name(x509.Name(subject))
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - BACKDATE)
         .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True
         )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False
         )
-        .sign(ca_key, hashes.SHA256())
     )
-    return cert, key
+    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(ca_key, hashes.SHA256()), key
 
 
 def load_certs(pem: Optional[bytes]) -> list[x509.Certificate]:
