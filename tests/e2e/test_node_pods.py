@@ -29,10 +29,12 @@ ACME = images.IN_HOUSE_IMAGE
 
 
 def imagestack_for(cp, image: str):
+    """The ImageStack of `image` (the kubelet reports references as containerd names them, with the registry)."""
     for item in cp.get("imagestacks")["items"]:
         spec = item.get("spec") or {}
-        if spec.get("image") == image or image in (spec.get("references") or []):
-            return item
+        for ref in [spec.get("image") or "", *(spec.get("references") or [])]:
+            if ref == image or ref.endswith("/" + image):
+                return item
     return None
 
 
