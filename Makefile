@@ -28,9 +28,10 @@ node: control-plane
 	hack/node/install-packages.sh || echo "node: this machine cannot run a node: its tests will be skipped"
 
 # The images the node runs (tfguard's from the Dockerfile, TF serving images, the models), built
-# without a registry and cached by content under $(TFGUARD_CACHE)/images.
+# without a registry, cached by content under $(TFGUARD_CACHE)/images and imported into the node's
+# containerd (its image store is cached too), so no test pays for a first build or import.
 images: install node tf-envs
-	$(VENV)/bin/python -m harness.images build
+	$(VENV)/bin/python -m harness.node images
 
 # The TensorFlow releases the tests save and load real models with.
 tf-envs: install

@@ -664,9 +664,12 @@ class ControlPlane:
 
     @property
     def env(self) -> dict[str, str]:
-        """The environment for kubectl, helm and tfguard itself: KUBECONFIG set, helm kept in the workdir."""
+        """The environment for kubectl, helm and tfguard itself: KUBECONFIG set, their caches kept in the workdir."""
         env = dict(os.environ)
         env["KUBECONFIG"] = str(self.kubeconfig)
+        # kubectl's and helm's discovery caches, keyed by host:port, would otherwise go to ~/.kube/cache,
+        # where a later control plane on a reused port finds another API server's resources.
+        env["KUBECACHEDIR"] = str(self.workdir / "kube-cache")
         for kind in ("CACHE", "CONFIG", "DATA"):
             env[f"HELM_{kind}_HOME"] = str(self.workdir / "helm" / kind.lower())
         env["PATH"] = os.pathsep.join(

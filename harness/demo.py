@@ -216,6 +216,8 @@ def show_story(node: Node, profiles: dict[str, str]) -> list[str]:
                   shown=["apply", "-n", ns, "-f", "loads-on-acme.yaml"])
     waiting("the Pod: its model fetched, the probe passes, the server loads the model")
     running, _ = gallery.wait_for_pod_status(cp.kubectl, ns, "loads", ("Running",), say=lambda s: waiting(f"Pod {s}"))
+    waiting("the server to load the model")
+    gallery.wait_for_server(cp.kubectl, ns, running["metadata"]["name"])
     kubectl_shown(cp, "get", "pods", "-n", ns)
     kubectl_shown(cp, "logs", running["metadata"]["name"], "-n", ns, "-c", "server")
     return problems

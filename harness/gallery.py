@@ -406,6 +406,17 @@ def wait_for_pod_status(
         time.sleep(0.5)
 
 
+def wait_for_server(kubectl: Kubectl, namespace: str, pod: str, timeout: float = 300.0) -> str:
+    """Until the serving container's log says it loaded the model (a Running container may still be
+    importing TensorFlow); its log."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = kubectl("logs", pod, "-n", namespace, "-c", "server", check=False).stdout
+        if "serve.py: loaded" in log or "serve.py: cannot load" in log or time.monotonic() > deadline:
+            return log
+        time.sleep(1)
+
+
 def init_container_status(pod: dict, name: str) -> dict:
     for status in (pod.get("status") or {}).get("initContainerStatuses") or []:
         if status.get("name") == name:

@@ -246,13 +246,15 @@ def broken_stack_image(stack: str) -> Image:
     )
 
 
-# The gallery's in-house image (examples/unknown-image): TF OLD_TF under a vendor's name.
-IN_HOUSE_IMAGE = "acme/model-server:3.2"
+# An in-house image tfguard has never seen, with TF OLD_TF inside: the demo's and the node tests'
+# story (the operator learns it from the probe). Not examples/unknown-image's acme/model-server:3.2,
+# which stays unknown: nothing runs it, so nothing teaches tfguard what it holds.
+IN_HOUSE_IMAGE = "acme/tf-serving:5.1"
 
 
 def in_house_image() -> Image:
     return Image(
-        IN_HOUSE_IMAGE, "acme-model-server", "containerfile",
+        IN_HOUSE_IMAGE, "acme-tf-serving", "containerfile",
         containerfile=HACK_IMAGES / "tensorflow" / "retag.Containerfile", context=HACK_IMAGES / "tensorflow",
         build_args=(("VENDOR", "acme"),), bases=(tensorflow_image(OLD_TF),), base_arg="BASE",
     )
@@ -536,9 +538,23 @@ def import_image(address: str, image: Image, held: dict[str, str], state: dict) 
     held.update(containerd_images(address))
     _remove_cache_names(address, held)  # the archive also carries the build's cache name
     name = normalized(image.name, held)
+    _discard_layer_blobs(address, [held[name]])
     state[name] = image.key
     log(f"imported {image.name} ({held[name][:19]}) in {time.monotonic() - started:.0f}s")
     return held[name]
+
+
+def _discard_layer_blobs(address: str, manifest_digests: Iterable[str]) -> None:
+    """Drop the layer blobs once containerd has unpacked them (what the CRI's discard_unpacked_layers
+    does for pulls): Pods run from the unpacked snapshots, and the blobs would double the disk an
+    image costs. The manifest and config stay, so the image and its digest are unchanged."""
+    present = set(_ctr(address, "content", "ls", "--quiet", what="ctr content ls").stdout.split())
+    layers: set[str] = set()
+    for digest in set(manifest_digests) & present:
+        manifest = json.loads(_ctr(address, "content", "get", digest, what="ctr content get").stdout)
+        layers |= {layer["digest"] for layer in manifest.get("layers") or []}
+    if layers & present:
+        _ctr(address, "content", "rm", *sorted(layers & present), what="ctr content rm (unpacked layers)")
 
 
 def ensure(address: str, state_file: Path, wanted: Optional[Iterable[Image]] = None) -> dict[str, str]:
@@ -559,6 +575,7 @@ def ensure(address: str, state_file: Path, wanted: Optional[Iterable[Image]] = N
     finally:
         state_file.write_text(json.dumps(state, indent=2, sort_keys=True))
     _sync_digest_names(address, held)
+    _discard_layer_blobs(address, digests.values())
     return digests
 
 

@@ -58,11 +58,13 @@ class Release:
         self.installed = False
         self.install_output = ""
         self.namespaces: list[str] = []
+        self._made = 0
 
     def make_namespace(self, mode: Optional[str], stem: str = "ns", labels: Optional[dict] = None) -> str:
         """A namespace this release's webhooks cover (`tfguard.io/mode` = mode unless None), with its
         default service account in place; deleted by delete_namespaces() / stop()."""
-        name = f"{stem}-{mode or 'unlabelled'}-{self.id}"
+        self._made += 1
+        name = f"{stem}-{mode or 'unlabelled'}-{self.id}-{self._made}"
         all_labels = {TENANT_LABEL: self.id, **(labels or {})}
         if mode:
             all_labels["tfguard.io/mode"] = mode
@@ -153,7 +155,7 @@ class ClusterTfguard(Release):
         release: str = "tfguard",
         sets: Sequence[str] = (),
         isolated: bool = False,
-        timeout: float = 240.0,
+        timeout: float = 300.0,
         say=None,
     ):
         super().__init__(cp, namespace=namespace, release=release, sets=sets, isolated=isolated)

@@ -144,12 +144,16 @@ def cgroup_v1() -> bool:
 class NodeLock:
     """flock on LOCK; the kernel releases it when the holder dies, so a crash never wedges the next run."""
 
+    held_here = False  # this process holds it: a second Node here would wait for itself
+
     def __init__(self, timeout: float, say=print):
         self.timeout = timeout
         self.say = say
         self._file = None
 
     def __enter__(self) -> "NodeLock":
+        if NodeLock.held_here:
+            raise NodeError("this process runs a node already (one node per machine): use that one")
         self._file = open(LOCK, "a+")
         deadline = time.monotonic() + self.timeout
         next_note = 0.0
@@ -172,6 +176,7 @@ class NodeLock:
                 time.sleep(1)
         OWNER.write_text(json.dumps({"pid": os.getpid(), "since": time.strftime("%H:%M:%S"),
                                      "command": " ".join(sys.argv)[:200]}))
+        NodeLock.held_here = True
         return self
 
     @staticmethod
@@ -189,6 +194,7 @@ class NodeLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+            NodeLock.held_here = False
 
 
 # --- what a node leaves on the host, and removing it --------------------------------------------
@@ -543,7 +549,8 @@ class Node:
 
     # lifecycle
 
-    def start(self) -> "Node":
+    def start(self, images_only: bool = False) -> "Node":
+        """Start the node; with `images_only`, only containerd, to import the images (make images)."""
         why = unavailable()
         if why:
             raise NodeError(f"this machine cannot run a node: {why}")
@@ -563,13 +570,16 @@ class Node:
                          + (" ..." if len(leftovers) > 8 else ""))
             self._prepare_host()
             mark("host")
-            self.cp = ControlPlane(scheduler=True, bind_address=NODE_IP, **self.control_plane_args).start()
-            mark("control plane")
-            self._route_kubernetes_service()
+            if not images_only:
+                self.cp = ControlPlane(scheduler=True, bind_address=NODE_IP, **self.control_plane_args).start()
+                mark("control plane")
+                self._route_kubernetes_service()
             self._start_containerd()
             mark("containerd")
             self.image_digests = images_mod.ensure(self.containerd_address, self._image_state(), self.wanted_images)
             mark("images")
+            if images_only:
+                return self
             self._crictl("rmp", "--all", "--force", what="removing Pods an earlier node left in containerd")
             self._start_kubelet()
             self._wait_ready()
@@ -725,6 +735,16 @@ class Node:
         return (status.get("repoDigests") or [status["id"]])[0]
 
 
+def import_images(wanted: Optional[Sequence[images_mod.Image]] = None, lock_timeout: float = 1200.0) -> dict[str, str]:
+    """Build what is missing and import it into the node's containerd, with no node running: what
+    `make images` does, so that no test pays for a first import. {name: manifest digest}"""
+    node = Node(images=wanted, lock_timeout=lock_timeout)
+    try:
+        return node.start(images_only=True).image_digests
+    finally:
+        node.stop()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     import argparse
 
@@ -733,7 +753,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_parser("up", help="a control plane and this machine as its node, in the foreground until Ctrl-C")
     sub.add_parser("check", help="say whether this machine can run a node")
     sub.add_parser("sweep", help="remove what a node left behind (waits for the node lock)")
+    sub.add_parser("images", help="build the node's images and import them into its containerd (make images)")
     args = parser.parse_args(argv)
+    if args.command == "images":
+        why = unsuitable()
+        if why:  # the node's tests skip with the same reason
+            print(f"node: images not built: {why}", file=sys.stderr)
+            return 0
+        try:
+            for name, digest in import_images().items():
+                print(f"{name}: {digest}")
+        except (ControlPlaneError, CommandFailed, FileNotFoundError) as error:
+            print(f"node: {error}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "check":
         why = unavailable()
         print(why or "this machine can run a node")

@@ -71,3 +71,16 @@ def test_a_sigkilled_owner_takes_its_control_plane_with_it():
         assert wait_gone(pids) == []
     finally:
         owner.kill()
+
+
+def test_kubectl_and_helm_keep_their_caches_in_the_control_planes_temp_dir():
+    """Discovery caches are keyed by host:port: in ~/.kube/cache a later control plane on a reused
+    port would find another API server's resources (a flaky `helm install` on a shared machine)."""
+    from pathlib import Path
+
+    with ControlPlane(controller_manager=False) as cp:
+        cp.kubectl("api-resources")
+        cp.helm("list", "-A")
+        key = cp.server.removeprefix("https://").replace(":", "_")
+        assert (cp.workdir / "kube-cache" / "discovery" / key).is_dir()
+        assert not (Path.home() / ".kube" / "cache" / "discovery" / key).exists()

@@ -16,7 +16,11 @@ from cryptography import x509
 from harness import images
 from harness.node import NODE_NAME
 
-# Admission only (replicas 0): no Pod is made, so these tests need no TensorFlow.
+# Admission only (replicas 0): no Pod is made, so these tests need no TensorFlow. The image is
+# examples/unknown-image's, which nothing runs: its verdict stays `unknown` (a warning, never a denial).
+UNKNOWN_IMAGE = "acme/model-server:3.2"
+
+
 def deployment(name: str, annotated: bool = True) -> str:
     meta = {"tfguard.io/model-producer-version": "2.15.1"} if annotated else {}
     return json.dumps({
@@ -24,7 +28,7 @@ def deployment(name: str, annotated: bool = True) -> str:
         "metadata": {"name": name, "annotations": meta},
         "spec": {"replicas": 0, "selector": {"matchLabels": {"app": name}},
                  "template": {"metadata": {"labels": {"app": name}, "annotations": meta},
-                              "spec": {"containers": [{"name": "server", "image": images.IN_HOUSE_IMAGE}]}}},
+                              "spec": {"containers": [{"name": "server", "image": UNKNOWN_IMAGE}]}}},
     })
 
 
@@ -42,8 +46,7 @@ def test_the_webhook_and_operator_run_as_the_charts_pods(node_tfguard, node):
         assert pod["status"]["phase"] == "Running"
         (container,) = pod["status"]["containerStatuses"]
         assert container["ready"] and container["image"].endswith(f"tfguard/tfguard:{version}")
-        assert container["imageID"].split("@")[-1] == node.image_digests[f"tfguard/tfguard:{version}"] or \
-            container["imageID"].endswith(node.image_id(f"tfguard/tfguard:{version}").split("@")[-1])
+        assert container["imageID"].endswith("@" + node.image_digests[f"tfguard/tfguard:{version}"])
         assert container["restartCount"] == 0  # liveness never failed
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from tfguard.compat.catalog import parse
+
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def image_keys(image: str) -> list[str]:
-    """The lookup keys of an image reference: itself, with :latest when untagged, and its digest."""
+    """The lookup keys of an image reference: itself, with :latest when untagged, its digest, and its
+    canonical form. The canonical form drops the default registry and `library/`: a Pod spec says
+    `acme/server:1` where the kubelet reports (and the operator records) `docker.io/acme/server:1`."""
     image = (image or "").strip()
     if not image:
         return []
@@ -19,6 +23,11 @@ def image_keys(image: str) -> list[str]:
         keys.append(digest)
     elif ":" not in name.rsplit("/", 1)[-1]:
         keys.append(name + ":latest")
+    parsed = parse(image)
+    if parsed is not None and not parsed.digest:
+        canonical = f"{parsed.registry + '/' if parsed.registry else ''}{parsed.repository}:{parsed.tag or 'latest'}"
+        if canonical not in keys:
+            keys.append(canonical)
     return keys
 
 
