@@ -384,9 +384,11 @@ def pod_status_column(kubectl: Kubectl, namespace: str, pod: str) -> str:
 
 def wait_for_pod_status(
     kubectl: Kubectl, namespace: str, app: str, wanted: Sequence[str], timeout: float = 300.0, say=None,
+    unexpected: Sequence[str] = (),
 ) -> tuple[dict, str]:
     """Until the Pod of Deployment `app` shows one of `wanted` STATUS values; (the Pod, its STATUS).
-    `say` gets each new STATUS, so a user sees what is being waited for."""
+    `say` gets each new STATUS, so a user sees what is being waited for; a STATUS in `unexpected`
+    ends the wait at once (TimeoutError with `kubectl describe pod`)."""
     deadline = time.monotonic() + timeout
     seen = ""
     while True:
@@ -399,9 +401,10 @@ def wait_for_pod_status(
         if status in wanted:
             done = kubectl("get", "pod", pod["metadata"]["name"], "-n", namespace, "-o", "json")
             return json.loads(done.stdout), status
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or status in unexpected:
             described = kubectl("describe", "pod", pod["metadata"]["name"], "-n", namespace, check=False).stdout
-            raise TimeoutError(f"Pod of {app} in {namespace} still {status or 'not found'} after {timeout:.0f}s, "
+            raise TimeoutError(f"Pod of {app} in {namespace} is {status or 'not found'} "
+                               f"({'unexpected' if status in unexpected else f'after {timeout:.0f}s'}), "
                                f"not {' or '.join(wanted)}:\n{described[-3000:]}")
         time.sleep(0.5)
 

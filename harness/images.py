@@ -561,6 +561,7 @@ def ensure(address: str, state_file: Path, wanted: Optional[Iterable[Image]] = N
     """Every image of `wanted` (default all_images()) in containerd at `address`; {name: digest}.
 
     `state_file` (next to containerd's root) remembers which build each name holds."""
+    everything = wanted is None
     wanted = list(all_images() if wanted is None else wanted)
     try:
         state = json.loads(state_file.read_text())
@@ -568,6 +569,13 @@ def ensure(address: str, state_file: Path, wanted: Optional[Iterable[Image]] = N
         state = {}
     held = containerd_images(address)
     _remove_cache_names(address, held)
+    if everything:  # what an earlier recipe imported and no recipe names any more
+        names = {image.name for image in wanted}
+        for name in [n for n in state if not any(n == w or n.endswith("/" + w) for w in names)]:
+            if name in held:
+                _ctr(address, "images", "remove", name, what=f"ctr images remove {name}")
+                del held[name]
+            del state[name]
     digests = {}
     try:
         for image in wanted:
@@ -576,7 +584,21 @@ def ensure(address: str, state_file: Path, wanted: Optional[Iterable[Image]] = N
         state_file.write_text(json.dumps(state, indent=2, sort_keys=True))
     _sync_digest_names(address, held)
     _discard_layer_blobs(address, digests.values())
+    if everything:
+        _remove_stale_ids(address, held, digests.values())
     return digests
+
+
+def _remove_stale_ids(address: str, held: dict[str, str], manifests: Iterable[str]) -> None:
+    """The CRI names every image it has seen `sha256:<image ID>` too; once a tag points at a newer
+    build, that name is all that keeps the old one's snapshots on disk."""
+    current = set()
+    for digest in set(manifests):
+        manifest = json.loads(_ctr(address, "content", "get", digest, what="ctr content get").stdout)
+        current.add(manifest["config"]["digest"])
+    for name in [n for n in held if n.startswith("sha256:") and n not in current]:
+        _ctr(address, "images", "remove", name, what=f"ctr images remove {name}")
+        del held[name]
 
 
 def _repository(name: str) -> str:

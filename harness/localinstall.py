@@ -50,7 +50,7 @@ class Release:
 
     def __init__(self, cp: ControlPlane, *, namespace: str, release: str, sets: Sequence[str], isolated: bool = False):
         self.cp = cp
-        self.id = uuid.uuid4().hex[:6]
+        self.id = "r" + uuid.uuid4().hex[:5]  # never all digits: helm --set would make it a number
         self.namespace = namespace.replace("{id}", self.id)
         self.release = release.replace("{id}", self.id)
         self.isolated = isolated

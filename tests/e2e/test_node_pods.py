@@ -118,6 +118,8 @@ def test_the_imagestack_is_keyed_by_the_digest_the_kubelet_reports(story, node):
     assert story["stack"]["spec"]["imageDigest"] == reported
     assert reported in node.image_id(ACME)  # what containerd's CRI says for that image
     assert story["stack"]["spec"]["stack"]["tensorflowVersion"] == OLD_TF
+    # Found by the reference the Pod spec used as well as by the one the kubelet reports:
+    assert ACME in story["stack"]["spec"]["references"]
 
 
 def test_the_next_rollout_of_the_same_model_is_denied_at_admission(story):
@@ -148,14 +150,20 @@ def test_the_probe_runs_after_the_pods_own_init_containers(story):
     assert "PROBE_MODEL_NOT_CHECKED" not in [w["code"] for w in report.get("warnings") or []]
 
 
-@pytest.mark.parametrize("stack, code", [("tf2.15-numpy2", "PROBE_NUMPY_ABI"), ("tf2.15-keras3", "PROBE_TF_KERAS_BROKEN")])
-def test_a_broken_stack_is_found_by_the_probe_in_a_real_container(node, node_namespace, models_image, stack, code):
+# (stack, the example whose model and loader meet the breakage, the probe's code): NumPy 2 breaks the
+# import itself; Keras 3 over TF 2.15 breaks tf.keras, which only a Keras loader needs.
+BROKEN = [("tf2.15-numpy2", "loads", "PROBE_NUMPY_ABI"), ("tf2.15-keras3", "keras2-on-keras3", "PROBE_TF_KERAS_BROKEN")]
+
+
+@pytest.mark.parametrize("stack, example, code", BROKEN)
+def test_a_broken_stack_is_found_by_the_probe_in_a_real_container(node, node_namespace, models_image, stack, example,
+                                                                 code):
     cp = node.cp
     ns = node_namespace("enforce", stem="broken")
     image = images.broken_stack_image(stack).name
-    manifest = gallery.node_manifest(gallery.BY_NAME["unknown-image"], models_image, image=image, name="broken")
-    manifest["spec"]["template"]["spec"]["initContainers"] = []  # no model: the stack alone is judged
+    manifest = gallery.node_manifest(gallery.BY_NAME[example], models_image, image=image, name="broken")
     assert gallery.apply_manifest(cp.kubectl, ns, manifest).returncode == 0
-    pod, _ = gallery.wait_for_pod_status(cp.kubectl, ns, "broken", ("Init:Error", "Init:CrashLoopBackOff"))
+    pod, _ = gallery.wait_for_pod_status(cp.kubectl, ns, "broken", ("Init:Error", "Init:CrashLoopBackOff"),
+                                         unexpected=("Running",))
     report = termination_report(gallery.init_container_status(pod, "tfguard-probe"))
     assert code in failed_codes(report)
