@@ -169,6 +169,9 @@ def test_webhook_is_highly_available_and_never_blocks_a_drain(render):
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     (tls,) = [v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "tls"]
     assert tls["secret"]["secretName"] == "tfguard-webhook-tls"
+    # The chart creates that Secret empty: naming the keys holds the container until the operator
+    # has written the pair, so the server never starts without it (and restarts).
+    assert {item["key"] for item in tls["secret"]["items"]} == {"tls.crt", "tls.key"}
 
 
 def test_the_service_selects_the_webhook_pods(render):

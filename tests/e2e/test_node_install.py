@@ -47,7 +47,8 @@ def test_the_webhook_and_operator_run_as_the_charts_pods(node_tfguard, node):
         (container,) = pod["status"]["containerStatuses"]
         assert container["ready"] and container["image"].endswith(f"tfguard/tfguard:{version}")
         assert container["imageID"].endswith("@" + node.image_digests[f"tfguard/tfguard:{version}"])
-        assert container["restartCount"] == 0  # liveness never failed
+        # Liveness never failed, nor did the process exit (lastState says why if it did).
+        assert container["restartCount"] == 0, (pod["metadata"]["name"], container.get("lastState"))
 
 
 def test_the_api_server_reaches_the_webhook_through_its_service(node_tfguard, node):
