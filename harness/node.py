@@ -66,6 +66,16 @@ SHIM_SOCKETS = Path("/run/containerd")  # containerd 1.6 puts shim sockets in /r
 INSTALL_PACKAGES = REPO / "hack" / "node" / "install-packages.sh"
 
 
+# The node's tests are opt-in: on a cold machine its images cost about half an hour of building, and a
+# machine holds one node at a time, so sessions that share it would queue (BENCHMARKS.md, "A real node").
+ENABLE_ENV = "TFGUARD_NODE"
+
+
+def enabled_for_tests() -> bool:
+    """Whether tests run on a real node (TFGUARD_NODE=1, as `make test-node` and CI's node job set)."""
+    return os.environ.get(ENABLE_ENV) == "1"
+
+
 class NodeError(ControlPlaneError):
     """The node could not start or stop; the message says why (with a log tail)."""
 

@@ -8,6 +8,8 @@ first use if its binaries are not cached yet (see docs/control-plane.md).
 A test that asks for a node fixture (`node`, `node_tfguard`, `node_namespace`, `psa_namespace`,
 `models_image`) is marked `cluster` and `node`: the node is its own control plane with a kubelet,
 started once per session and only when such a test runs, so the API-server-only tests stay fast.
+The node is opt-in (TFGUARD_NODE=1, `make test-node`): without it those tests skip, saying what
+covers the same path on the bare control plane.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import uuid
 import pytest
 
 from harness import controlplane
+from harness import node as node_module
 from harness.prerequisites import missing
 
 CLUSTER_FIXTURES = {"control_plane", "namespace"}
@@ -29,7 +32,9 @@ POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
 def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if NODE_FIXTURES & fixtures:
+        # The gallery runs on the node when there is one (tests/e2e/conftest.py: gallery_release).
+        on_node = "gallery_release" in fixtures and node_module.enabled_for_tests()
+        if NODE_FIXTURES & fixtures or on_node:
             item.add_marker(pytest.mark.node)
             item.add_marker(pytest.mark.cluster)
         if CLUSTER_FIXTURES & fixtures:
@@ -76,8 +81,12 @@ def namespace(control_plane, request):
 def node():
     """This machine as the one node of its own control plane (harness.node.Node): Pods really run.
     `node.cp` is its ControlPlane, `node.image_digests` the digests of the images it holds."""
-    from harness import images, node as node_module
+    from harness import images
 
+    if not node_module.enabled_for_tests():
+        pytest.skip(f"the real node is opt-in: {node_module.ENABLE_ENV}=1 (make test-node) runs it. On the bare "
+                    "control plane, tests/e2e/test_external_install.py and test_gallery.py cover the chart and "
+                    "admission; tests/operator covers what the operator does with a probe's report")
     why = node_module.unsuitable()
     if why:
         pytest.skip(f"no real node on this machine: {why}. What needs only an API server is covered "

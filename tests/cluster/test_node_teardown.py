@@ -26,6 +26,9 @@ pytestmark = [pytest.mark.cluster, pytest.mark.node]
 def machine_can_run_a_node():
     from harness import images
 
+    if not node_module.enabled_for_tests():
+        pytest.skip(f"the real node is opt-in: {node_module.ENABLE_ENV}=1 (make test-node) runs it; "
+                    "tests/cluster/test_cluster_teardown.py covers the control plane's own teardown")
     why = node_module.unsuitable()
     if why:
         pytest.skip(f"no real node on this machine: {why}; tests/cluster/test_cluster_teardown.py covers "
