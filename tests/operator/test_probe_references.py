@@ -1,6 +1,7 @@
 """What the kubelet reports as a probe container's image is the name containerd gives the image,
 which need not be the reference the Pod spec used (found on the real node: `docker.io/...`, or
-another tag of the same image): the probe result keeps both, so the ImageStack is found by either."""
+another tag of the same image): the probe result is the Pod spec's reference, which the webhook
+looks up, with the digest the kubelet reports."""
 
 import json
 
@@ -23,8 +24,7 @@ def pod(spec_image: str, reported_image: str) -> dict:
     }
 
 
-def test_the_pod_specs_reference_is_kept_beside_the_one_the_kubelet_reports():
+def test_the_pod_specs_reference_is_recorded_not_the_one_the_kubelet_reports():
     probe = read_pod_probe(pod("acme/tf-serving:5.1", "docker.io/acme/tf-serving:latest"))
-    assert probe.image == "docker.io/acme/tf-serving:latest"
-    assert probe.spec_image == "acme/tf-serving:5.1"
+    assert probe.image == "acme/tf-serving:5.1"
     assert probe.image_digest == "sha256:" + "a" * 64

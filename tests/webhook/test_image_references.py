@@ -29,5 +29,5 @@ def test_another_registry_is_another_image():
 def test_the_store_finds_a_stack_by_the_pod_specs_reference():
     store = FactStore()
     store.put_stack(image_stack("docker.io/acme/model-server:3.2"))
-    found = store.stack_for("acme/model-server:3.2")
+    found = store.stack_for("acme/model-server:3.2", "ml")
     assert found is not None and found.tensorflow_version == "2.15.1"

@@ -284,8 +284,7 @@ async def ensure_image_stack(rt: Runtime, result: PodProbe) -> None:
     name = image_stack_name(result.stack.image, result.stack.image_digest, result.namespace)
     existing = rt.store.stack_object(name)
     plural = resource_path(GROUP, VERSION, "imagestacks")
-    references = sorted(set(((existing or {}).get("spec") or {}).get("references") or [])
-                        | {result.image, result.spec_image or ""} - {""})
+    references = sorted(set(((existing or {}).get("spec") or {}).get("references") or []) | {result.image} - {""})
     wanted = image_stack_body(result, references)
     status = observation_status(result)
     if existing is None:

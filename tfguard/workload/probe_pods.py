@@ -39,9 +39,6 @@ class PodProbe:
     finished_at: str  # RFC 3339, from the terminated state
     exit_code: Optional[int]
     report: ProbeReport
-    # The reference the Pod spec asked for. The kubelet reports the one containerd names the image
-    # by, which is another tag of the same image when it has several (docker.io/... besides).
-    spec_image: Optional[str] = None
 
     # What the report says, without `.report.` everywhere.
     @property
@@ -138,7 +135,6 @@ def read_pod_probe(pod: dict[str, Any]) -> Optional[PodProbe]:
         finished_at=terminated.get("finishedAt") or "",
         exit_code=terminated.get("exitCode"),
         report=report,
-        spec_image=_spec_image(pod),
     )
 
 
