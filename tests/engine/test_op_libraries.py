@@ -114,3 +114,14 @@ def test_which_tf_serving_releases_link_which_libraries():
     assert set(oplibs.serving_op_libraries("2.10.0")) == {"tensorflow-text"}
     assert oplibs.serving_op_libraries("2.11.0")["tensorflow-decision-forests"] == "1.3.0"
     assert oplibs.serving_op_libraries("2.12.0") == {"tensorflow-text": "2.12.0", "tensorflow-decision-forests": "1.3.0"}
+
+
+def test_tf_serving_after_its_notes_stop_naming_the_text_release_has_the_ops_of_its_own_era():
+    named = oplibs.serving_op_libraries("2.15.0")["tensorflow-text"]
+    assert named == "2.12.0"  # the last release whose notes name one
+    era = oplibs.release_built_for("tensorflow-text", "2.15.0")
+    newer = oplibs.release_ops(oplibs.measured("tensorflow-text", era)) - oplibs.release_ops(
+        oplibs.measured("tensorflow-text", named))
+    assert newer, "the measured text releases of 2.12 and 2.15 register the same ops"
+    assert oplibs.linked_ops("tensorflow-text", named, "2.15.0") >= oplibs.release_ops(oplibs.measured("tensorflow-text", era))
+    assert evaluate(model(sorted(newer)[0]), catalog.lookup("tensorflow/serving:2.15.0")).verdict == "compatible"

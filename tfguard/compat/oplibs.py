@@ -137,6 +137,23 @@ def serving_op_libraries(release: str) -> dict[str, str]:
     return linked
 
 
+def linked_ops(library: str, version: str, tensorflow: Optional[str]) -> frozenset[str]:
+    """The ops a model server built with `library` `version` (its release notes' word) on `tensorflow`
+    has: those of that release, and of every later measured release built for a TF minor up to the
+    server's own. The notes stop naming the library's release after a while (tensorflow-text after
+    TF Serving 2.12), and the server's build pins a release of its own era; taking the newest it
+    could have linked leans towards admitting."""
+    files = serving_files(library)
+    release = measured(library, version)
+    ops = set(release_ops(release, files)) if release is not None else set()
+    tf = version_key(tensorflow or "")[:2]
+    for later in _measured_releases(library):
+        built = [version_key(m)[:2] for m in later.get("built_for") or []]
+        if version_key(later["version"]) >= version_key(version) and built and min(built) <= tf:
+            ops |= release_ops(later, files)
+    return frozenset(ops)
+
+
 def serving_files(library: str) -> Optional[tuple[str, ...]]:
     """The library's shared objects whose ops TF Serving links (None: all of its ops)."""
     entry = next((e for e in _serving_links() if e["library"] == library), None)

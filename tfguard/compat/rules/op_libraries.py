@@ -23,9 +23,7 @@ def _loaded(j: Judgement) -> dict[str, tuple[Optional[str], frozenset[str]]]:
     loaded: dict[str, tuple[Optional[str], frozenset[str]]] = {}
     if j.serving_only:
         for library, version in installed.items():
-            release = oplibs.measured(library, version)
-            if release is not None:
-                loaded[library] = (version, oplibs.release_ops(release, oplibs.serving_files(library)))
+            loaded[library] = (version, oplibs.linked_ops(library, version, j.tf))
         return loaded
     for module in j.imports:
         library = oplibs.library_of_module(module)
