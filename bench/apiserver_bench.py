@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -236,7 +237,7 @@ class Webhooks:
         import ssl
 
         context = ssl.create_default_context(cafile=str(self.tfguard.cert_dir / "ca.crt"))
-        with urllib.request.urlopen(f"{self.tfguard.url}/metrics", context=context, timeout=10) as response:
+        with urllib.request.urlopen(f"{self.tfguard.url}/metrics", context=context, timeout=60) as response:
             text = response.read().decode()
         return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                        if line.startswith("tfguard_admission_requests_total{") and f'verdict="{verdict}' in line))
@@ -244,7 +245,7 @@ class Webhooks:
     def _probe(self) -> None:
         """A server-side dry run of an annotated Deployment: it reaches the webhook iff registered."""
         body = deployment(f"probe-{time.monotonic_ns()}", ENFORCE, MODEL)
-        self.cp.request("POST", f"/apis/apps/v1/namespaces/{ENFORCE}/deployments?dryRun=All", body)
+        api(self.cp, "POST", f"/apis/apps/v1/namespaces/{ENFORCE}/deployments?dryRun=All", body)
 
     def set(self, registered: bool) -> None:
         if registered == self.registered:
@@ -269,14 +270,26 @@ class Webhooks:
         raise RuntimeError(f"the API server did not {'pick up' if registered else 'drop'} the webhooks in 60 s")
 
 
+def api(cp, method: str, path: str, body=None, tries: int = 4):
+    """cp.request, again after a timeout: on a loaded 2-core machine a collection DELETE can take
+    longer than the harness's 30 s (the API server goes on with it either way)."""
+    for attempt in range(tries):
+        try:
+            return cp.request(method, path, body)
+        except (TimeoutError, OSError) as exc:
+            if attempt == tries - 1 or isinstance(exc, urllib.error.HTTPError):
+                raise
+            time.sleep(2)
+
+
 def clean(cp, workload: str) -> None:
     """Delete what a round left and wait until the garbage collector has removed the ReplicaSets."""
     namespace, path, _, _ = WORKLOAD_SHAPES[workload]
-    cp.request("DELETE", path.format(ns=namespace))
+    api(cp, "DELETE", path.format(ns=namespace))
     for collection in ([path.format(ns=namespace)] +
                        ([f"/apis/apps/v1/namespaces/{namespace}/replicasets"] if "deployments" in path else [])):
         deadline = time.monotonic() + 120
-        while cp.request("GET", collection + "?limit=1")["items"] and time.monotonic() < deadline:
+        while api(cp, "GET", collection + "?limit=1")["items"] and time.monotonic() < deadline:
             time.sleep(0.5)
 
 
@@ -289,7 +302,7 @@ _WEBHOOK_SERIES = re.compile(
 def webhook_time(cp) -> dict[str, float]:
     """The API server's own account of its calls to tfguard's webhooks: count, seconds, and calls
     under each histogram bound (apiserver_admission_webhook_admission_duration_seconds)."""
-    with urllib.request.urlopen(cp.server + "/metrics", context=cp.ssl_context(), timeout=30) as response:
+    with urllib.request.urlopen(cp.server + "/metrics", context=cp.ssl_context(), timeout=60) as response:
         text = response.read().decode()
     totals: dict[str, float] = {}
     for line in text.splitlines():
@@ -303,12 +316,45 @@ def webhook_time(cp) -> dict[str, float]:
     return totals
 
 
+class Connections:
+    """The TCP connections to the webhook's port seen while a round runs (/proc/net/tcp, sampled every
+    0.1 s): how many connections the API server opened to tfguard, to compare with its calls. A
+    connection that lives less than a sample's interval may be missed, so this is a lower bound."""
+
+    def __init__(self, port: int):
+        self.port, self.seen, self._stop = port, set(), threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        local = f":{self.port:04X}"
+        while not self._stop.wait(0.1):
+            for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+                try:
+                    lines = Path(table).read_text().splitlines()[1:]
+                except OSError:
+                    continue
+                for line in lines:
+                    fields = line.split()
+                    if fields[1].endswith(local) and fields[3] == "01":  # ESTABLISHED, to the webhook
+                        self.seen.add(fields[2])
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self._thread.join()
+
+
 def one_round(vegeta, cp, webhooks, pids, workload: str, tag: str, registered: bool, work: Path, rate: float = 0) -> dict:
     webhooks.set(registered)
     admitted, calls = webhooks.admissions(), webhook_time(cp)
     cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
     lines = targets(workload, tag, cp.server, PACED_LAG if rate else LAG)
-    figures = summary(attack(vegeta, cp, lines, SECONDS, work / "round.bin", rate))
+    with Connections(webhooks.tfguard.port) as connections:
+        figures = summary(attack(vegeta, cp, lines, SECONDS, work / "round.bin", rate))
+    figures["connections"] = len(connections.seen)
     figures["cpu_ms_per_create"] = {name: (cpu_seconds(pid) - cpu[name]) * 1000 / max(figures["created"], 1)
                                     for name, pid in pids.items()}
     figures["admissions"] = webhooks.admissions() - admitted
@@ -368,8 +414,8 @@ def profile_judged(cp, webhooks) -> bool:
     """The webhook holds the profile once a dry run of the profiled Deployment is judged incompatible
     (its invented ops); without the profile it would be unknown."""
     before = webhooks.admissions("incompatible")
-    cp.request("POST", f"/apis/apps/v1/namespaces/{WARN}/deployments?dryRun=All",
-               deployment(f"probe-{time.monotonic_ns()}", WARN, PROFILED))
+    api(cp, "POST", f"/apis/apps/v1/namespaces/{WARN}/deployments?dryRun=All",
+        deployment(f"probe-{time.monotonic_ns()}", WARN, PROFILED))
     return webhooks.admissions("incompatible") > before
 
 
@@ -426,7 +472,9 @@ def report(saturated, paced, rates, load_before, load_after, webhook_rss) -> int
             print(f"    the API server's own timing of its {count:.0f} calls to tfguard's webhooks: mean "
                   f"{calls['sum'] / count * 1000:.1f} ms; {under}")
         judged = median([r["admissions"] / max(r["created"], 1) for r in with_])
-        print(f"    webhook admissions per created object: {judged:.2f}")
+        opened = sum(r["connections"] for r in with_)
+        print(f"    webhook admissions per created object: {judged:.2f}; TCP connections the API server opened to "
+              f"the webhook: at least {opened} for {sum(r['admissions'] for r in with_)} admissions")
         for r in saturated[(workload, True)] + saturated[(workload, False)] + paced[(workload, True)] + paced[(workload, False)]:
             failures += r["failed"]
             if r["failed"]:

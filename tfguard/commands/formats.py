@@ -12,7 +12,6 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import quote
-from xml.etree import ElementTree as ET
 
 from tfguard import __version__
 from tfguard.compat.codes import CODES
@@ -160,6 +159,8 @@ def sarif(results: list[Result]) -> str:
 
 
 def junit(results: list[Result]) -> str:
+    from xml.etree import ElementTree as ET  # only junit output needs it
+
     found = counts(results)
     failures, skipped = found.get("incompatible", 0), found.get("skipped", 0)
     suites = ET.Element("testsuites", name="tfguard", tests=str(len(results)), failures=str(failures),

@@ -148,15 +148,18 @@ class NodeStore:
         for pool in self._pools.values():
             if not wanted.fits_pool(pool):
                 continue
-            for name, own in pool.members.items():
-                if not wanted.fits_node(name, pool, own):
-                    continue
-                key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(pool.facts.items()))
-                group = groups.get(key)
-                if group is None:
-                    group = groups[key] = NodeFacts(**pool.facts)
-                group.names.append(name)
-                group.count += 1
+            if wanted.node_name is None and not wanted.selector and wanted.terms is None:
+                fitting = list(pool.members)  # nothing narrows the pool: every member fits
+            else:
+                fitting = [name for name, own in pool.members.items() if wanted.fits_node(name, pool, own)]
+            if not fitting:
+                continue
+            key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(pool.facts.items()))
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = NodeFacts(**pool.facts)
+            group.names += fitting
+            group.count += len(fitting)
         for group in groups.values():
             group.names.sort()
         return sorted(groups.values(), key=lambda g: g.names[0])

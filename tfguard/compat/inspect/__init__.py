@@ -31,8 +31,8 @@ def inspect_model(
     path: "os.PathLike[str] | str", limits: Optional[Limits] = None, digest: bool = True
 ) -> ModelFacts:
     """The facts of the model at `path`; `digest=False` skips hashing the model files."""
-    from tfguard.compat.inspect.h5 import inspect_h5, is_hdf5
-    from tfguard.compat.inspect.keras_zip import inspect_keras_zip
+    # each format's reader is imported on its own branch: a .keras file needs no protobuf, a
+    # SavedModel no zipfile or subprocess
     from tfguard.compat.inspect.savedmodel import SAVED_MODEL_PB, inspect_saved_model, is_saved_model_dir
 
     limits = limits or Limits.from_env()
@@ -51,17 +51,22 @@ def inspect_model(
         return inspect_model(path.parent, limits, digest)
     head = read_head(path, 4)
     if head in (ZIP_SIGNATURE, EMPTY_ZIP_SIGNATURE):
+        from tfguard.compat.inspect.keras_zip import inspect_keras_zip
+
         facts = inspect_keras_zip(path, limits)
-    elif is_hdf5(path):
-        facts = inspect_h5(path, limits)
-    elif path.suffix == ".h5":
-        raise InspectError(path, "not an HDF5 file (no HDF5 signature)")
-    elif path.suffix == ".keras":
-        raise InspectError(path, "not a zip archive (a .keras file is one)")
     else:
-        raise InspectError(
-            path, "not a model: expected a SavedModel directory, a .keras zip or a Keras .h5 file"
-        )
+        from tfguard.compat.inspect.h5 import inspect_h5, is_hdf5
+
+        if is_hdf5(path):
+            facts = inspect_h5(path, limits)
+        elif path.suffix == ".h5":
+            raise InspectError(path, "not an HDF5 file (no HDF5 signature)")
+        elif path.suffix == ".keras":
+            raise InspectError(path, "not a zip archive (a .keras file is one)")
+        else:
+            raise InspectError(
+                path, "not a model: expected a SavedModel directory, a .keras zip or a Keras .h5 file"
+            )
     facts.digest = file_digest(path) if digest else None
     return facts
 

@@ -9,10 +9,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from google.protobuf import message as _message
-
 from tfguard.compat.facts import ModelFacts
-from tfguard.compat.inspect import schema, wire
+from tfguard.compat.inspect import wire
 from tfguard.compat.inspect.files import read_bounded
 from tfguard.compat.inspect.keras_config import compile_facts, keras_classes
 from tfguard.compat.inspect.limits import Limits
@@ -38,6 +36,10 @@ def parse_saved_model(data: bytes, path: "Path | str" = SAVED_MODEL_PB) -> Any:
     if len(data) >= PROTOBUF_LIMIT:
         raise InspectError(path, f"{len(data) / (1 << 30):.1f} GiB: protobuf (and so TensorFlow) parses no message "
                            "of 2 GiB or more", unloadable=True)
+    from google.protobuf import message as _message
+
+    from tfguard.compat.inspect import schema  # protobuf: imported where a message is parsed (not for .keras/.h5)
+
     try:
         saved_model = schema.BINARY.SavedModel.FromString(data)
     except (_message.DecodeError, RecursionError, ValueError) as exc:
@@ -50,6 +52,8 @@ def parse_saved_model(data: bytes, path: "Path | str" = SAVED_MODEL_PB) -> Any:
 
 def parse_saved_model_text(text: bytes, path: "Path | str" = SAVED_MODEL_PBTXT) -> Any:
     from google.protobuf import text_format  # rare, and ~25 ms to import
+
+    from tfguard.compat.inspect import schema
 
     saved_model = schema.TEXT.SavedModel()
     try:
@@ -193,6 +197,10 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
 def keras_metadata(data: bytes, path: "Path | str" = KERAS_METADATA_PB) -> dict[str, Any]:
     """From keras_metadata.pb: keras_version and backend (the root object's JSON metadata), the
     classes and config keys of every object Keras 2 revives, and the root's training config."""
+    from google.protobuf import message as _message
+
+    from tfguard.compat.inspect import schema
+
     try:
         metadata = schema.BINARY.KerasSavedMetadata.FromString(data)
     except (_message.DecodeError, RecursionError, ValueError) as exc:
