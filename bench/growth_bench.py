@@ -17,7 +17,9 @@ other work disturbs least. Each table has its baseline measured beside it on the
                 annotate.assess alone per workload.
 Per-unit columns (µs per KB, µs per op, bytes per object) show where growth stops being linear.
 
-`python -m bench growth`; TFGUARD_BENCH_GROWTH_MAX (default 100000) caps the store sizes.
+`python -m bench growth`; TFGUARD_BENCH_GROWTH_MAX (default 100000) caps the store sizes,
+TFGUARD_BENCH_GROWTH_PARTS (default size,ops,stores,recheck) picks the tables, and
+TFGUARD_BENCH_BASELINE_TREE=DIR times that checkout's NodeStore beside this one's.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import uuid
 
 from bench.apiserver_bench import WARN, deployment
 
+PARTS = os.environ.get("TFGUARD_BENCH_GROWTH_PARTS", "size,ops,stores,recheck").split(",")
 STORE_MAX = int(os.environ.get("TFGUARD_BENCH_GROWTH_MAX", "100000"))
 SIZES_KB = (1, 4, 16, 64, 256, 1024, 1400)
 OP_COUNTS = (10, 100, 500, 1000, 2000, 5000)
@@ -173,10 +176,9 @@ def image_stack(i: int) -> dict:
     return obj
 
 
-def model_profile(i: int) -> dict:
-    obj = profile(30)
-    obj["metadata"] = {"name": f"model-{i}", "namespace": f"team-{i % 50}"}
-    return obj
+def model_profile(i: int, template: dict) -> dict:
+    return {**template, "metadata": {"name": f"model-{i}", "namespace": f"team-{i % 50}"},
+            "spec": json.loads(json.dumps(template["spec"]))}  # each its own lists, as from the API
 
 
 def node(i: int) -> dict:
@@ -201,6 +203,7 @@ def baseline_node_store():
 
     spec = importlib.util.spec_from_file_location("baseline_nodes", Path(tree) / "tfguard" / "workload" / "nodes.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module.NodeStore
 
@@ -231,7 +234,8 @@ def by_store_size() -> None:
         print(f"  {'ImageStacks':12}{n:>8}{mem / 1e6:>9.1f}{mem / n:>11.0f}{lookup:>11.2f}{floor:>9.2f}")
         del stacks, store
 
-        profiles = [model_profile(i) for i in range(n)] if n <= 10_000 else None
+        template = profile(30)
+        profiles = [model_profile(i, template) for i in range(n)] if n <= 10_000 else None
         if profiles is not None:
             def build_profiles():
                 store = FactStore()
@@ -344,10 +348,8 @@ def by_workloads() -> None:
 def main() -> int:
     load_before = os.getloadavg()
     print(f"Growth bench: in-process CPU time (best of 3 batches), {os.cpu_count()} CPUs shared with other work")
-    by_size()
-    by_ops()
-    by_store_size()
-    by_workloads()
+    for part in PARTS:
+        {"size": by_size, "ops": by_ops, "stores": by_store_size, "recheck": by_workloads}[part]()
     print(f"\nload average (1 min) before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -58,11 +58,11 @@ def arms(model: Path, tf_python: Path, tf_load: str) -> dict[str, tuple[list[str
     py = sys.executable
     cli = [py, "-m", "tfguard.cli"]
     # Both trees through PYTHONPATH (the children run in /, so no checkout is on sys.path by accident)
-    this = {**os.environ, "PYTHONPATH": str(REPO)}
+    this = {**BASE_ENV, "PYTHONPATH": str(REPO)}
     inspect = ["inspect", str(model), "--json"]
     check = ["check", "--model", str(model), "--image", IMAGE, "--output", "json"]
     out = {
-        "floor": ([py, "-c", "pass"], None),
+        "floor": ([py, "-c", "pass"], BASE_ENV),
         "inspect": (cli + inspect, this),
         "check": (cli + check, this),
         "tf": ([str(tf_python), "-c", f"import tensorflow as tf; {tf_load}({str(model)!r})"], TF_ENV),
@@ -84,7 +84,7 @@ def check_arms(table: dict) -> None:
             raise RuntimeError(f"{name} failed ({done.returncode}): {done.stderr[-800:]}")
     if BASELINE_TREE:
         where = subprocess.run([sys.executable, "-c", "import tfguard; print(tfguard.__file__)"], capture_output=True,
-                               text=True, env={**os.environ, "PYTHONPATH": BASELINE_TREE}, cwd="/").stdout.strip()
+                               text=True, env={**BASE_ENV, "PYTHONPATH": BASELINE_TREE}, cwd="/").stdout.strip()
         if not where.startswith(str(Path(BASELINE_TREE).resolve())):
             raise RuntimeError(f"PYTHONPATH={BASELINE_TREE} imports tfguard from {where}")
 
