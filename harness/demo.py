@@ -187,8 +187,7 @@ def show_story(node: Node, profiles: dict[str, str]) -> list[str]:
     heading("The operator learns what the image holds")
     waiting("the operator's ImageStack for the image the kubelet ran")
     try:
-        cp.wait_for(lambda: any((i.get("spec") or {}).get("image", "").endswith("/" + image)
-                                for i in cp.get("imagestacks")["items"]),
+        cp.wait_for(lambda: gallery.image_stack_for(cp.get("imagestacks")["items"], image),
                     timeout=120, interval=1, what=f"an ImageStack for {image}")
     except TimeoutError as exc:
         problems.append(str(exc))

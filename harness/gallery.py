@@ -420,6 +420,17 @@ def wait_for_server(kubectl: Kubectl, namespace: str, pod: str, timeout: float =
         time.sleep(1)
 
 
+def image_stack_for(image_stacks: Sequence[dict], image: str) -> Optional[dict]:
+    """The ImageStack recorded for `image`: by the Pod spec's reference, or by the one the kubelet
+    reports (containerd names `acme/x:1` `docker.io/acme/x:1`)."""
+    for item in image_stacks:
+        spec = item.get("spec") or {}
+        for ref in [spec.get("image") or "", *(spec.get("references") or [])]:
+            if ref == image or ref.endswith("/" + image):
+                return item
+    return None
+
+
 def init_container_status(pod: dict, name: str) -> dict:
     for status in (pod.get("status") or {}).get("initContainerStatuses") or []:
         if status.get("name") == name:

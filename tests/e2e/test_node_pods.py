@@ -37,13 +37,7 @@ def failed_codes(report: dict) -> list[str]:
 
 
 def imagestack_for(cp, image: str):
-    """The ImageStack of `image` (the kubelet reports references as containerd names them, with the registry)."""
-    for item in cp.get("imagestacks")["items"]:
-        spec = item.get("spec") or {}
-        for ref in [spec.get("image") or "", *(spec.get("references") or [])]:
-            if ref == image or ref.endswith("/" + image):
-                return item
-    return None
+    return gallery.image_stack_for(cp.get("imagestacks")["items"], image)
 
 
 @pytest.fixture(scope="module")
