@@ -55,12 +55,22 @@ def test_a_text_op_in_an_image_without_the_library_names_the_library_built_for_i
     assert "OP_NOT_REGISTERED" not in [x.code for x in verdict.findings]
 
 
-def test_installed_but_not_imported_is_still_incompatible_and_says_so():
+def test_installed_and_known_not_imported_is_incompatible_and_says_so():
     # Measured: the +text stacks fail exactly like the plain ones unless tensorflow_text is imported.
-    verdict = evaluate(model(TEXT_OP), python_image(op_libraries={"tensorflow-text": "2.15.0"}), loader="serving")
+    stack = python_image(op_libraries={"tensorflow-text": "2.15.0"})
+    verdict = evaluate(model(TEXT_OP), stack, loader="serving", imports=[])
     f = finding(verdict, "OP_LIBRARY_NOT_LOADED")
     assert verdict.verdict == "incompatible" and "is installed but the server does not import it" in f.message
     assert f.details["libraries"]["tensorflow-text"]["state"] == "not imported"
+
+
+def test_installed_with_imports_unknown_is_a_warning_not_a_block():
+    # A Python server's own code may import the library first: the admission path cannot see it.
+    stack = python_image(op_libraries={"tensorflow-text": "2.15.0"})
+    verdict = evaluate(model(TEXT_OP), stack, loader="serving")
+    f = finding(verdict, "OP_LIBRARY_NOT_LOADED")
+    assert verdict.verdict == "risky" and f.severity == "warning"
+    assert "cannot tell whether the server imports it" in f.message
 
 
 def test_imported_library_makes_its_ops_known():

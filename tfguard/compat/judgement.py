@@ -43,6 +43,7 @@ class Judgement:
         self.findings: list[Finding] = []
         self.unknown = False
         self.imports: frozenset[str] = frozenset()  # modules the server imports before loading
+        self.imports_known = False  # False: a Python server may import more than `imports`
 
         self.tf = stack.tensorflow_version
         self.tf_key = version_key(self.tf)

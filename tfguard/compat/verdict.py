@@ -46,7 +46,7 @@ def evaluate(
     gpu: str = "none",
     model_name: Optional[str] = None,
     nodes: Optional[list[NodeFacts]] = None,
-    imports: Iterable[str] = (),
+    imports: Optional[Iterable[str]] = None,
 ) -> Verdict:
     """Judge whether `model` loads with `loader` in the image described by `stack`.
 
@@ -55,14 +55,16 @@ def evaluate(
     names the loader it judged. `nodes` are the nodes the pod can be scheduled on, grouped by their
     facts (tfguard.workload.nodes); None when not known (no node check). `imports` are the Python
     modules the server imports before it loads the model (a custom-op library registers its ops only
-    then: tensorflow_text).
+    then: tensorflow_text); None when not known (a Python server's own code is not in the facts), so an
+    installed library is not assumed to be left unimported.
     """
     if L.canonical(loader) is None:
         raise ValueError(f"loader must be one of {', '.join(L.CHOICES)}, not {loader!r}")
     if gpu not in GPU_CHOICES:
         raise ValueError(f"gpu must be one of {', '.join(GPU_CHOICES)}, not {gpu!r}")
     j = Judgement(model, stack, loader, gpu, model_name)
-    j.imports = frozenset(imports)
+    j.imports = frozenset(imports or ())
+    j.imports_known = imports is not None
 
     stack_rules.import_and_release(j)
     gpu_rules.build_and_driver(j)

@@ -80,8 +80,12 @@ def _report(j: Judgement, by_library: dict[str, list[str]], loaded: dict) -> Non
         fix = f"Install {' and '.join(names)} in the image and " + "; ".join(
             f"`{oplibs.load_hint(library)}`" for library in sorted(by_library)) + " before the model loads."
     count = sum(len(ops) for ops in by_library.values())
+    # Installed in a Python image, but whether the server imports it is not in the facts: a warning,
+    # never a block on a guess (the matrix's "installed, not imported" cells pass imports=()).
+    unsure = not j.serving_only and not j.imports_known and all(
+        d["state"] == "not imported" for d in details.values())
     j.add(
-        "OP_LIBRARY_NOT_LOADED", "error",
+        "OP_LIBRARY_NOT_LOADED", "warning" if unsure else "error",
         f"the {j.model_label} uses {count} op{'s' if count > 1 else ''} of custom-op libraries that "
         f"{j.runtime_label} does not load: " + "; ".join(reasons),
         fix=fix,
@@ -105,6 +109,9 @@ def _state(j: Judgement, library: str, versions: list[str], installed: dict[str,
     if j.serving_only:
         return "not linked", "the model server (no Python) does not link that library"
     if library in installed:
+        if not j.imports_known:
+            return "not imported", (f"{library} {installed[library]} is installed, but tfguard cannot tell "
+                                    f"whether the server imports it before it loads the model")
         return "not imported", (f"{library} {installed[library]} is installed but the server does not "
                                 f"import it before loading the model")
     return "not loaded", "the server does not import that library (nor, as far as tfguard knows, is it installed)"
