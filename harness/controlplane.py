@@ -45,6 +45,7 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 
 from cryptography.hazmat.primitives import serialization
 
+from harness.pins import cache_dir, versions  # noqa: F401  (callers import them from here)
 from tfguard.operator import certs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,21 +112,6 @@ def run_command(
 
 
 # -- binaries ----------------------------------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("TFGUARD_CACHE", Path.home() / ".cache" / "tfguard"))
-
-
-def versions() -> dict[str, str]:
-    """The pins of hack/control-plane/versions.env (KUBERNETES_VERSION, ETCD_VERSION, ...)."""
-    pins = {}
-    for line in (HACK / "versions.env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            pins[key.strip()] = value.strip()
-    return pins
 
 
 def binaries() -> dict[str, Path]:

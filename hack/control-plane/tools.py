@@ -20,20 +20,8 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-
-
-def read_versions(path: Path = HERE / "versions.env") -> dict[str, str]:
-    pins = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            pins[key.strip()] = value.strip()
-    return pins
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("TFGUARD_CACHE", Path.home() / ".cache" / "tfguard"))
+sys.path.insert(0, str(HERE.parent.parent))
+from harness.pins import cache_dir, versions as read_versions  # noqa: E402  (stdlib only, like this script)
 
 
 def sha256(data: bytes) -> str:
