@@ -18,36 +18,18 @@ import asyncio
 import copy
 import json
 import os
-import signal
 import ssl
-import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from bench.webhook_bench import deployment_review, free_port, rss_mb, start_webhook
+from bench.webhook_bench import deployment_review, free_port, rss_mb, start_webhook, stop_server, wait_listening
 
 GOAL_RSS_MB = 120.0
 LARGE = int(os.environ.get("TFGUARD_BENCH_LARGE_REVIEWS", "100"))
 SMALL = int(os.environ.get("TFGUARD_BENCH_SMALL_REVIEWS", "100000"))
 CONNECTIONS = 8
-
-
-def wait_listening(port: int, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> None:
-    """The server's port accepts connections (a loaded machine takes a while to start it)."""
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server did not start listening in {timeout:.0f}s")
 
 
 def large_review(i: int) -> bytes:
@@ -129,11 +111,7 @@ def main() -> int:
         figures.append((f"after {SMALL} distinct small reviews", *rss_mb(server.pid),
                         f"{statuses} in {time.monotonic() - started:.0f}s"))
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     print(f"Webhook memory bench: one `tfguard webhook serve` process, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'':48}{'RSS MB':>10}{'peak MB':>10}  answers")

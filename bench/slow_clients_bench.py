@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import ssl
 import subprocess
 import sys
@@ -30,8 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.memory_bench import large_review, wait_listening
-from bench.webhook_bench import deployment_review, free_port, rss_mb, start_webhook
+from bench.memory_bench import large_review
+from bench.webhook_bench import deployment_review, free_port, rss_mb, start_webhook, stop_server, wait_listening
 
 SLOW_CLIENTS = int(os.environ.get("TFGUARD_BENCH_SLOW_CLIENTS", "200"))
 HALF_SENT = int(os.environ.get("TFGUARD_BENCH_HALF_SENT", "3000"))
@@ -264,11 +263,7 @@ def main() -> int:
             asyncio.run(with_large_senders()))
         results["rss_end"], results["rss_peak"] = rss_mb(server.pid)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     idle, slow = results["idle"], results["slow"]
     ratio = slow["p99_ms"] / max(idle["p99_ms"], 0.01)
     print(f"Webhook under slow and hostile clients: normal reviews at {RATE:g}/s for {SECONDS:g}s, {os.cpu_count()} CPUs, "

@@ -128,8 +128,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_listening(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 180  # six servers starting at once on a loaded 2-core machine
+def wait_listening(port: int, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> None:
+    """The server's port accepts connections (six servers starting at once on a loaded 2-core machine
+    take a while)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
@@ -138,7 +140,16 @@ def wait_listening(port: int, process: subprocess.Popen, log: Path) -> None:
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError("server did not start listening")
+    raise RuntimeError(f"server did not start listening in {timeout:.0f}s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 15 s."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
