@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from harness.controlplane import REPO, ChildProcess, CommandFailed, ControlPlane, ControlPlaneError, free_port
+from harness.lifecycle import StartStop
 
 CHART = REPO / "charts" / "tfguard"
 
@@ -41,7 +42,7 @@ CHART = REPO / "charts" / "tfguard"
 TENANT_LABEL = "e2e-release"
 
 
-class Release:
+class Release(StartStop):
     """What both kinds of install share: the release's names, helm install/upgrade/uninstall.
 
     With `isolated=True` the release's webhooks only see namespaces labelled e2e-release=<its id>,
@@ -81,16 +82,6 @@ class Release:
             self.cp.kubectl("delete", "namespace", ns, f"--wait={'true' if wait else 'false'}", "--ignore-not-found",
                             check=False, timeout=180)
         self.namespaces.clear()
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     @property
     def fullname(self) -> str:
@@ -136,12 +127,6 @@ class Release:
     def ca_bundle_injected(self) -> bool:
         configs = self.configurations()
         return bool(configs) and all(w.get("clientConfig", {}).get("caBundle") for c in configs for w in c["webhooks"])
-
-    def start(self):
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        raise NotImplementedError
 
 
 class ClusterTfguard(Release):

@@ -29,6 +29,7 @@ from typing import Any, Optional
 import yaml
 
 from harness.controlplane import ChildProcess, ControlPlane, free_port
+from harness.lifecycle import StartStop
 from harness.localinstall import CHART, LocalTfguard
 from harness.prometheus import binaries
 from tfguard.webhook.settings import WebhookSettings
@@ -60,7 +61,7 @@ def dashboard_queries() -> list[tuple[str, str, str]]:
             for panel in dashboard["panels"] for target in panel.get("targets", [])]
 
 
-class Monitoring:
+class Monitoring(StartStop):
     def __init__(self, cp: ControlPlane, workdir: Path, thresholds: Optional[dict[str, Any]] = None):
         self.cp, self.workdir = cp, workdir
         self.thresholds = CROSSED if thresholds is None else thresholds
@@ -69,16 +70,6 @@ class Monitoring:
         self.port = free_port()
         self.rules: dict[str, Any] = {}
         self.namespace = f"monitoring-{uuid.uuid4().hex[:6]}"
-
-    def __enter__(self) -> "Monitoring":
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

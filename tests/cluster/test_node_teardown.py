@@ -38,7 +38,8 @@ def machine_can_run_a_node():
     if not all(images.cached(i) for i in (images.PAUSE, images.models_image())):
         missing("the node's images are not built (make images)")
     if NodeLock.held_here:
-        pytest.skip("this session's node is running (one per machine): run this file on its own")
+        pytest.skip("this session's node is running (one node per machine) and this file stops and restarts "
+                    "it: run it on its own (`TFGUARD_NODE=1 pytest tests/cluster/test_node_teardown.py`)")
 
 
 def sleeper(models_image: str) -> dict:
