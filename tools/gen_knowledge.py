@@ -345,7 +345,7 @@ def build_data(measured: dict[str, dict], keras: list[dict]) -> dict[str, dict]:
         "releases": entries,
     }
     series = [_series(v) for v in good]
-    ops = {**stamp, "chain": chain([(s, measured[v]["op_defs"]) for s, v in zip(series, good)])}
+    ops = {**stamp, "chain": chain([(s, measured[v]["op_defs"]) for s, v in zip(series, good)], packed=True)}
     kernels = {**stamp, "devices": list(KERNEL_DEVICES),
                "chain": chain([(s, _kernels(measured[v])) for s, v in zip(series, good)])}
     protos = {

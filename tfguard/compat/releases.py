@@ -224,7 +224,7 @@ class Release:
     @cached_property
     def op_attrs(self) -> Mapping[str, frozenset[str]]:
         """op -> the attr names its OpDef declares."""
-        return MappingProxyType({name: frozenset(d["attr"]) for name, d in self._op_data.items()})
+        return _AttrNames(self._op_data)
 
     @cached_property
     def _op_defs(self) -> dict[str, OpDef]:
@@ -316,6 +316,24 @@ _VERSION = re.compile(r"^\s*v?(\d+)\.(\d+)(?:[.\-+_a-zA-Z0-9]*)\s*$")
 def _series_of(version: str) -> Optional[str]:
     match = _VERSION.match(version or "")
     return f"{int(match.group(1))}.{int(match.group(2))}" if match else None
+
+
+class _AttrNames(Mapping[str, frozenset]):
+    """op -> the attr names its OpDef declares, read from an op's definition only when asked for."""
+
+    __slots__ = ("_ops",)
+
+    def __init__(self, ops: Mapping[str, dict]):
+        self._ops = ops
+
+    def __getitem__(self, op: str) -> frozenset:
+        return frozenset(self._ops[op]["attr"])
+
+    def __iter__(self):
+        return iter(self._ops)
+
+    def __len__(self) -> int:
+        return len(self._ops)
 
 
 def _series_tuple(series: str) -> tuple[int, int]:

@@ -50,4 +50,11 @@ def _build(serialized: bytes) -> Schema:
 
 
 BINARY = _build(schema_descriptors.BINARY)
-TEXT = _build(schema_descriptors.TEXT)
+
+
+def __getattr__(name: str) -> Schema:
+    if name == "TEXT":  # only saved_model.pbtxt needs it: built on first use
+        global TEXT
+        TEXT = _build(schema_descriptors.TEXT)
+        return TEXT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
