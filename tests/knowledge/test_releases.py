@@ -244,6 +244,22 @@ def test_chains_round_trip():
     assert {k: dict(v) for k, v in unchain(stored).items()} == dict(snapshots)
 
 
+def test_a_packed_chain_keeps_each_value_as_text_until_it_is_read():
+    snapshots = [("a", {"x": {"attr": {"T": {}}}, "y": [1]}), ("b", {"x": {"attr": {"T": {}}}, "y": [2]})]
+    stored = chain(snapshots, packed=True)
+    assert stored["packed"] and stored["full"]["x"] == '{"attr":{"T":{}}}'
+    assert stored["diffs"]["b"] == {"changed": {"y": "[2]"}, "removed": []}
+    releases = unchain(stored)
+    assert {k: dict(v) for k, v in releases.items()} == dict(snapshots)
+    assert releases["a"]["x"] is releases["b"]["x"]  # an unchanged value is decoded once
+
+
+def test_inspection_compares_attrs_with_the_oldest_measured_release():
+    oldest = knowledge.measured_releases()[0]
+    assert dict(knowledge.oldest_op_attrs()) == dict(oldest.op_attrs)
+    assert "bad_indices_policy" not in knowledge.oldest_op_attrs()["GatherNd"]
+
+
 # Runs inside a real TF venv with the generator's own measuring script. A measurement is kept per
 # (venv, script) under $TFGUARD_CACHE, so a warm run does not measure the same stack again.
 def _measure(version: str, script: str, *args: str) -> dict:

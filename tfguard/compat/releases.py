@@ -466,6 +466,13 @@ def release(version: str) -> Optional[Release]:
     return _by_series().get(series) if series else None
 
 
+def oldest_op_attrs() -> Mapping[str, frozenset]:
+    """op -> the attr names the oldest measured release declares for it (what inspection compares a
+    graph's attrs with), without building the release records."""
+    ops = _chain_of(OPS_FILE, "chain")
+    return _AttrNames(next(iter(ops.values()))) if ops else _EMPTY
+
+
 def measured_releases() -> list[Release]:
     return [r for r in _releases() if r.measured]
 

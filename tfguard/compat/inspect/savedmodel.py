@@ -137,8 +137,7 @@ def non_default_new_attrs(graphs: list[Any]) -> dict[str, list[str]]:
     tfguard knows does not declare for that op (the only ones a runtime can lack)."""
     from tfguard.compat import releases
 
-    measured = releases.measured_releases()
-    oldest = measured[0].op_attrs if measured else {}
+    oldest = releases.oldest_op_attrs()
     found: dict[str, set[str]] = {}
     for graph in graphs:
         defaults = {
