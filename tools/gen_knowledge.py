@@ -350,8 +350,8 @@ def build_data(measured: dict[str, dict], keras: list[dict]) -> dict[str, dict]:
                "chain": chain([(s, _kernels(measured[v])) for s, v in zip(series, good)])}
     protos = {
         **stamp,
-        "messages": chain([(s, measured[v]["protos"]["messages"]) for s, v in zip(series, good)]),
-        "enums": chain([(s, measured[v]["protos"]["enums"]) for s, v in zip(series, good)]),
+        "messages": chain([(s, measured[v]["protos"]["messages"]) for s, v in zip(series, good)], packed=True),
+        "enums": chain([(s, measured[v]["protos"]["enums"]) for s, v in zip(series, good)], packed=True),
         "roots": {s: measured[v]["protos"]["roots"] for s, v in zip(series, good)},
         "missing_roots": {s: measured[v]["protos"]["missing"] for s, v in zip(series, good) if measured[v]["protos"]["missing"]},
     }
