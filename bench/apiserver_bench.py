@@ -19,7 +19,9 @@ Workloads, each its own rounds:
               init containers are injected);
   profile     a Deployment naming a ModelProfile of 2,000 ops (validating path, every op judged; a
               `warn` namespace, since the profile's invented ops make it incompatible).
-Every object's container has its own name, so no verdict is memoised: the engine runs on every request.
+Every object's container has its own name, so the webhook's request-level memo never hits; what
+is shared is the engine's verdict on a ModelProfile (the same profile on the same image), as it is
+between distinct workloads in a cluster.
 Printed per workload: p50/p99 of create (and delete) latency in both arms, the p99 tfguard adds, the
 create throughput ratio, and CPU per create of each process, from /proc.
 """

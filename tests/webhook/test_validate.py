@@ -313,3 +313,26 @@ def test_resources_of_the_wrong_type_are_a_clear_answer_not_an_internal_error(ho
     answer = judged(hook, obj, "enforce")
     assert answer["allowed"] is False and "resources.limits: expected an object, got a list" in answer["status"]["message"]
     assert "ADMISSION_INTERNAL_ERROR" not in answer["auditAnnotations"].get("codes", "")
+
+
+def test_workloads_naming_the_same_profile_on_the_same_image_share_one_evaluation(store, monkeypatch):
+    from tfguard.compat import verdict as engine
+    from tfguard.webhook.models import AdmissionRequest
+    from tfguard.webhook.validate import VerdictMemo, validate
+
+    calls = []
+    real = engine.evaluate
+    monkeypatch.setattr(engine, "evaluate", lambda *a, **k: calls.append(a[0].source) or real(*a, **k))
+    memo = VerdictMemo()
+
+    def judge(container: str, profile: str = "future") -> str:
+        spec = pod_spec(IMAGE)
+        spec["containers"][0]["name"] = container
+        obj = deployment(name=container, annotations={A.MODEL_PROFILE: profile}, spec=spec)
+        return validate(AdmissionRequest(**admission_review(obj)["request"]), "warn", store, memo).verdict
+
+    assert [judge(f"team-{i}") for i in range(3)] == ["incompatible"] * 3
+    assert calls == ["profile"]  # distinct workloads (no request-level hit), one evaluation
+    assert judge("team-3", profile="resnet") == "compatible" and len(calls) == 2
+    store.put_profile(model_profile_resource(LOADABLE, "future", namespace="serving"))
+    assert judge("team-4") == "compatible" and len(calls) == 3  # new facts, judged afresh

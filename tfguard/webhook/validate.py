@@ -12,7 +12,7 @@ from tfguard.compat.facts import Finding, StackFacts, Verdict
 from tfguard.text import one_line
 from tfguard.webhook.models import AdmissionRequest, AdmissionResponse, object_problems
 from tfguard.workload import kserve
-from tfguard.workload.memo import BoundedMemo, digest
+from tfguard.workload.memo import BoundedMemo, approximate_size, digest
 from tfguard.workload.nodes import NodeStore, scheduling_key
 from tfguard.workload.resolve import Resolved, gpu_resources, resolve
 from tfguard.workload.store import FactStore
@@ -178,10 +178,16 @@ class VerdictMemo:
     or ModelProfile change starts afresh). The same workload comes back often (every rollout makes a
     ReplicaSet with the same template; `kubectl apply` re-sends unchanged objects), and then the
     check is a lookup. Bounded in bytes: keys are digests, and what is kept of the request is its
-    serving container's name, so a flood of large distinct reviews cannot grow the process."""
+    serving container's name, so a flood of large distinct reviews cannot grow the process.
+
+    Behind it, the engine's verdicts by their own inputs: a ModelProfile's facts (the store's object
+    itself), the stack, loader, GPU use and candidate nodes. Distinct workloads naming the same
+    profile on the same image (each Pod of a Job, every team's copy of a Deployment) share one
+    evaluation, which for a profile of thousands of ops is most of the admission's cost."""
 
     def __init__(self, max_bytes: int = 16 * 1024 * 1024):
         self._memo = BoundedMemo(max_bytes)
+        self._verdicts = BoundedMemo(max_bytes // 4)
         self._generation: Optional[int] = None
 
     @property
@@ -203,6 +209,7 @@ class VerdictMemo:
         if self._memo.max_bytes:
             if self._generation != store.generation:
                 self._memo.clear()  # everything judged under older facts is stale
+                self._verdicts.clear()
                 self._generation = store.generation
             containers = spec.get("containers")
             key = digest(
@@ -219,18 +226,33 @@ class VerdictMemo:
             if hit is not None:
                 return hit
         resolved = resolve(spec, namespace, annotations, store)
-        from tfguard.compat.verdict import evaluate  # loaded at startup by the app; a broken engine fails open
-
-        verdict = evaluate(
-            resolved.model, resolved.stack, loader=resolved.loader, gpu=resolved.gpu, model_name=resolved.model_name,
-            nodes=nodes.candidates(spec) if nodes is not None else None,
-        )
+        verdict = self._evaluate(resolved, nodes.candidates(spec) if nodes is not None else None, key is not None)
         if key is not None:
             # Only the serving container's name is needed to answer: not its env, mounts and the rest.
             slim = None if resolved.container is None else {"name": str(resolved.container.get("name", "?"))[:253]}
             kept = dataclasses.replace(resolved, container=slim)
             self._memo.put(key, (kept, verdict))
         return resolved, verdict
+
+    def _evaluate(self, resolved: Resolved, candidates: Optional[list], memoise: bool) -> Verdict:
+        from tfguard.compat.verdict import evaluate  # loaded at startup by the app; a broken engine fails open
+
+        model = resolved.model
+        # Only the store's own facts (a ModelProfile, a probe's report) are worth keeping a verdict for:
+        # facts made from annotations are a new object on every request.
+        key = None
+        if memoise and model is not None and model.source != "annotation":
+            key = digest(id(model), repr(resolved.stack), resolved.loader, resolved.gpu, resolved.model_name,
+                         repr(candidates))
+            hit = self._verdicts.get(key)
+            if hit is not None and hit[0] is model:  # the same object, not one at a recycled address
+                return hit[1]
+        verdict = evaluate(model, resolved.stack, loader=resolved.loader, gpu=resolved.gpu,
+                           model_name=resolved.model_name, nodes=candidates)
+        if key is not None:
+            # The facts are the store's (charged there, not here); the verdict is what is kept.
+            self._verdicts.put(key, (model, verdict), weight=approximate_size(verdict))
+        return verdict
 
 
 def decide(kind: str, name: str, verdict: Verdict, findings: list[Finding], resolved: Resolved, mode: str,
