@@ -336,3 +336,22 @@ def test_workloads_naming_the_same_profile_on_the_same_image_share_one_evaluatio
     assert judge("team-3", profile="resnet") == "compatible" and len(calls) == 2
     store.put_profile(model_profile_resource(LOADABLE, "future", namespace="serving"))
     assert judge("team-4") == "compatible" and len(calls) == 3  # new facts, judged afresh
+
+
+def test_the_memo_charges_itself_for_verdicts_not_for_the_profiles_the_store_holds(store):
+    from tfguard.webhook.models import AdmissionRequest
+    from tfguard.webhook.validate import VerdictMemo, validate
+    from tfguard.workload.memo import approximate_size
+
+    from tfguard.compat.releases import release
+
+    tf = release("2.15.1")  # a profile of every op the release registers: it loads, the verdict is short
+    ops = sorted(op for op in tf.ops if tf.has_kernel(op, "CPU"))
+    big = ModelFacts(path="/models/big/1", format="saved_model", tensorflow_version="2.15.1", graph_producer=1645,
+                     graph_min_consumer=0, ops=ops, op_attrs={op: sorted(tf.op_attrs[op]) for op in ops}, source="inspect")
+    store.put_profile(model_profile_resource(big, "big", namespace="serving"))
+    memo = VerdictMemo()
+    obj = deployment(annotations={A.MODEL_PROFILE: "big"}, spec=pod_spec(IMAGE))
+    validate(AdmissionRequest(**admission_review(obj)["request"]), "warn", store, memo)
+    assert len(memo) == 1
+    assert memo.bytes < approximate_size(store.profile("serving", "big")) / 20

@@ -231,7 +231,11 @@ class VerdictMemo:
             # Only the serving container's name is needed to answer: not its env, mounts and the rest.
             slim = None if resolved.container is None else {"name": str(resolved.container.get("name", "?"))[:253]}
             kept = dataclasses.replace(resolved, container=slim)
-            self._memo.put(key, (kept, verdict))
+            # The store's facts (a profile of thousands of ops) are charged to the store, not here:
+            # sizing them on every admission cost more than judging them.
+            held = kept.model is not None and kept.model.source != "annotation"
+            weight = approximate_size(dataclasses.replace(kept, model=None) if held else kept) + approximate_size(verdict)
+            self._memo.put(key, (kept, verdict), weight=weight)
         return resolved, verdict
 
     def _evaluate(self, resolved: Resolved, candidates: Optional[list], memoise: bool) -> Verdict:
