@@ -43,7 +43,7 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "variables_restore": ("VARIABLES_BROKEN",),
     "asset_missing": ("ASSETS_MISSING",),
     "keras_format": ("KERAS3_CANNOT_LOAD_SAVEDMODEL", "KERAS3_FILE_ON_KERAS2", "KERAS_FORMAT_NOT_READ"),
-    "keras_weights": ("KERAS_NEWER_THAN_RUNTIME",),
+    "keras_weights": ("KERAS_NEWER_THAN_RUNTIME", "KERAS_OLDER_THAN_RUNTIME"),
     # Keras 3 says "Could not locate class" for a class whose module does not import.
     "keras_module_not_found": ("KERAS_MODULE_NOT_IN_RUNTIME", "KERAS_CLASS_NOT_IN_RUNTIME"),
     "keras_class_not_found": ("KERAS_CLASS_NOT_IN_RUNTIME", "KERAS_MODULE_NOT_IN_RUNTIME", "KERAS3_FILE_ON_KERAS2"),

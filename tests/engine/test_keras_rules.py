@@ -80,3 +80,28 @@ def test_keras_3_reads_a_dot_keras_path_only_as_a_zip():
 def test_keras_2_before_the_dot_keras_format_cannot_read_it():
     model = keras_file("keras_v3", "2.15.0", {"keras.layers:Dense": ["units"]}, modules=["keras.layers"])
     assert "KERAS_FORMAT_NOT_READ" in codes(evaluate(model, image("2.10.1"), loader="keras"))
+
+
+def test_a_keras_2_13_dot_keras_file_is_not_read_by_a_later_keras_2():
+    model = keras_file("keras_v3", "2.13.1", {"keras.layers:Dense": ["units"]}, modules=["keras.layers"])
+    assert "KERAS_OLDER_THAN_RUNTIME" in codes(evaluate(model, image("2.15.1"), loader="keras_nocompile"))
+    assert "KERAS_OLDER_THAN_RUNTIME" in codes(evaluate(model, image("2.18.1"), loader="tf_keras"))
+    newest = keras_file("keras_v3", "2.15.0", {"keras.layers:Dense": ["units"]}, modules=["keras.layers"])
+    assert "KERAS_OLDER_THAN_RUNTIME" not in codes(evaluate(newest, image("2.18.1"), loader="tf_keras"))
+
+
+def keras_saved_model(producer: str) -> ModelFacts:
+    return ModelFacts(path="/models/m", format="saved_model", tensorflow_version=producer, keras_version="2.5.0",
+                      keras_format="saved_model_keras", object_graph=True, ops=["Const"], op_attrs={"Const": ["dtype", "value"]},
+                      keras_classes={"Functional": ["layers", "name"]})
+
+
+def test_keras_before_2_6_reads_keras_savedmodels_of_2_5_but_not_of_2_6():
+    assert "KERAS_METADATA_NOT_READ" in codes(evaluate(keras_saved_model("2.6.5"), image("2.5.3"), loader="keras"))
+    old_keras = evaluate(keras_saved_model("2.5.3"), image("2.4.4"), loader="keras")
+    assert old_keras.verdict != "incompatible", old_keras.findings
+
+
+def test_keras_of_2_1_may_revive_a_newer_keras_savedmodel_as_a_plain_object():
+    verdict = evaluate(keras_saved_model("2.5.3"), image("2.1.4"), loader="keras")
+    assert "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME" in codes(verdict) and verdict.verdict == "risky"

@@ -377,6 +377,20 @@ _CODES: list[Code] = [
         "Serve with a Keras at least as new as the writer, or re-save with the image's Keras.",
     ),
     Code(
+        "KERAS_OLDER_THAN_RUNTIME",
+        "The .keras file was written by an older Keras 2 minor than the image's",
+        "Keras 2.13 and 2.14 wrote .keras files whose weights later Keras 2 minors (2.15, tf-keras) do "
+        "not find: load_model fails with \"expected 2 variables, but received 0\".",
+        "Serve with the Keras minor that wrote the file, or load it there and re-save it with the image's Keras.",
+    ),
+    Code(
+        "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME",
+        "The Keras SavedModel was saved by a newer TensorFlow than the image's, whose Keras may not revive it",
+        "Keras of TF 2.1 and 2.2 revives a Keras SavedModel of a later release (2.2-2.5) from its object "
+        "graph, and for compiled functional models returns an object that is not a Keras model.",
+        "Serve with a TensorFlow at least as new as the producer, or load with `tf.saved_model.load`.",
+    ),
+    Code(
         "KERAS_FORMAT_UNKNOWN",
         "The Keras loader's success depends on a model format tfguard does not know",
         "Only the producer version is known, and the image's `tf.keras` is of another Keras major than "

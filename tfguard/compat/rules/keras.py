@@ -22,13 +22,26 @@ def keras_formats(j: Judgement) -> None:
                 f"the {j.model_label} is a SavedModel and {keras_from}: Keras 3 load_model reads only .keras and .h5 files",
                 keras_major=runtime,
             )
-        elif j.loads_with_keras and m.keras_format == "saved_model_keras" and j.tf_key[:2] < (2, 5):
-            # Measured: Keras of 2.4 reads the Keras metadata from the object graph, where releases that
-            # write keras_metadata.pb (2.5 on) leave it empty (JSONDecodeError: Expecting value).
+        elif (j.loads_with_keras and m.keras_format == "saved_model_keras" and j.tf_key[:2] < (2, 6)
+              and (version_key(m.tensorflow_version or "")[:2] or (2, 6)) >= (2, 6)):
+            # Measured: Keras of 2.5 and before reads the Keras metadata from the object graph, which
+            # releases from 2.6 on leave empty (JSONDecodeError: Expecting value; 2.5 still fills it
+            # beside keras_metadata.pb, and its models load on 1.15-2.5).
             j.add(
                 "KERAS_METADATA_NOT_READ", "error",
-                f"the {j.model_label} keeps its Keras metadata in keras_metadata.pb (TF 2.5 and later); Keras in "
+                f"the {j.model_label} keeps its Keras metadata in keras_metadata.pb only (TF 2.6 and later); Keras in "
                 f"{j.runtime_label} looks for it in the object graph and cannot revive the model",
+            )
+        elif (j.loads_with_keras and m.keras_format == "saved_model_keras" and j.tf_key[:2] in ((2, 1), (2, 2))
+              and (2, 2) <= version_key(m.tensorflow_version or "")[:2] < (2, 6)
+              and version_key(m.tensorflow_version or "")[:2] > j.tf_key[:2]):
+            # Measured on compiled functional models saved by 2.2-2.5: Keras of 2.1 and 2.2 revives them
+            # as an object that is not a Keras model (2.2 without compiling loads them).
+            j.add(
+                "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME", "warning",
+                f"the {j.model_label} is a Keras SavedModel from TensorFlow {m.tensorflow_version}, newer than "
+                f"{j.runtime_label}, whose Keras may revive it as a plain object, not a Keras model",
+                producer=m.tensorflow_version,
             )
         elif (j.loads_with_keras and m.keras_format != "saved_model_keras" and m.object_graph is False
               and j.tf_key[:2] >= (2, 4)):
@@ -116,13 +129,24 @@ def keras_formats(j: Judgement) -> None:
 def _keras_minor(j: Judgement) -> None:
     """A Keras 2 `.keras` file read by an older Keras 2 minor. Measured: 2.15's files fail their
     weights under 2.13 and 2.14 ("expected 2 variables, but received 0"); tf-keras 2.20's load under
-    tf-keras 2.16-2.19. The rule covers files of the keras package 2.14-2.15 only."""
+    tf-keras 2.16-2.19; and 2.13's and 2.14's files fail under every later Keras 2. The rules cover
+    files of the keras package 2.13-2.15 only."""
     from tfguard.compat.rules.keras_config import runtime_keras
 
     m = j.model
     k = runtime_keras(j)
     have = version_key(k.keras_version if k is not None else j.stack.keras_version)
     written = version_key(m.keras_version)
+    if written and have and (2, 13) <= written[:2] <= (2, 14) and have[:2] > written[:2]:
+        # Measured: 2.13's and 2.14's .keras files fail their weights under every later Keras 2
+        # (2.14, 2.15 and tf-keras 2.16-2.21: "expected 2 variables, but received 0"); 2.15's load
+        # under tf-keras.
+        j.add(
+            "KERAS_OLDER_THAN_RUNTIME", "error",
+            f"the {j.model_label} is a .keras file written by Keras {m.keras_version}, older than Keras "
+            f"{'.'.join(map(str, have))} in {j.runtime_label}: Keras 2 minors after 2.14 do not read its weights",
+            model_keras=m.keras_version, runtime_keras=".".join(map(str, have)),
+        )
     if written and have and (2, 13) < written[:2] <= (2, 15) and (2, 13) <= have[:2] < written[:2]:
         j.add(
             "KERAS_NEWER_THAN_RUNTIME", "error",

@@ -72,7 +72,10 @@ def config(j: Judgement) -> None:
         return
     where = f"Keras {k.keras_version} in {j.runtime_label}"
     _modules(j, k, where)
-    _classes(j, k, where)
+    if not (m.format == "saved_model" and j.tf_key[:2] < (2, 6)):
+        # Measured: Keras of 2.5 and before revives a SavedModel from its object graph, and a class it
+        # does not know (2.5's Functional under 1.15's Keras) is revived as a generic model.
+        _classes(j, k, where)
     _config_keys(j, k, where)
     if j.loader in L.COMPILING:
         _compile(j, k, where)
