@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from tfguard import annotations as A
 from tfguard.compat.codes import finding
-from tfguard.compat.facts import Finding, StackFacts, Verdict
+from tfguard.compat.facts import Finding, ModelFacts, StackFacts, Verdict
 from tfguard.text import one_line
 from tfguard.webhook.models import AdmissionRequest, AdmissionResponse, object_problems
 from tfguard.workload import kserve
@@ -233,8 +233,8 @@ class VerdictMemo:
             kept = dataclasses.replace(resolved, container=slim)
             # The store's facts (a profile of thousands of ops) are charged to the store, not here:
             # sizing them on every admission cost more than judging them.
-            held = kept.model is not None and kept.model.source != "annotation"
-            weight = approximate_size(dataclasses.replace(kept, model=None) if held else kept) + approximate_size(verdict)
+            weight = (approximate_size(dataclasses.replace(kept, model=None) if _held_by_store(kept.model) else kept)
+                      + approximate_size(verdict))
             self._memo.put(key, (kept, verdict), weight=weight)
         return resolved, verdict
 
@@ -242,10 +242,8 @@ class VerdictMemo:
         from tfguard.compat.verdict import evaluate  # loaded at startup by the app; a broken engine fails open
 
         model = resolved.model
-        # Only the store's own facts (a ModelProfile, a probe's report) are worth keeping a verdict for:
-        # facts made from annotations are a new object on every request.
         key = None
-        if memoise and model is not None and model.source != "annotation":
+        if memoise and _held_by_store(model):
             key = digest(id(model), repr(resolved.stack), resolved.loader, resolved.gpu, resolved.model_name,
                          repr(candidates))
             hit = self._verdicts.get(key)
@@ -257,6 +255,12 @@ class VerdictMemo:
             # The facts are the store's (charged there, not here); the verdict is what is kept.
             self._verdicts.put(key, (model, verdict), weight=approximate_size(verdict))
         return verdict
+
+
+def _held_by_store(model: Optional[ModelFacts]) -> bool:
+    """Facts the store holds (a ModelProfile, a probe's report), the same object on every request;
+    facts made from annotations are made anew each time."""
+    return model is not None and model.source != "annotation"
 
 
 def decide(kind: str, name: str, verdict: Verdict, findings: list[Finding], resolved: Resolved, mode: str,

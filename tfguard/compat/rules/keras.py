@@ -16,6 +16,7 @@ def keras_formats(j: Judgement) -> None:
     keras_from = f"{package} is Keras {runtime} in {j.runtime_label}, per {j.keras_major_from}"
 
     if m.format == "saved_model":
+        producer = version_key(m.tensorflow_version or "")[:2] or None
         if j.loads_with_keras and runtime == 3:
             j.add(
                 "KERAS3_CANNOT_LOAD_SAVEDMODEL", "error",
@@ -23,7 +24,7 @@ def keras_formats(j: Judgement) -> None:
                 keras_major=runtime,
             )
         elif (j.loads_with_keras and m.keras_format == "saved_model_keras" and j.tf_key[:2] < (2, 6)
-              and (version_key(m.tensorflow_version or "")[:2] or (2, 6)) >= (2, 6)):
+              and (producer or (2, 6)) >= (2, 6)):  # an unknown producer is judged as a later one
             # Measured: Keras of 2.5 and before reads the Keras metadata from the object graph, which
             # releases from 2.6 on leave empty (JSONDecodeError: Expecting value; 2.5 still fills it
             # beside keras_metadata.pb, and its models load on 1.15-2.5).
@@ -33,8 +34,7 @@ def keras_formats(j: Judgement) -> None:
                 f"{j.runtime_label} looks for it in the object graph and cannot revive the model",
             )
         elif (j.loads_with_keras and m.keras_format == "saved_model_keras" and j.tf_key[:2] in ((2, 1), (2, 2))
-              and (2, 2) <= version_key(m.tensorflow_version or "")[:2] < (2, 6)
-              and version_key(m.tensorflow_version or "")[:2] > j.tf_key[:2]):
+              and producer is not None and (2, 2) <= producer < (2, 6) and producer > j.tf_key[:2]):
             # Measured on compiled functional models saved by 2.2-2.5: Keras of 2.1 and 2.2 revives them
             # as an object that is not a Keras model (2.2 without compiling loads them).
             j.add(
