@@ -1,15 +1,19 @@
 """Start-up: `tfguard inspect` and `tfguard check` as processes against `import tensorflow` + load.
 
 What a user waits for when CI runs `tfguard check` on a model: the whole process, interpreter start-up
-and imports included. Side by side, interleaved (the order turns each round), on the same SavedModel:
-  floor      `python -c pass` with the dev venv's interpreter (what no Python CLI can beat);
-  inspect    `tfguard inspect MODEL --json` (python -m tfguard.cli);
+and imports included, as `pip install tfguard` lays it out. Each tree is installed the way pip
+installs it (its package copied into a venv of its own, with the `tfguard` script pip writes; the
+dependencies come from the dev venv through a .pth file), because the dev venv's editable install
+adds a finder to every start-up (some 30 ms here) that no user's install has. Side by side,
+interleaved (the order turns each round), on the same SavedModel:
+  floor      `python -c pass` with that venv's interpreter (what no Python CLI can beat);
+  inspect    `tfguard inspect MODEL --json`;
   check      `tfguard check --model MODEL --image tensorflow/serving:2.15.0 --output json`;
   tf         `python -c "import tensorflow as tf; tf.saved_model.load(MODEL)"` in the TF 2.15.1 venv
              (`tf.keras.models.load_model` for the .keras file).
-TFGUARD_BENCH_BASELINE_TREE=DIR adds `inspect@base` and `check@base`: the same commands run from
-another checkout (e.g. `git worktree add /tmp/base main~3`) through PYTHONPATH, so a change's
-before/after is measured in the same rounds. Wall time and CPU time (user + sys of the child, from
+TFGUARD_BENCH_BASELINE_TREE=DIR adds `inspect@base` and `check@base`: the same commands installed
+from another checkout (e.g. `git worktree add /tmp/base main~3`), so a change's before/after is
+measured in the same rounds. Wall time and CPU time (user + sys of the child, from
 getrusage) per run; medians over rounds; ratios are medians of per-round ratios. Then the import
 time of each module on the inspect and check paths (`python -X importtime`, self microseconds, the
 largest), one run each.
@@ -54,23 +58,38 @@ def run_once(argv: list[str], env: dict | None = None) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def arms(model: Path, tf_python: Path, tf_load: str) -> dict[str, tuple[list[str], dict | None]]:
-    py = sys.executable
-    cli = [py, "-m", "tfguard.cli"]
-    # Both trees through PYTHONPATH (the children run in /, so no checkout is on sys.path by accident)
-    this = {**BASE_ENV, "PYTHONPATH": str(REPO)}
+def installed(tree: Path, name: str) -> Path:
+    """A venv holding `tree`'s tfguard as pip installs it (no editable finder); its `tfguard` script."""
+    import shutil
+    import sysconfig
+
+    venv = Path(tempfile.gettempdir()) / "tfguard-bench-installed" / name
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip", str(venv)],
+                   check=True)
+    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    (site / "tfguard-bench-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    shutil.copytree(tree / "tfguard", site / "tfguard", ignore=shutil.ignore_patterns("__pycache__"))
+    script = venv / "bin" / "tfguard"
+    script.write_text(f"#!{venv / 'bin' / 'python'}\n"
+                      "import sys\nfrom tfguard.cli import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+    script.chmod(0o755)
+    return script
+
+
+def arms(model: Path, tf_python: Path, tf_load: str, scripts: dict[str, Path]) -> dict[str, tuple[list[str], dict | None]]:
     inspect = ["inspect", str(model), "--json"]
     check = ["check", "--model", str(model), "--image", IMAGE, "--output", "json"]
     out = {
-        "floor": ([py, "-c", "pass"], BASE_ENV),
-        "inspect": (cli + inspect, this),
-        "check": (cli + check, this),
+        "floor": ([str(scripts["this"].with_name("python")), "-c", "pass"], BASE_ENV),
+        "inspect": ([str(scripts["this"]), *inspect], BASE_ENV),
+        "check": ([str(scripts["this"]), *check], BASE_ENV),
         "tf": ([str(tf_python), "-c", f"import tensorflow as tf; {tf_load}({str(model)!r})"], TF_ENV),
     }
-    if BASELINE_TREE:
-        env = {**BASE_ENV, "PYTHONPATH": BASELINE_TREE}
-        out["inspect@base"] = (cli + inspect, env)
-        out["check@base"] = (cli + check, env)
+    if "base" in scripts:
+        out["inspect@base"] = ([str(scripts["base"]), *inspect], BASE_ENV)
+        out["check@base"] = ([str(scripts["base"]), *check], BASE_ENV)
     return out
 
 
@@ -82,16 +101,21 @@ def check_arms(table: dict) -> None:
         done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/")
         if done.returncode not in (0, 1):
             raise RuntimeError(f"{name} failed ({done.returncode}): {done.stderr[-800:]}")
-    if BASELINE_TREE:
-        where = subprocess.run([sys.executable, "-c", "import tfguard; print(tfguard.__file__)"], capture_output=True,
-                               text=True, env={**BASE_ENV, "PYTHONPATH": BASELINE_TREE}, cwd="/").stdout.strip()
-        if not where.startswith(str(Path(BASELINE_TREE).resolve())):
-            raise RuntimeError(f"PYTHONPATH={BASELINE_TREE} imports tfguard from {where}")
+    for name, (argv, _) in table.items():
+        if name in ("inspect", "inspect@base"):
+            python = str(Path(argv[0]).with_name("python"))
+            where = subprocess.run([python, "-c", "import tfguard; print(tfguard.__file__)"], capture_output=True,
+                                   text=True, env=BASE_ENV, cwd="/").stdout.strip()
+            if not where.startswith(str(Path(argv[0]).parent.parent)):
+                raise RuntimeError(f"{argv[0]} imports tfguard from {where}")
 
 
 def import_times(argv: list[str], env: dict | None, top: int = 12) -> list[tuple[str, int, int]]:
     """(module, self us, cumulative us) of the modules `argv` imports, largest self time first."""
-    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], capture_output=True, text=True, env=env, cwd="/")
+    script = Path(argv[0]).name == "tfguard"  # the installed script: its venv's python runs it
+    cmd = [str(Path(argv[0]).with_name("python")), "-X", "importtime", *argv] if script else \
+        [argv[0], "-X", "importtime", *argv[1:]]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd="/")
     rows = []
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
@@ -128,8 +152,11 @@ def main() -> int:
           f"{'.pyc files for every arm' if BYTECODE else 'bytecode as the environment says'} "
           f"(PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r} here)")
     goals = []
+    scripts = {"this": installed(REPO, "this")}
+    if BASELINE_TREE:
+        scripts["base"] = installed(Path(BASELINE_TREE).resolve(), "base")
     for label, model, tf_load in models():
-        table = arms(model, python, tf_load)
+        table = arms(model, python, tf_load, scripts)
         check_arms(table)
         names = list(table)
         for name, (argv, env) in table.items():  # warm the page cache and .pyc files
@@ -157,7 +184,7 @@ def main() -> int:
         above_floor = median([(r[1] - f[1]) * 1000 for r, f in zip(runs["inspect"], runs["floor"])])
         print(f"  inspect CPU above the interpreter floor: {above_floor:.0f} ms")
     _, model, tf_load = models()[0]
-    table = arms(model, python, tf_load)
+    table = arms(model, python, tf_load, scripts)
     for name in ("inspect", "check"):
         print(f"\nimport time on the {name} path (python -X importtime, one run), self / cumulative ms:")
         for module, self_us, cumulative in import_times(*table[name]):

@@ -10,14 +10,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tfguard"
 # What each part may import of tfguard (besides itself).
 ALLOWED = {
     "errors": set(),
+    "records": set(),
     "text": set(),
     "annotations": set(),
-    "settings": {"errors", "annotations"},
-    "compat": {"errors", "annotations"},
-    "workload": {"errors", "annotations", "compat", "text"},
-    "kube": {"errors"},
-    "webhook": {"errors", "annotations", "settings", "text", "compat", "workload", "kube"},
-    "operator": {"errors", "annotations", "settings", "text", "compat", "workload", "kube"},
+    "settings": {"errors", "annotations", "records"},
+    "compat": {"errors", "annotations", "records"},
+    "workload": {"errors", "annotations", "records", "compat", "text"},
+    "kube": {"errors", "records"},
+    "webhook": {"errors", "annotations", "records", "settings", "text", "compat", "workload", "kube"},
+    "operator": {"errors", "annotations", "records", "settings", "text", "compat", "workload", "kube"},
     "probes": set(),
 }
 

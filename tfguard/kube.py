@@ -25,7 +25,6 @@ import random
 import ssl
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Optional
 from urllib.parse import urlencode
@@ -34,6 +33,7 @@ import aiohttp
 import yaml
 
 from tfguard.errors import ApiError, ConfigError, Gone  # noqa: F401  (re-exported for callers)
+from tfguard.records import field, record
 
 log = logging.getLogger("tfguard.kube")
 
@@ -47,7 +47,7 @@ PATCH_CONTENT_TYPES = {
 }
 
 
-@dataclass
+@record
 class KubeConfig:
     server: str
     ca_data: Optional[str] = None  # PEM
@@ -256,7 +256,7 @@ def resource_path(
     return "/".join(parts)
 
 
-@dataclass
+@record
 class WatchEvent:
     # LISTED (a fresh full list: `object` is the List, replace what you hold), ADDED, MODIFIED, DELETED
     type: str

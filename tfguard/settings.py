@@ -1,11 +1,11 @@
 """Settings: one declarative object per process, filled from its defaults, the environment, then flags.
 
-A settings class is a dataclass whose fields are made with `setting()`: each carries its help text
+A settings class is a record (tfguard.records) whose fields are made with `setting()`: each carries its help text
 (the field's documentation, shown by `--help` and in docs/settings.md), and may name its flag and
 environment variable. The same machinery serves every process, so a value has one spelling in
 the chart, the environment and the command line:
 
-    @dataclass
+    @record
     class WebhookSettings(Scope):
         port: int = setting(8443, "port to listen on")
 
@@ -22,14 +22,14 @@ variable or flag.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import typing
-from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from tfguard import records
 from tfguard.errors import ConfigError
+from tfguard.records import record
 
-_MISSING = dataclasses.MISSING
+_MISSING = records.MISSING
 
 
 def setting(
@@ -47,11 +47,11 @@ def setting(
     command line (still settable through the environment)."""
     metadata = {"help": help, "flag": flag, "env": env, "metavar": metavar, "choices": choices, "cli": cli}
     if default_factory is not _MISSING:
-        return dataclasses.field(default_factory=default_factory, metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
+        return records.field(default_factory=default_factory, metadata=metadata)
+    return records.field(default=default, metadata=metadata)
 
 
-@dataclass
+@record
 class Scope:
     """Where tfguard looks: the same for the webhook and the operator (the chart passes both the
     same values), so neither checks nor annotates what the other leaves alone."""
@@ -80,7 +80,7 @@ class Scope:
         return bool(namespace) and not self.watches_namespace(namespace)
 
 
-@dataclass
+@record
 class Injection:
     """The probe tfguard injects: the webhook builds it, the operator accepts reports only from a Pod
     whose probe is exactly that (the chart passes both the same values)."""
@@ -96,22 +96,22 @@ class Injection:
     )
 
 
-def fields(cls) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(cls) if f.init]
+def fields(cls) -> list[records.Field]:
+    return list(records.fields(cls))
 
 
-def env_name(cls, f: dataclasses.Field) -> str:
+def env_name(cls, f: records.Field) -> str:
     if f.metadata.get("env"):
         return f.metadata["env"]
     prefix = getattr(cls, "env_prefix", "")
     return f"TFGUARD_{prefix + '_' if prefix else ''}{f.name.upper()}"
 
 
-def flag_name(f: dataclasses.Field) -> str:
+def flag_name(f: records.Field) -> str:
     return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
 
 
-def _kind(cls, f: dataclasses.Field) -> type:
+def _kind(cls, f: records.Field) -> type:
     hint = typing.get_type_hints(cls)[f.name]
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     origin = typing.get_origin(hint)

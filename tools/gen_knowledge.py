@@ -45,7 +45,7 @@ from harness.tfenvs import (  # noqa: E402
     tf_python,
     tf_recipe,
 )
-from tfguard.compat.chains import chain  # noqa: E402
+from tfguard.compat.chains import chain, dumps_document  # noqa: E402
 from tfguard.progress import Progress  # noqa: E402
 
 DATA_DIR = ROOT / "tfguard" / "compat" / "data"
@@ -339,7 +339,7 @@ def build_data(measured: dict[str, dict], keras: list[dict]) -> dict[str, dict]:
         **stamp,
         "sources": SOURCES,
         "storage": "One entry per series in `releases`. Op defs, kernels, proto schemas and Keras facts live in "
-        "release_ops.json, release_kernels.json, release_protos.json and keras.json, each a chain: the first "
+        "release_ops.jsonl, release_kernels.jsonl, release_protos.jsonl and keras.json, each a chain: the first "
         "measured release in full, each later one as changed/removed keys (see docs/knowledge.md).",
         "kernel_devices": list(KERNEL_DEVICES),
         "releases": entries,
@@ -347,7 +347,7 @@ def build_data(measured: dict[str, dict], keras: list[dict]) -> dict[str, dict]:
     series = [_series(v) for v in good]
     ops = {**stamp, "chain": chain([(s, measured[v]["op_defs"]) for s, v in zip(series, good)], packed=True)}
     kernels = {**stamp, "devices": list(KERNEL_DEVICES),
-               "chain": chain([(s, _kernels(measured[v])) for s, v in zip(series, good)])}
+               "chain": chain([(s, _kernels(measured[v])) for s, v in zip(series, good)], packed=True)}
     protos = {
         **stamp,
         "messages": chain([(s, measured[v]["protos"]["messages"]) for s, v in zip(series, good)], packed=True),
@@ -355,8 +355,8 @@ def build_data(measured: dict[str, dict], keras: list[dict]) -> dict[str, dict]:
         "roots": {s: measured[v]["protos"]["roots"] for s, v in zip(series, good)},
         "missing_roots": {s: measured[v]["protos"]["missing"] for s, v in zip(series, good) if measured[v]["protos"]["missing"]},
     }
-    out = {"releases.json": releases, "release_ops.json": ops, "release_kernels.json": kernels,
-           "release_protos.json": protos}
+    out = {"releases.json": releases, "release_ops.jsonl": ops, "release_kernels.jsonl": kernels,
+           "release_protos.jsonl": protos}
     if keras:
         out["keras.json"] = build_keras(keras, stamp)
     return out
@@ -457,7 +457,8 @@ def main(argv: list[str]) -> int:
     for name, content in files.items():
         path = args.output / name
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(content, sort_keys=True, separators=(",", ":")) + "\n")
+        tmp.write_text(dumps_document(content) if path.suffix == ".jsonl"
+                       else json.dumps(content, sort_keys=True, separators=(",", ":")) + "\n")
         os.replace(tmp, path)
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size / 1024:.0f} KB")
     measured_count = sum(1 for m in measured.values() if not m.get("error"))

@@ -42,6 +42,9 @@ class FakeRelease:
     def proto(self, message):
         return None
 
+    def lacks_cpu_kernel(self, op):
+        return op in self.ops_without_cpu_kernel
+
 
 def _release(series, wheel, graph, ops, keras_major, measured=True, cuda="12.2"):
     return FakeRelease(

@@ -22,7 +22,7 @@ import pytest
 
 from harness.tfenvs import NEW_TF, NEWEST_PATCHES, OLD_TF, cache_dir, tf_python
 from tfguard.compat import releases as knowledge
-from tfguard.compat.chains import chain, unchain
+from tfguard.compat.chains import chain, dumps_document, loads_document, unchain
 from tfguard.compat.releases import (
     DATA_DIR,
     first_release_with_op,
@@ -218,7 +218,7 @@ def test_cuda_drivers():
 
 
 def test_data_files_are_small_split_by_concern_and_name_their_sources():
-    sizes = {p.name: p.stat().st_size for p in DATA_DIR.glob("*.json")}
+    sizes = {p.name: p.stat().st_size for p in DATA_DIR.glob("*.json*")}
     assert sizes["releases.json"] < 300 * 1024  # what release() alone loads
     assert sum(size for name, size in sizes.items() if name != "ngc_tensorflow.json") < 8 * 1024 * 1024
     assert {"measured", "keras", "gpu_builds", "cuda_drivers", "unmeasured"} <= set(knowledge.sources())
@@ -234,7 +234,7 @@ def test_version_level_facts_do_not_load_the_op_registry():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(done.stdout.split())
     assert "releases.json" in loaded
-    assert not loaded & {"release_ops.json", "release_kernels.json", "release_protos.json", "keras.json"}
+    assert not loaded & {"release_ops.jsonl", "release_kernels.jsonl", "release_protos.jsonl", "keras.json"}
 
 
 def test_chains_round_trip():
@@ -252,6 +252,17 @@ def test_a_packed_chain_keeps_each_value_as_text_until_it_is_read():
     releases = unchain(stored)
     assert {k: dict(v) for k, v in releases.items()} == dict(snapshots)
     assert releases["a"]["x"] is releases["b"]["x"]  # an unchanged value is decoded once
+
+
+def test_a_document_of_packed_chains_is_stored_as_one_line_per_distinct_value():
+    snapshots = [("a", {"x": {"attr": {}}, "y": [1]}), ("b", {"x": {"attr": {}}, "y": [1], "z": "\n"})]
+    document = {"stamp": "t", "chain": chain(snapshots, packed=True), "plain": chain(snapshots)}
+    text = dumps_document(document)
+    header, *values = text.splitlines()
+    assert len(values) == 3 and json.loads(header)["chain"]["full"] == {"x": 1, "y": 2}
+    back = loads_document(text.encode())
+    assert back["stamp"] == "t" and back["plain"] == json.loads(json.dumps(document["plain"]))
+    assert {k: dict(v) for k, v in unchain(back["chain"]).items()} == dict(snapshots)
 
 
 def test_inspection_compares_attrs_with_the_oldest_measured_release():

@@ -104,7 +104,7 @@ def run_model(args: argparse.Namespace, model_path: str, output: str) -> int:
     if args.image is not None and not args.image.strip():
         return _usage("--image is empty")
     try:
-        model = inspect_model(model_path)
+        model = inspect_model(model_path, digest=False)  # the verdict does not need it: hashing reads every file
     except InspectError as exc:
         if not exc.unloadable:
             return _usage(str(exc))

@@ -8,7 +8,6 @@ workload, failed when the webhook would call it incompatible, skipped when tfgua
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import quote
@@ -120,6 +119,8 @@ def _uri(path: str) -> str:
 
 
 def sarif(results: list[Result]) -> str:
+    from hashlib import sha256  # only SARIF hashes: OpenSSL's load is a tenth of `tfguard check`
+
     rules: dict[str, int] = {}
     ordered: list[dict[str, Any]] = []
     sarif_results = []
@@ -129,7 +130,7 @@ def sarif(results: list[Result]) -> str:
                 rules[f.code] = len(ordered)
                 ordered.append(_rule(f.code))
             text_ = f"{r.subject}: {f.message}" + (f" Fix: {f.fix}" if f.fix else "")
-            fingerprint = hashlib.sha256(f"{r.kind}|{r.namespace}|{r.name}|{r.file}|{f.code}".encode()).hexdigest()[:32]
+            fingerprint = sha256(f"{r.kind}|{r.namespace}|{r.name}|{r.file}|{f.code}".encode()).hexdigest()[:32]
             entry: dict[str, Any] = {
                 "ruleId": f.code,
                 "ruleIndex": rules[f.code],

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
@@ -27,8 +26,9 @@ import yaml
 from tfguard import annotations as A
 from tfguard.compat.facts import Finding
 from tfguard.errors import ConfigError
-from tfguard.workload import kserve
+from tfguard.records import field, record
 from tfguard.workload import runtimes as R
+from tfguard.workload import kserve
 from tfguard.workload.store import FactStore
 from tfguard.workload.templates import TEMPLATE_PATHS, has_user_annotations, workload_annotations
 
@@ -40,14 +40,14 @@ FACT_KINDS = ("ModelProfile", "ImageStack", *RUNTIME_KINDS)
 JUDGED_KINDS = (*TEMPLATE_PATHS, kserve.KIND)
 
 
-@dataclass
+@record
 class Document:
     obj: dict[str, Any]
     file: str  # as given (relative paths stay relative: SARIF locations are repository paths)
     line: int  # 1-based line where the object starts
 
 
-@dataclass
+@record
 class Result:
     """One judged workload (or the one model of a plain `tfguard check`)."""
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
 from tfguard.compat import oplibs
 from tfguard.compat.facts import StackFacts
+from tfguard.records import record
 
 SERVING_LOADERS = ["serving"]  # a C++ model server: TF Serving's SavedModel loader only
 _MOVING = re.compile(r"^(latest|nightly|devel|rc|stable|edge|main|master)([-_.].*)?$")
@@ -40,7 +40,7 @@ _GOOGLE_DLC = re.compile(r"^tf2?-(cpu|gpu)\.(\d+)-(\d+)(?:\.py(\d)(\d+))?$")
 _AWS_TAG = re.compile(r"^(\d+\.\d+\.\d+)-(cpu|gpu)-py(\d)(\d+)(?:-cu(\d+?)(\d))?(?:-[a-z0-9.]+)*$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageRef:
     registry: Optional[str]
     repository: str  # without registry, "library/" and digest; lower case

@@ -7,11 +7,13 @@ code it can emit is registered here. docs/codes.md is generated from this table
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from tfguard.records import record
 
-@dataclass(frozen=True)
+
+
+@record(frozen=True)
 class Code:
     code: str
     title: str

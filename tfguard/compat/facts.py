@@ -6,11 +6,10 @@ Every part of tfguard (CLI, webhook, operator, probe reports) speaks these types
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tfguard.compat.loaders import CHOICES
+from tfguard.records import asdict, field, fields, record
 
 VERDICTS = ("compatible", "risky", "incompatible", "unknown")
 SEVERITIES = ("error", "warning", "info")
@@ -19,11 +18,11 @@ GPU_CHOICES = ("required", "optional", "none")  # tfguard.io/gpu, `--gpu`
 
 
 def _from_dict(cls, data: dict[str, Any]):
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in (data or {}).items() if k in names})
 
 
-@dataclass
+@record
 class ModelFacts:
     """What tfguard knows about a model, read from its files without importing TensorFlow."""
 
@@ -81,14 +80,14 @@ class ModelFacts:
     keras_compile: Optional[dict[str, Any]] = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelFacts":
         return _from_dict(cls, data)
 
 
-@dataclass
+@record
 class StackFacts:
     """What tfguard knows about the software stack of an image."""
 
@@ -127,14 +126,14 @@ class StackFacts:
         return self.tensorflow_version is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StackFacts":
         return _from_dict(cls, data)
 
 
-@dataclass
+@record
 class NodeFacts:
     """What the node labels of one group of nodes say (nodes with the same facts are one group).
 
@@ -155,14 +154,14 @@ class NodeFacts:
     cpu_flags: Optional[list[str]] = None  # NFD cpuid flags that are true: ["AVX", "AVX2", ...]; None if unlabelled
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "NodeFacts":
         return _from_dict(cls, data)
 
 
-@dataclass
+@record
 class Finding:
     code: str  # stable, documented in docs/codes.md
     severity: str  # "error" | "warning" | "info"
@@ -171,14 +170,14 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Finding":
         return _from_dict(cls, data)
 
 
-@dataclass
+@record
 class Verdict:
     verdict: str  # one of VERDICTS
     findings: list[Finding] = field(default_factory=list)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
+
+from tfguard.records import record
+
 
 DATA_DIR = Path(__file__).with_name("data")
 GPU_FILE = DATA_DIR / "gpu.json"
@@ -41,7 +43,7 @@ def _load(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GpuBuild:
     series: str
     cuda: Optional[str]  # CUDA of the tested build, "12.2"
@@ -58,7 +60,7 @@ class GpuBuild:
         return self.cuda.split(".")[0] if self.cuda else None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriverSupport:
     ok: bool  # the driver runs this CUDA's build (minor-version compatibility included)
     floor: Optional[str]  # the oldest driver that runs any build of this CUDA major
@@ -66,7 +68,7 @@ class DriverSupport:
     below_toolkit: bool  # ok only through minor-version compatibility: PTX newer than the driver cannot JIT
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NgcContainer:
     tag: str
     tf2: Optional[str]

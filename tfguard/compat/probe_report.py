@@ -21,18 +21,18 @@ import base64
 import binascii
 import json
 import zlib
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts
 from tfguard.errors import ProbeReportError
+from tfguard.records import field, fields, record
 
 STATUSES = ("pass", "fail")
 _SEVERITY = {"fail": "error", "warn": "warning", "pass": "info", "skip": "info"}
 _MAX_OPS_BYTES = 4 << 20  # a decompressed op list larger than this is not from the probe
 
 
-@dataclass
+@record
 class ProbeReport:
     status: str  # "pass" | "fail"
     checks: list[Finding] = field(default_factory=list)
@@ -78,7 +78,7 @@ def _parse(text: str) -> ProbeReport:
         raise ProbeReportError("probe report: 'stack' is not an object")
     stack = StackFacts.from_dict(stack_data)
     stack.source = "probe"
-    known = set(StackFacts.__dataclass_fields__)
+    known = {f.name for f in fields(StackFacts)}
     model = _model(data.get("model"))
     if summary:
         loaded = data.get("model_loaded") is True

@@ -7,16 +7,16 @@ workload's Pods) in; an `Assessment` out. The verdict comes from the one verdict
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
 from tfguard import annotations as A
+from tfguard import records
 from tfguard.compat.codes import CODES
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts, Verdict
 from tfguard.compat.resources import image_stack_name
+from tfguard.records import record
 from tfguard.text import one_line
 from tfguard.workload import kserve
 from tfguard.workload.nodes import NodeStore
@@ -42,7 +42,7 @@ EVENTS = {
 WRITTEN = (A.VERDICT, A.REASON, A.IMAGE_STACK, A.OBSERVED_MODEL_PROFILE)
 
 
-@dataclass
+@record
 class Assessment:
     verdict: str  # compatible | risky | incompatible | unknown
     reason: str  # one short line
@@ -275,7 +275,7 @@ def _same_model(judged: ModelFacts, loaded: Optional[ModelFacts]) -> bool:
 
 def _with_path(facts: ModelFacts, declared: ModelFacts) -> ModelFacts:
     if declared.path and not facts.path:
-        return dataclasses.replace(facts, path=declared.path)  # cached facts are shared: never mutate them
+        return records.replace(facts, path=declared.path)  # cached facts are shared: never mutate them
     return facts
 
 

@@ -26,7 +26,6 @@ import ipaddress
 import logging
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -38,6 +37,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tfguard.errors import NotFound
 from tfguard.kube import KubeClient, resource_path
 from tfguard.operator.settings import OperatorSettings
+from tfguard.records import field, record
 
 log = logging.getLogger("tfguard.operator.certs")
 
@@ -171,7 +171,7 @@ def _renew_due(cert: x509.Certificate, now: dt.datetime, fraction: float) -> boo
 # --- what the Secret should hold --------------------------------------------------------------
 
 
-@dataclass
+@record
 class CertState:
     """The Secret's data (PEM bytes by key) and annotations, before or after a pass."""
 

@@ -21,12 +21,12 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
 from tfguard.errors import ApiError, NotFound
 from tfguard.kube import resource_path
+from tfguard.records import record
 
 log = logging.getLogger("tfguard.operator.reports")
 
@@ -55,7 +55,7 @@ SUMMARY_KEYS = ("pass", "fail", "warn", "error", "skip")
 WorkloadKey = tuple[str, str, str]  # (kind, namespace, name)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     """One workload's result, as the operator last assessed it."""
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tfguard.kube import KubeClient
 from tfguard.operator.metrics import OperatorMetrics
 from tfguard.operator.reports import PolicyReports
 from tfguard.operator.settings import OperatorSettings
+from tfguard.records import field, record
 from tfguard.workload import kserve
 from tfguard.workload.nodes import NodeStore
 from tfguard.workload.probe_pods import PodProbe
@@ -46,7 +46,7 @@ def _nodes() -> NodeStore:
     return nodes
 
 
-@dataclass
+@record
 class Runtime:
     settings: OperatorSettings
     kube: KubeClient

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import typing
-from dataclasses import dataclass
 from typing import Optional
 
+from tfguard.records import record
 from tfguard.settings import Injection, Scope, setting
 
 DAY = 24 * 3600.0
@@ -17,7 +17,7 @@ def _identity() -> str:
     return f"{os.environ.get('POD_NAME') or socket.gethostname()}-{os.getpid()}"
 
 
-@dataclass
+@record
 class OperatorSettings(Scope, Injection):
     env_prefix: typing.ClassVar[str] = "OPERATOR"
 

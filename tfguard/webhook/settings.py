@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import typing
-from dataclasses import dataclass
 from typing import Optional
 
 from tfguard.annotations import MODES
+from tfguard.records import record
 from tfguard.settings import Injection, Scope, setting
 
 
-@dataclass
+@record
 class WebhookSettings(Scope, Injection):
     env_prefix: typing.ClassVar[str] = "WEBHOOK"
 

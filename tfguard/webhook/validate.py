@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tfguard import annotations as A
+from tfguard import records
 from tfguard.compat.codes import finding
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts, Verdict
+from tfguard.records import field, record
 from tfguard.text import one_line
 from tfguard.webhook.models import AdmissionRequest, AdmissionResponse, object_problems
 from tfguard.workload import kserve
@@ -30,7 +30,7 @@ WARNING_LIMIT = 256  # the API server may cut longer warnings
 MAX_WARNINGS = 6
 
 
-@dataclass
+@record
 class Outcome:
     """What one admission decided; the app turns it into an AdmissionResponse and metrics."""
 
@@ -230,10 +230,10 @@ class VerdictMemo:
         if key is not None:
             # Only the serving container's name is needed to answer: not its env, mounts and the rest.
             slim = None if resolved.container is None else {"name": str(resolved.container.get("name", "?"))[:253]}
-            kept = dataclasses.replace(resolved, container=slim)
+            kept = records.replace(resolved, container=slim)
             # The store's facts (a profile of thousands of ops) are charged to the store, not here:
             # sizing them on every admission cost more than judging them.
-            weight = (approximate_size(dataclasses.replace(kept, model=None) if _held_by_store(kept.model) else kept)
+            weight = (approximate_size(records.replace(kept, model=None) if _held_by_store(kept.model) else kept)
                       + approximate_size(verdict))
             self._memo.put(key, (kept, verdict), weight=weight)
         return resolved, verdict

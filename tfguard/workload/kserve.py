@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tfguard.compat.codes import finding
 from tfguard.compat.facts import Finding
+from tfguard.records import field, record
 from tfguard.workload.runtimes import Runtime, RuntimeStore
 from tfguard.workload.templates import tfguard_annotations
 
@@ -50,7 +50,7 @@ _TAG = re.compile(r":[\w.\-]*$")
 _PLACEHOLDER = re.compile(r"\{\{\s*\.(Name|Namespace)\s*\}\}")
 
 
-@dataclass
+@record
 class Predictor:
     """What tfguard judges of an InferenceService: its predictor's pod, and how it was found."""
 

@@ -8,12 +8,13 @@ kept at all. Used by the webhook's verdict memo and the catalog lookups of `reso
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import sys
 import threading
 from collections import OrderedDict
 from typing import Any, Hashable, Optional
+
+from tfguard import records
 
 ENTRY_OVERHEAD = 240  # the OrderedDict slot, the 32-byte key, the (value, weight) pair
 
@@ -24,7 +25,7 @@ def digest(*parts: Any) -> bytes:
 
 
 def approximate_size(value: Any, _depth: int = 0) -> int:
-    """Bytes a value holds, roughly: strings by length, containers and dataclasses by their parts.
+    """Bytes a value holds, roughly: strings by length, containers and records by their parts.
     Shared objects are counted each time they are reached (an overestimate, never an underestimate
     of what the cache keeps alive)."""
     if _depth > 12:
@@ -37,8 +38,8 @@ def approximate_size(value: Any, _depth: int = 0) -> int:
         return 64 + sum(approximate_size(k, _depth + 1) + approximate_size(v, _depth + 1) + 16 for k, v in value.items())
     if isinstance(value, (list, tuple, set, frozenset)):
         return 56 + sum(approximate_size(v, _depth + 1) + 8 for v in value)
-    if dataclasses.is_dataclass(value):
-        return 56 + sum(approximate_size(getattr(value, f.name), _depth + 1) + 8 for f in dataclasses.fields(value))
+    if records.is_record(value):
+        return 56 + sum(approximate_size(getattr(value, f.name), _depth + 1) + 8 for f in records.fields(value))
     return sys.getsizeof(value)
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from tfguard.compat.facts import NodeFacts
+from tfguard.records import record
 
 log = logging.getLogger("tfguard.workload.nodes")
 
@@ -80,7 +80,7 @@ def gpu_facts(labels: dict[str, str]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Toleration:
     key: str
     operator: str
@@ -269,7 +269,7 @@ def extended_requests(pod_spec: dict[str, Any]) -> dict[str, int]:
     return {k: v for k, v in total.items() if v > 0}
 
 
-@dataclass
+@record
 class _Wanted:
     node_name: Optional[str]
     selector: dict[str, str]

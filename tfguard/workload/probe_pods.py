@@ -14,7 +14,6 @@ are exactly what tfguard injects. The facts are keyed by the image digest the ku
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Optional
 
 from tfguard import annotations as A
@@ -22,10 +21,11 @@ from tfguard.compat.codes import finding
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts
 from tfguard.compat.probe_report import ProbeReport, parse_probe_report
 from tfguard.errors import ProbeReportError
+from tfguard.records import record
 from tfguard.workload.images import digest_of_image_id
 
 
-@dataclass
+@record
 class PodProbe:
     """One finished probe: the report, and the Pod, controller and image it ran in."""
 

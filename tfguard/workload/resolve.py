@@ -17,16 +17,16 @@ fact, the fact wins and the disagreement is a finding.
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from tfguard import annotations as A
+from tfguard import records
 from tfguard.compat import catalog
 from tfguard.compat.codes import finding
 from tfguard.compat.facts import GPU_CHOICES, LOADERS, Finding, ModelFacts, StackFacts
+from tfguard.records import field, record
 from tfguard.workload.images import pinned_digest
 from tfguard.workload.memo import BoundedMemo, digest
 from tfguard.workload.serving_layout import read_layout
@@ -43,7 +43,7 @@ def is_version(text: str) -> bool:
     return bool(_VERSION.match(text.strip()))
 
 
-@dataclass
+@record
 class Resolved:
     """What a verdict on one pod template needs, plus the findings made on the way."""
 
@@ -74,7 +74,7 @@ def resolve(
     if model.path is None:  # a TF Serving container says where its model is: its base path
         layout = read_layout(container, serving_image=stack.loaders == ["serving"])
         if layout is not None and layout.describes_one_model:
-            model = dataclasses.replace(model, path=layout.base_path)
+            model = records.replace(model, path=layout.base_path)
     loader = resolve_loader(annotations, findings)
     gpu = resolve_gpu(container, annotations, findings)
     model_name = model.path or annotations.get(A.MODEL_PROFILE) or annotations.get(A.OBSERVED_MODEL_PROFILE)
@@ -237,7 +237,7 @@ def resolve_model(
                 )
             )
         else:
-            return dataclasses.replace(profile, path=path) if path and not profile.path else profile
+            return records.replace(profile, path=path) if path and not profile.path else profile
     return ModelFacts(path=path, tensorflow_version=producer, source="annotation")
 
 

@@ -9,8 +9,9 @@ what they say themselves (with a finding that the runtimes are not known).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Optional
+
+from tfguard.records import record
 
 GROUP = "serving.kserve.io"
 RUNTIME_VERSION = "v1alpha1"
@@ -19,7 +20,7 @@ CLUSTER_SERVING_RUNTIMES = "clusterservingruntimes"
 RESOURCES = (SERVING_RUNTIMES, CLUSTER_SERVING_RUNTIMES)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Runtime:
     """One ServingRuntime (namespace set) or ClusterServingRuntime (namespace None), as read."""
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass
 from typing import Any, Optional
+
+from tfguard.records import record
 
 SERVER_BINARY = "tensorflow_model_server"
 DEFAULT_MODEL_NAME = "model"
@@ -29,7 +30,7 @@ _SHELL_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_
 FLAGS = ("model_name", "model_base_path", "model_config_file")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ServingLayout:
     """Where a TF Serving container looks for its model."""
 

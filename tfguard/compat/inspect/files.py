@@ -10,7 +10,6 @@ The model digest is defined here, and the probe computes the same one:
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 from pathlib import Path
@@ -127,14 +126,20 @@ def _hash_file(h, path: Path, size: int) -> None:
         raise InspectError(path, "changed while it was being read")
 
 
+def _sha256():
+    import hashlib  # here, not above: loading OpenSSL is a tenth of a `tfguard check`, which hashes nothing
+
+    return hashlib.sha256()
+
+
 def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
+    h = _sha256()
     _hash_file(h, path, regular_file_size(path))
     return f"sha256:{h.hexdigest()}"
 
 
 def directory_digest(files: list[tuple[str, Path, int]]) -> str:
-    h = hashlib.sha256()
+    h = _sha256()
     for relative, path, size in files:
         h.update(relative.encode("utf-8", "surrogateescape") + b"\0" + size.to_bytes(8, "big"))
         _hash_file(h, path, size)

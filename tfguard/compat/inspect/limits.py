@@ -6,14 +6,15 @@ environment: TFGUARD_INSPECT_<FIELD NAME IN UPPER CASE>, e.g. TFGUARD_INSPECT_SA
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass
+
+from tfguard.records import fields, record
+
 
 MiB = 1 << 20
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     # saved_model.pb is read whole and parsed in memory (about 3x its size); protobuf itself
     # refuses messages over 2 GiB.
@@ -34,7 +35,7 @@ class Limits:
     def from_env(cls, environ: "os._Environ[str] | dict[str, str] | None" = None) -> "Limits":
         environ = os.environ if environ is None else environ
         values = {}
-        for f in dataclasses.fields(cls):
+        for f in fields(cls):
             raw = environ.get(f"TFGUARD_INSPECT_{f.name.upper()}")
             if raw:
                 try:

@@ -7,14 +7,13 @@ never looks into as opaque bytes; `TEXT`, for saved_model.pbtxt, declares them a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tfguard.compat.inspect import schema_descriptors
+from tfguard.records import fields, record
 
 _PACKAGE = "tfguard.inspect"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Schema:
     SavedModel: type
     KerasSavedMetadata: type
@@ -46,7 +45,7 @@ def _classes():
 def _build(serialized: bytes) -> Schema:
     pool, make = _classes()
     pool.AddSerializedFile(serialized)
-    return Schema(*(make(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}")) for name in Schema.__dataclass_fields__))
+    return Schema(*(make(pool.FindMessageTypeByName(f"{_PACKAGE}.{f.name}")) for f in fields(Schema)))
 
 
 BINARY = _build(schema_descriptors.BINARY)

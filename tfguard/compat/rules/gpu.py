@@ -8,12 +8,12 @@ Discovery and Node Feature Discovery labels (tfguard.workload.nodes reads them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Optional
 
 from tfguard.compat import gpu_facts as G
 from tfguard.compat.facts import NodeFacts
 from tfguard.compat.judgement import Judgement, listing
+from tfguard.records import field, record
 
 # Every official x86-64 TensorFlow wheel since 1.6 is compiled with AVX (TensorFlow 1.6.0 release
 # notes: "Prebuilt binaries will use AVX instructions"); the builds' cpu_feature_guard aborts the
@@ -53,7 +53,7 @@ def build_and_driver(j: Judgement) -> None:
               toolkit_driver=G.toolkit_driver(build.cuda))
 
 
-@dataclass
+@record
 class _Build:
     """The CUDA build judged: its CUDA, its measured targets (upstream wheels), or an NGC container's floor."""
 
@@ -107,7 +107,7 @@ def _forward_compatible(ngc: G.NgcContainer, driver: str) -> bool:
     return False
 
 
-@dataclass
+@record
 class _NodeResult:
     node: NodeFacts
     fatal: list[tuple[str, str]] = field(default_factory=list)  # (code, why)

@@ -140,9 +140,7 @@ def _ops(j: Judgement, ops: list[str]) -> bool:
 
     on_gpu = j.gpu == "required" and j.stack.cuda_build is not False
     if not on_gpu:
-        no_cpu = [] if release.ops_without_cpu_kernel.isdisjoint(ops) else [
-            op for op in ops if op in release.ops_without_cpu_kernel
-        ]
+        no_cpu = [op for op in ops if release.lacks_cpu_kernel(op)]
         if no_cpu:
             j.add(
                 "OP_NO_CPU_KERNEL", "warning",
