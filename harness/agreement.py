@@ -42,7 +42,8 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "unknown_object_kind": ("SAVED_OBJECT_KIND_UNKNOWN", "OPTIMIZER_SLOTS_NOT_REVIVED"),
     "variables_restore": ("VARIABLES_BROKEN",),
     "asset_missing": ("ASSETS_MISSING",),
-    "keras_format": ("KERAS3_CANNOT_LOAD_SAVEDMODEL", "KERAS3_FILE_ON_KERAS2", "KERAS_FORMAT_NOT_READ"),
+    # ... and h5py's "Unable to open file (truncated file ...)" for an .h5 file cut short.
+    "keras_format": ("KERAS3_CANNOT_LOAD_SAVEDMODEL", "KERAS3_FILE_ON_KERAS2", "KERAS_FORMAT_NOT_READ", "MODEL_UNLOADABLE"),
     "keras_weights": ("KERAS_NEWER_THAN_RUNTIME", "KERAS_OLDER_THAN_RUNTIME"),
     # Keras 3 says "Could not locate class" for a class whose module does not import.
     "keras_module_not_found": ("KERAS_MODULE_NOT_IN_RUNTIME", "KERAS_CLASS_NOT_IN_RUNTIME"),
@@ -86,7 +87,7 @@ def model_facts(entry: dict) -> ModelFacts:
     if "inspect_error" in entry:
         error = entry["inspect_error"]
         problem = error.get("problem") if isinstance(error, dict) else str(error)
-        return ModelFacts(format="saved_model", unloadable=problem)
+        return ModelFacts(format=entry.get("inspect_format") or "saved_model", unloadable=problem)
     return ModelFacts.from_dict(entry)
 
 

@@ -39,12 +39,16 @@ class InspectError(TfguardError):
     there for callers that format it themselves.
     """
 
-    def __init__(self, path: "os.PathLike[str] | str", problem: str, unloadable: bool = False):
+    def __init__(self, path: "os.PathLike[str] | str", problem: str, unloadable: bool = False,
+                 format: "str | None" = None):
         self.path = os.fspath(path)
         self.problem = problem
         # True when TensorFlow cannot read it either (a parse it refuses, a broken checkpoint): the model
         # is incompatible with every release, which is a verdict, not a usage error.
         self.unloadable = unloadable
+        # What the file is, when that was known before reading it failed ("saved_model", "keras_v3",
+        # "h5"): a loader refuses a format before it reads a byte of the file.
+        self.format = format
         super().__init__(f"{self.path}: {problem}")
 
 

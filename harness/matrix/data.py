@@ -74,7 +74,8 @@ def load_stacks() -> list[dict]:
 
 
 def load_facts() -> dict[str, dict]:
-    return {row["artifact"]: row["facts"] if "facts" in row else {"inspect_error": row["inspect_error"]}
+    return {row["artifact"]: row["facts"] if "facts" in row else
+            {k: row[k] for k in ("inspect_error", "inspect_format") if k in row}
             for row in _read_jsonl(FACTS)}
 
 
@@ -163,6 +164,8 @@ def write_facts() -> tuple[int, int]:
             row["facts"] = facts
         except Exception as exc:  # InspectError is the expected one; anything else is a finding for inspect
             row["inspect_error"] = f"{type(exc).__name__}: {_clean(str(exc))}"[:1000]
+            if getattr(exc, "format", None):
+                row["inspect_format"] = exc.format
             errors += 1
         rows.append(row)
     if rows or not FACTS.exists():

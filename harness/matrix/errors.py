@@ -67,7 +67,7 @@ _RULES: list[tuple[str, re.Pattern]] = [(k, re.compile(p, re.S)) for k, p in [
     ("keras_compile_config", r"Could not deserialize 'keras\.(metrics|losses)|Could not interpret (optimizer|loss|metric)"
                              r"|is not a valid argument, kwargs should be empty\s+for `optimizer"
                              r"|Unknown (optimizer|loss|metric)|^[^\n]*optimizer[^\n]*(config|deserializ)"
-                             r"|(metric|loss) function.*not found"),
+                             r"|(metric|loss) function.*not found|KeyError: 'sample_weight_mode'"),
     ("keras_format", r"File format not supported|Keras 3 only supports|not a zip file|Unable to (synchronously )?open file"
                      r"|file signature not found|No file or directory found at|Unsupported .* format"
                      r"|truncated file|is not a valid|bad zip|BadZipFile|cannot be opened"

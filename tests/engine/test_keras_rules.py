@@ -90,10 +90,10 @@ def test_a_keras_2_13_dot_keras_file_is_not_read_by_a_later_keras_2():
     assert "KERAS_OLDER_THAN_RUNTIME" not in codes(evaluate(newest, image("2.18.1"), loader="tf_keras"))
 
 
-def keras_saved_model(producer: str) -> ModelFacts:
+def keras_saved_model(producer: str, model_class: str = "Functional", **facts) -> ModelFacts:
     return ModelFacts(path="/models/m", format="saved_model", tensorflow_version=producer, keras_version="2.5.0",
                       keras_format="saved_model_keras", object_graph=True, ops=["Const"], op_attrs={"Const": ["dtype", "value"]},
-                      keras_classes={"Functional": ["layers", "name"]})
+                      keras_classes={model_class: ["layers", "name"]}, keras_model_class=model_class, **facts)
 
 
 def test_keras_before_2_6_reads_keras_savedmodels_of_2_5_but_not_of_2_6():
@@ -105,3 +105,31 @@ def test_keras_before_2_6_reads_keras_savedmodels_of_2_5_but_not_of_2_6():
 def test_keras_of_2_1_may_revive_a_newer_keras_savedmodel_as_a_plain_object():
     verdict = evaluate(keras_saved_model("2.5.3"), image("2.1.4"), loader="keras")
     assert "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME" in codes(verdict) and verdict.verdict == "risky"
+
+
+def test_tf_keras_before_2_3_compiles_only_training_configs_that_name_a_sample_weight_mode():
+    compiled = {"optimizer": "Adam", "optimizer_config_keys": [], "loss": ["mse"], "metrics": [], "sample_weight_mode": False}
+    model = keras_file("h5", "2.4.0", {"Sequential": ["layers", "name"], **DENSE_2}, compile=compiled)
+    v = evaluate(model, image("2.2.3"), loader="keras")
+    assert v.verdict == "incompatible" and "sample_weight_mode" in next(
+        f for f in v.findings if f.code == "KERAS_COMPILE_CONFIG_UNKNOWN").message
+    assert evaluate(model, image("2.2.3"), loader="keras_nocompile").verdict == "compatible"
+    assert evaluate(model, image("2.5.3"), loader="keras").verdict == "compatible"
+    named = keras_file("h5", "2.4.0", {"Sequential": ["layers", "name"], **DENSE_2},
+                       compile={**compiled, "sample_weight_mode": True})
+    assert evaluate(named, image("2.2.3"), loader="keras").verdict == "compatible"
+
+
+def test_keras_before_2_2_cannot_rebuild_a_sequential_model_whose_build_shape_is_an_encoded_tensorshape():
+    model = keras_saved_model("2.5.3", "Sequential", keras_sequential_shape_encoded=True)
+    assert "KERAS_METADATA_NOT_READ" in codes(evaluate(model, image("1.15.5"), loader="keras_nocompile"))
+    assert "KERAS_METADATA_NOT_READ" not in codes(evaluate(model, image("2.2.3"), loader="keras_nocompile"))
+
+
+def test_keras_of_1_15_revives_a_compiled_subclassed_model_without_compiling_into_one_it_cannot_call():
+    compiled = {"optimizer": "Adam", "optimizer_config_keys": [], "loss": ["mse"], "metrics": [], "sample_weight_mode": False}
+    model = keras_saved_model("2.5.3", "TinySubclassed", keras_compile=compiled)
+    assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" in codes(evaluate(model, image("1.15.5"), loader="keras_nocompile"))
+    assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" not in codes(evaluate(model, image("2.0.4"), loader="keras_nocompile"))
+    assert "KERAS_COMPILE_CONFIG_UNKNOWN" in codes(evaluate(model, image("2.0.4"), loader="keras"))
+

@@ -61,3 +61,15 @@ def test_nodes_pinned_to_a_gpu_fail_serving_unless_the_pod_has_one():
     assert "NODES_PINNED_TO_MISSING_DEVICE" not in codes_of(
         evaluate(pinned, image(cuda_build=True), loader="serving", gpu="required"))
     assert "NODES_PINNED_TO_MISSING_DEVICE" not in codes_of(evaluate(pinned, image(), loader="tf2"))
+
+
+def test_nodes_pinned_only_inside_functions_load_under_serving_with_a_warning():
+    in_functions = saved_model(pinned_devices=["GPU"], main_graph_pinned_devices=[])
+    v = evaluate(in_functions, image(), loader="serving")
+    assert v.verdict == "risky" and codes_of(v) == ["FUNCTION_NODES_PINNED_TO_MISSING_DEVICE"]
+
+
+def test_tf2_runs_a_tf1_graph_pinned_to_a_missing_gpu_only_from_2_1_on():
+    tf1_graph = saved_model(pinned_devices=["GPU"], main_graph_pinned_devices=["GPU"], object_graph=False)
+    assert "NODES_PINNED_TO_MISSING_DEVICE" in codes_of(evaluate(tf1_graph, image("2.0.4"), loader="tf2"))
+    assert "NODES_PINNED_TO_MISSING_DEVICE" not in codes_of(evaluate(tf1_graph, image(), loader="tf2"))

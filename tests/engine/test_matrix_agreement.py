@@ -54,3 +54,19 @@ def test_a_failure_judged_only_risky_says_what_is_unknown(judged):
 def test_docs_verdicts_md_is_the_table_of_the_committed_matrix(judged):
     path = Path(__file__).resolve().parents[2] / "docs" / "verdicts.md"
     assert path.read_text() == document(judged), "run python -m harness.agreement --doc > docs/verdicts.md"
+
+
+def test_inspection_records_what_the_loaders_of_old_releases_trip_on():
+    from harness.matrix import data as matrix
+
+    facts = matrix.load_facts()
+    assert facts["v1_device_pinned@1.15.5"]["main_graph_pinned_devices"] == ["GPU"]
+    assert facts["module_device_pinned@2.15.1"]["main_graph_pinned_devices"] == []
+    assert facts["module_device_pinned@2.15.1"]["pinned_devices"] == ["GPU"]
+    assert "bad_indices_policy" in facts["module_new_attr@2.20.0"]["function_new_attrs"]["GatherNd"]
+    assert facts["keras_sequential_compiled_tf@2.5.3"]["keras_sequential_shape_encoded"] is True
+    assert facts["keras_functional_compiled_tf@2.5.3"]["keras_sequential_shape_encoded"] is False
+    assert facts["keras_subclassed_compiled_tf@2.5.3"]["keras_model_class"] == "TinySubclassed"
+    assert facts["keras_sequential_compiled_h5@2.4.4"]["keras_compile"]["sample_weight_mode"] is False
+    assert facts["keras_sequential_compiled_h5@2.2.3"]["keras_compile"]["sample_weight_mode"] is True
+    assert matrix.load_facts()["hostile_truncated_keras@2.15.1"]["inspect_format"] == "keras_v3"

@@ -160,6 +160,15 @@ def test_before_2_5_the_graph_import_refuses_an_unknown_attr_set_to_a_non_defaul
     assert unrecorded.verdict == "risky" and "OP_ATTR_NOT_IN_OPDEF_UNCHECKED" in codes_of(unrecorded)
 
 
+def test_before_2_5_a_function_refuses_an_unknown_attr_default_or_not_and_the_main_graph_is_not_imported():
+    attrs = {**SERVING_ATTRS, "MatMul": ["T", "grad_a"]}
+    in_function = saved_model("2.20.0", attrs=attrs, object_graph=True, function_new_attrs={"MatMul": ["grad_a"]})
+    v = evaluate(in_function, image("2.4.4"), loader="tf2")
+    assert v.verdict == "incompatible" and "instantiates the function" in finding(v, "OP_ATTR_NOT_IN_OPDEF").message
+    main_graph_only = saved_model("2.20.0", attrs=attrs, object_graph=True, function_new_attrs={})
+    assert "OP_ATTR_IGNORED" in codes_of(evaluate(main_graph_only, image("2.4.4"), loader="tf2"))
+
+
 def test_same_attr_is_fine_where_the_opdef_declares_it():
     attrs = {**SERVING_ATTRS, "MatMul": ["T", "grad_a"]}
     assert evaluate(saved_model("2.20.0", attrs=attrs), image("2.20.0")).verdict == "compatible"

@@ -108,7 +108,7 @@ def run_model(args: argparse.Namespace, model_path: str, output: str) -> int:
     except InspectError as exc:
         if not exc.unloadable:
             return _usage(str(exc))
-        model = ModelFacts(path=model_path, format="saved_model", unloadable=exc.problem)
+        model = ModelFacts(path=model_path, format=exc.format or "saved_model", unloadable=exc.problem)
     except ValueError as exc:  # a malformed TFGUARD_INSPECT_* limit
         return _usage(str(exc))
 

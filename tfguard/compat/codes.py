@@ -99,9 +99,19 @@ _CODES: list[Code] = [
         "Nodes are pinned to a device the Pod does not have",
         "A TF1 graph exported with explicit device placement (/device:GPU:0) is imported by TensorFlow "
         "Serving into a Session without soft placement: on a CPU-only build, or a Pod without GPUs, the "
-        "import fails.",
+        "import fails. tf.saved_model.load of such a graph in 1.15 and 2.0 fails too, when a signature "
+        "runs (measured; from 2.1 it places them softly).",
         "Re-export without device placement (clear_devices=True), request the GPU for the Pod on a CUDA "
-        "build, or load with tf.saved_model.load.",
+        "build, or load with tf.saved_model.load of TensorFlow 2.1 or newer.",
+    ),
+    Code(
+        "FUNCTION_NODES_PINNED_TO_MISSING_DEVICE",
+        "Nodes inside the model's functions are pinned to a device the Pod does not have",
+        "A tf.function traced under tf.device('/GPU:0') keeps that placement in its body. A Session places "
+        "a function's nodes when it runs them, not when it loads the model: measured, TensorFlow Serving's "
+        "loader of 1.15-2.1 loads such a model without the device; whether each signature then runs is "
+        "not measured.",
+        "Trace the functions without explicit devices, or give the Pod the device (a GPU on a CUDA build).",
     ),
     Code(
         "OP_ATTR_IGNORED",
@@ -147,8 +157,9 @@ _CODES: list[Code] = [
         "The runtime's Keras cannot restore the saved training config (compile=True)",
         "load_model compiles by default, rebuilding the optimizer, losses and metrics the file saved. "
         "Measured: Keras 3 does not restore a training config Keras 2 wrote; optimizers saved as "
-        "'Custom>Adam' (Keras 2.11-2.15, tf-keras) are unknown elsewhere. The same file loads with "
-        "compile=False.",
+        "'Custom>Adam' (Keras 2.11-2.15, tf-keras) are unknown elsewhere; tf.keras of 1.15-2.2 needs the "
+        "sample_weight_mode that Keras from TF 2.3 on no longer writes (KeyError). The same file loads "
+        "with compile=False.",
         "Load with compile=False (tfguard.io/model-loader: keras_nocompile), which serving needs anyway, "
         "or re-save the model from the runtime's Keras.",
     ),
@@ -172,9 +183,19 @@ _CODES: list[Code] = [
         "KERAS_METADATA_NOT_READ",
         "The runtime's Keras does not read this Keras SavedModel's metadata",
         "From TF 2.5 Keras SavedModels keep their Keras metadata in keras_metadata.pb; Keras before 2.5 "
-        "reads it from the object graph, where newer releases leave it empty (measured: JSONDecodeError "
-        "in TF 2.4's load_model).",
+        "reads it from the object graph, where releases from 2.6 on leave it empty (measured: JSONDecodeError "
+        "in TF 2.4's load_model). Keras of TF 2.2 and later writes a Sequential model's build_input_shape "
+        "as an encoded TensorShape, which Keras of 1.15-2.1 cannot read (measured: 'Error converting shape "
+        "to a TensorShape').",
         "Load it with tf.saved_model.load (tfguard.io/model-loader: tf2), or with Keras 2.5 or newer.",
+    ),
+    Code(
+        "KERAS_REVIVED_MODEL_NOT_CALLABLE",
+        "The runtime's Keras revives the model into one that cannot be called",
+        "Measured: Keras of TF 1.15, loading a compiled subclassed Keras SavedModel with compile=False, "
+        "revives a model whose call fails (\"object has no attribute 'loss'\"); Keras of 2.0 calls it.",
+        "Load it with compile=True or with tf.saved_model.load (tfguard.io/model-loader: tf2), or serve "
+        "it with TensorFlow 2.0 or newer.",
     ),
     Code(
         "RELEASE_NOT_MEASURED",
@@ -246,7 +267,9 @@ _CODES: list[Code] = [
         "2.10 on, MatMul.grad_a in a training graph) that the runtime's OpDefs do not declare. Measured: "
         "before 2.5 TensorFlow's graph import (TF Serving, and tf.saved_model.load of a TF1 graph) refuses "
         "such a node ('NodeDef mentions attr ... not in Op<...>'); an attr left at its default is dropped "
-        "first, and from 2.5 on unknown attrs are ignored (OP_ATTR_IGNORED).",
+        "first, and from 2.5 on unknown attrs are ignored (OP_ATTR_IGNORED). Inside a function nothing is "
+        "dropped: tf.saved_model.load and Keras refuse such a node, default or not, when they instantiate "
+        "the function.",
         "Serve the model with TensorFlow 2.5 or newer, or with a release whose OpDef has the attr (the "
         "message names the first one), or re-export it with the serving release.",
     ),

@@ -65,10 +65,16 @@ class ModelFacts:
     # protos do not know reads there as no kind at all.
     saved_object_fields: list[int] = field(default_factory=list)
     pinned_devices: list[str] = field(default_factory=list)  # device types nodes are pinned to: "GPU", "TPU"
+    # Those that main-graph nodes pin (a Session places the main graph when it restores; function
+    # bodies are placed when they run). None: not read (every pinned device is taken for one).
+    main_graph_pinned_devices: Optional[list[str]] = None
     # Attrs newer than the oldest release tfguard knows that main-graph nodes set to a value other than
     # their default (per the producer's own OpDefs): a graph importer cannot drop them as defaults.
     # None: not read (the verdict then cannot tell, for an older importer that refuses unknown attrs).
     main_graph_non_default_attrs: Optional[dict[str, list[str]]] = None
+    # Attrs newer than the oldest release tfguard knows that nodes inside functions set: before 2.5
+    # TensorFlow refuses them when it instantiates the function, default or not. None: not read.
+    function_new_attrs: Optional[dict[str, list[str]]] = None
     # The checkpoint the loaders restore: "whole", "none", or what is broken (inspect/variables.py).
     variables: Optional[str] = None
     missing_assets: list[str] = field(default_factory=list)  # asset files the MetaGraph names, not in assets/
@@ -76,8 +82,15 @@ class ModelFacts:
     # --- Keras configs: what load_model deserializes ---
     # "module:ClassName" ("ClassName" where the file records no module) -> the config keys it is given.
     keras_classes: dict[str, list[str]] = field(default_factory=dict)
-    # The saved training config (compile): {"optimizer": name, "loss": [...], "metrics": [...]}; None if none.
+    # The saved training config (compile): {"optimizer": name, "loss": [...], "metrics": [...],
+    # "sample_weight_mode": whether it names one}; None if none.
     keras_compile: Optional[dict[str, Any]] = None
+    # The class of a Keras SavedModel's root object ("Functional", "Sequential", or a subclass's own
+    # name), from keras_metadata.pb. None: not read.
+    keras_model_class: Optional[str] = None
+    # A Keras SavedModel's metadata gives a Sequential model's build_input_shape as {"class_name":
+    # "TensorShape", ...} (Keras of TF 2.2 on writes it so). None: not read.
+    keras_sequential_shape_encoded: Optional[bool] = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

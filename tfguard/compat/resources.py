@@ -121,6 +121,8 @@ def model_profile_resource(
                 ("modules", facts.keras_modules),
                 ("classes", facts.keras_classes),
                 ("compile", _compile_spec(facts.keras_compile)),
+                ("sequentialShapeEncoded", facts.keras_sequential_shape_encoded),
+                ("modelClass", facts.keras_model_class),
             )
             if v
         },
@@ -131,7 +133,9 @@ def model_profile_resource(
                 ("objectGraph", facts.object_graph),
                 ("savedObjectFields", list(facts.saved_object_fields)),
                 ("pinnedDevices", list(facts.pinned_devices)),
+                ("mainGraphPinnedDevices", facts.main_graph_pinned_devices),
                 ("mainGraphNonDefaultAttrs", facts.main_graph_non_default_attrs),
+                ("functionNewAttrs", facts.function_new_attrs),
                 ("variables", facts.variables),
                 ("missingAssets", list(facts.missing_assets)),
             )
@@ -148,7 +152,9 @@ def model_profile_resource(
     return {"apiVersion": API_VERSION, "kind": "ModelProfile", "metadata": metadata, "spec": spec}
 
 
-_COMPILE_KEYS = {"optimizer": "optimizer", "optimizer_config_keys": "optimizerConfigKeys", "loss": "loss", "metrics": "metrics"}
+_COMPILE_KEYS = {"optimizer": "optimizer", "optimizer_config_keys": "optimizerConfigKeys", "loss": "loss", "metrics": "metrics",
+                 "sample_weight_mode": "sampleWeightMode"}
+_COMPILE_SCALARS = ("optimizer", "sample_weight_mode")
 
 
 def _compile_spec(facts: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
@@ -160,7 +166,7 @@ def _compile_spec(facts: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
 def _compile_facts(spec: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
     if not isinstance(spec, dict):
         return None
-    return {name: spec.get(key, [] if name != "optimizer" else None) for name, key in _COMPILE_KEYS.items()}
+    return {name: spec.get(key, None if name in _COMPILE_SCALARS else []) for name, key in _COMPILE_KEYS.items()}
 
 
 def facts_from_model_profile(obj: dict[str, Any]) -> ModelFacts:
@@ -185,13 +191,21 @@ def facts_from_model_profile(obj: dict[str, Any]) -> ModelFacts:
         keras_modules=list(keras["modules"]) if keras.get("modules") else None,
         keras_classes={k: list(v) for k, v in (keras.get("classes") or {}).items()},
         keras_compile=_compile_facts(keras.get("compile")),
+        keras_model_class=keras.get("modelClass") if isinstance(keras.get("modelClass"), str) else None,
+        keras_sequential_shape_encoded=keras.get("sequentialShapeEncoded") if isinstance(keras.get("sequentialShapeEncoded"), bool) else None,
         meta_graph_tags=[list(t) for t in saved.get("metaGraphTags") or []],
         object_graph=saved.get("objectGraph"),
         saved_object_fields=list(saved.get("savedObjectFields") or []),
         pinned_devices=list(saved.get("pinnedDevices") or []),
+        main_graph_pinned_devices=(list(saved["mainGraphPinnedDevices"])
+                                   if isinstance(saved.get("mainGraphPinnedDevices"), list) else None),
         main_graph_non_default_attrs=(
             {op: list(a) for op, a in saved["mainGraphNonDefaultAttrs"].items()}
             if isinstance(saved.get("mainGraphNonDefaultAttrs"), dict) else None
+        ),
+        function_new_attrs=(
+            {op: list(a) for op, a in saved["functionNewAttrs"].items()}
+            if isinstance(saved.get("functionNewAttrs"), dict) else None
         ),
         variables=saved.get("variables"),
         missing_assets=list(saved.get("missingAssets") or []),

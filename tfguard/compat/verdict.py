@@ -75,7 +75,12 @@ def evaluate(
             "MODEL_FACTS_MISSING", "info",
             f"nothing is known about the {j.model_label}: only {j.runtime_label} was judged",
         )
-    elif files.readable(j):
+    elif not files.readable(j):
+        # A loader refuses a file's format before it reads a byte of it: say that too.
+        formats.loader_accepts_format(j)
+        if j.tf_key is not None:
+            keras.keras_format_refused(j)
+    else:
         formats.loader_accepts_format(j)
         files.checkpoint(j)
         files.assets(j)

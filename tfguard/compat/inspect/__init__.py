@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import stat
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from tfguard.compat.facts import ModelFacts
 from tfguard.errors import InspectError
@@ -42,7 +43,8 @@ def inspect_model(
         if not is_saved_model_dir(path):
             raise InspectError(path, _not_a_model_directory(path))
         files = directory_files(path, limits) if digest else []
-        facts = inspect_saved_model(path, limits)
+        with _known_format("saved_model"):
+            facts = inspect_saved_model(path, limits)
         facts.digest = directory_digest(files) if digest else None
         return facts
     if not stat.S_ISREG(st.st_mode):
@@ -53,12 +55,14 @@ def inspect_model(
     if head in (ZIP_SIGNATURE, EMPTY_ZIP_SIGNATURE):
         from tfguard.compat.inspect.keras_zip import inspect_keras_zip
 
-        facts = inspect_keras_zip(path, limits)
+        with _known_format("keras_v3"):
+            facts = inspect_keras_zip(path, limits)
     else:
         from tfguard.compat.inspect.h5 import inspect_h5, is_hdf5
 
         if is_hdf5(path):
-            facts = inspect_h5(path, limits)
+            with _known_format("h5"):
+                facts = inspect_h5(path, limits)
         elif path.suffix == ".h5":
             raise InspectError(path, "not an HDF5 file (no HDF5 signature)")
         elif path.suffix == ".keras":
@@ -69,6 +73,16 @@ def inspect_model(
             )
     facts.digest = file_digest(path) if digest else None
     return facts
+
+
+@contextmanager
+def _known_format(fmt: str) -> Iterator[None]:
+    """An InspectError raised while reading a file of format `fmt` says which format it was."""
+    try:
+        yield
+    except InspectError as exc:
+        exc.format = exc.format or fmt
+        raise
 
 
 def _not_a_model_directory(path: Path) -> str:

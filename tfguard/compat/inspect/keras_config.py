@@ -101,4 +101,5 @@ def compile_facts(training: Any) -> Optional[dict[str, Any]]:
         facts["optimizer"] = optimizer
     facts["loss"] = sorted(set(_names(training.get("loss"))))
     facts["metrics"] = sorted(set(_names(training.get("metrics"))) | set(_names(training.get("weighted_metrics"))))
+    facts["sample_weight_mode"] = "sample_weight_mode" in training  # Keras 2 before 2.3 writes it; 1.15 needs it
     return facts

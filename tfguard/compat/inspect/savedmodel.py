@@ -154,6 +154,25 @@ def non_default_new_attrs(graphs: list[Any]) -> dict[str, list[str]]:
     return {op: sorted(attrs) for op, attrs in sorted(found.items())}
 
 
+def function_new_attrs(graphs: list[Any]) -> dict[str, list[str]]:
+    """{op: attrs} that nodes inside functions set, among those the oldest release tfguard knows does
+    not declare for that op."""
+    from tfguard.compat import releases
+
+    oldest = releases.oldest_op_attrs()
+    found: dict[str, set[str]] = {}
+    for graph in graphs:
+        for function in graph.graph_def.library.function:
+            for node in function.node_def:
+                known = oldest.get(node.op)
+                if known is None:
+                    continue  # an op the oldest release lacks (or a call of a function): judged as an op
+                for name in node.attr:
+                    if name not in known and name[:1] != "_":
+                        found.setdefault(node.op, set()).add(name)
+    return {op: sorted(attrs) for op, attrs in sorted(found.items())}
+
+
 def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> ModelFacts:
     graphs = served_meta_graphs(saved_model)
     first = graphs[0]
@@ -162,10 +181,11 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
     has_versions = first.graph_def.HasField("versions")
     op_attrs = collect_ops(g.graph_def for g in graphs)
     signatures = sorted({k for g in graphs for k in g.signature_def.keys()} - {INIT_OP_SIGNATURE_KEY})
-    devices = {
+    main_devices = {device_type(node.device) for g in graphs for node in g.graph_def.node if node.device}
+    devices = main_devices | {
         device_type(node.device)
         for g in graphs
-        for node in chain(g.graph_def.node, chain.from_iterable(f.node_def for f in g.graph_def.library.function))
+        for node in chain.from_iterable(f.node_def for f in g.graph_def.library.function)
         if node.device
     }
     object_graph = first.HasField("object_graph_def")
@@ -189,7 +209,9 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
         object_graph=object_graph,
         saved_object_fields=sorted(kinds),
         pinned_devices=sorted(d for d in devices if d and d != "CPU"),
+        main_graph_pinned_devices=sorted(d for d in main_devices if d and d != "CPU"),
         main_graph_non_default_attrs=non_default_new_attrs(graphs),
+        function_new_attrs=function_new_attrs(graphs),
     )
 
 
@@ -206,6 +228,7 @@ def keras_metadata(data: bytes, path: "Path | str" = KERAS_METADATA_PB) -> dict[
         raise InspectError(path, f"not a valid Keras metadata protobuf: {_decode_problem(exc)}") from None
     classes: dict[str, set[str]] = {}
     root_values: dict[str, Any] = {}
+    encoded_shapes = False
     for node in metadata.nodes:
         if not node.metadata:
             continue
@@ -219,12 +242,17 @@ def keras_metadata(data: bytes, path: "Path | str" = KERAS_METADATA_PB) -> dict[
             continue
         if node.node_path == "root" or (not root_values and node.node_id == 0):
             root_values = values
+        shape = values.get("build_input_shape")
+        encoded_shapes = encoded_shapes or (values.get("class_name") == "Sequential" and isinstance(shape, dict)
+                                            and shape.get("class_name") == "TensorShape")
         model = {k: v for k, v in values.items() if k != "training_config"}
         for key, keys in keras_classes(model).items():
             classes.setdefault(key, set()).update(keys)
     facts: dict[str, Any] = {k: root_values[k] for k in ("keras_version", "backend") if isinstance(root_values.get(k), str)}
     facts["classes"] = {key: sorted(keys) for key, keys in sorted(classes.items())}
     facts["compile"] = compile_facts(root_values.get("training_config"))
+    facts["sequential_shape_encoded"] = encoded_shapes
+    facts["model_class"] = root_values.get("class_name") if isinstance(root_values.get("class_name"), str) else None
     return facts
 
 
@@ -255,4 +283,6 @@ def inspect_saved_model(directory: Path, limits: Limits) -> ModelFacts:
         facts.keras_backend = keras.get("backend")
         facts.keras_classes = keras.get("classes") or {}
         facts.keras_compile = keras.get("compile")
+        facts.keras_sequential_shape_encoded = keras.get("sequential_shape_encoded")
+        facts.keras_model_class = keras.get("model_class")
     return facts

@@ -191,6 +191,31 @@ def _unknown_attrs(j: Judgement, unknown: dict[str, list[str]]) -> None:
             attrs=unknown,
         )
         return
+    in_functions = m.function_new_attrs
+    if not imports_graph and in_functions is not None:
+        # Measured (matrix: module_new_attr on 1.15-2.1): a function whose nodes set an attr the runtime's
+        # OpDef lacks fails to instantiate, default or not; attrs only main-graph nodes set are never
+        # imported by an object-graph load.
+        refused = {op: [a for a in attrs if a in in_functions.get(op, ())] for op, attrs in unknown.items()}
+        refused = {op: attrs for op, attrs in refused.items() if attrs}
+        if refused:
+            names = [(op, attr) for op, attrs in refused.items() for attr in attrs]
+            j.add(
+                "OP_ATTR_NOT_IN_OPDEF", "error",
+                f"nodes inside the {j.model_label}'s functions set attrs that the OpDefs of {j.runtime_label} lack: "
+                f"{listing(names, _first_release_with_attr)}; before 2.5 TensorFlow refuses them when it instantiates "
+                "the function (NodeDef mentions attr not in Op)",
+                attrs=refused,
+            )
+            return
+        j.add(
+            "OP_ATTR_IGNORED", "info",
+            f"only main-graph nodes of the {j.model_label} set attrs that the OpDefs of {j.runtime_label} lack "
+            f"({listing(pairs, _first_release_with_attr)}): {j.loader_call} restores the object graph and never "
+            "imports them",
+            attrs=unknown,
+        )
+        return
     j.add(
         "OP_ATTR_NOT_IN_OPDEF_UNCHECKED", "warning",
         f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack: {listing(pairs, _first_release_with_attr)}; "

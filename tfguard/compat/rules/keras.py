@@ -33,6 +33,26 @@ def keras_formats(j: Judgement) -> None:
                 f"the {j.model_label} keeps its Keras metadata in keras_metadata.pb only (TF 2.6 and later); Keras in "
                 f"{j.runtime_label} looks for it in the object graph and cannot revive the model",
             )
+        elif (j.loader == L.KERAS_NOCOMPILE and m.keras_format == "saved_model_keras" and m.keras_compile
+              and m.keras_model_class not in (None, "Functional", "Model", "Sequential") and j.tf_key[:2] == (1, 15)):
+            # Measured (matrix: keras_subclassed_compiled_tf of 1.15-2.5): 1.15's Keras revives a compiled
+            # subclassed model without compiling it into one whose call fails; 2.0 calls it.
+            j.add(
+                "KERAS_REVIVED_MODEL_NOT_CALLABLE", "error",
+                f"the {j.model_label} is a compiled subclassed model ({m.keras_model_class}); Keras in {j.runtime_label} "
+                "revives it with compile=False into a model whose call fails (\"object has no attribute 'loss'\")",
+                model_class=m.keras_model_class,
+            )
+        elif (j.loads_with_keras and m.keras_format == "saved_model_keras" and m.keras_sequential_shape_encoded
+              and j.tf_key[:2] < (2, 2)):
+            # Measured (matrix: Sequential Keras SavedModels of 2.2-2.5): Keras of 1.15-2.1 reads
+            # build_input_shape as a list of dimensions ("Error converting shape to a TensorShape").
+            j.add(
+                "KERAS_METADATA_NOT_READ", "error",
+                f"the {j.model_label} is a Sequential model whose Keras metadata gives build_input_shape as an encoded "
+                f"TensorShape (Keras of TF 2.2 and later writes it so); Keras in {j.runtime_label} reads it as a list of "
+                "dimensions and cannot rebuild the model",
+            )
         elif (j.loads_with_keras and m.keras_format == "saved_model_keras" and j.tf_key[:2] in ((2, 1), (2, 2))
               and producer is not None and (2, 2) <= producer < (2, 6) and producer > j.tf_key[:2]):
             # Measured on compiled functional models saved by 2.2-2.5: Keras of 2.1 and 2.2 revives them
@@ -94,14 +114,8 @@ def keras_formats(j: Judgement) -> None:
                 "Keras 2 files with built-in layers, custom and Lambda layers often fail",
                 model_keras=m.keras_version, keras_major=runtime,
             )
-        elif m.format == "keras_v3" and runtime == 2 and j.tf_key < (2, 12):
-            # Measured: Keras before 2.12 takes the zip for a SavedModel directory, or says the format
-            # is not supported.
-            j.add(
-                "KERAS_FORMAT_NOT_READ", "error",
-                f"the {j.model_label} is a .keras file; Keras before 2.12 in {j.runtime_label} predates that format",
-                model_keras=m.keras_version,
-            )
+        elif keras_format_refused(j):
+            pass
         elif m.format == "keras_v3":
             _keras_minor(j)
         custom = [mod for mod in m.keras_modules or () if mod != "keras" and not mod.startswith("keras.")]
@@ -154,3 +168,17 @@ def _keras_minor(j: Judgement) -> None:
             f"{'.'.join(map(str, have))} in {j.runtime_label}: an older Keras 2 does not read a newer one's weights",
             model_keras=m.keras_version, runtime_keras=".".join(map(str, have)),
         )
+
+
+def keras_format_refused(j: Judgement) -> bool:
+    """True (and a finding) for a .keras file under Keras 2 before 2.12. Measured: that Keras takes
+    the zip for a SavedModel directory, or says the format is not supported."""
+    m = j.model
+    if not (m.format == "keras_v3" and j.loads_with_keras and j.keras_major == 2 and j.tf_key < (2, 12)):
+        return False
+    j.add(
+        "KERAS_FORMAT_NOT_READ", "error",
+        f"the {j.model_label} is a .keras file; Keras before 2.12 in {j.runtime_label} predates that format",
+        model_keras=m.keras_version,
+    )
+    return True

@@ -11,7 +11,9 @@ config must name an optimizer, losses and metrics it can restore. The facts are 
 - Keras 3's `InputLayer(batch_shape=..., optional=...)` is refused by Keras 2;
 - an optimizer saved as `Custom>Adam` (Keras 2.11-2.15, tf-keras) compiles only there;
 - Keras 3 does not compile a training config Keras 2 wrote ("Could not deserialize
-  'keras.metrics.mse'").
+  'keras.metrics.mse'");
+- tf.keras of 1.15-2.2 compiles only training configs that name a sample_weight_mode, which Keras
+  from TF 2.3 on does not write.
 """
 
 from __future__ import annotations
@@ -191,6 +193,19 @@ def _compile(j: Judgement, k: KerasRelease, where: str) -> None:
             optimizer=compiled.get("optimizer"), runtime_keras=k.keras_version,
         )
         return
+    in_tf = _tf_keras_series(k)
+    compiles_training_config = j.model.format == "h5" or (
+        j.model.keras_format == "saved_model_keras" and j.model.keras_model_class not in (None, *_FROM_CONFIG))
+    if (compiles_training_config and compiled.get("sample_weight_mode") is False and in_tf is not None
+            and in_tf < NEEDS_SAMPLE_WEIGHT_MODE_UNTIL):
+        j.add(
+            "KERAS_COMPILE_CONFIG_UNKNOWN", "error",
+            f"the {j.model_label}'s training config names no sample_weight_mode (Keras of TF 2.3 and later no longer "
+            f"writes one); {where} reads it when it compiles (KeyError: 'sample_weight_mode'); load it with "
+            "compile=False",
+            runtime_keras=k.keras_version,
+        )
+        return
     optimizer = compiled.get("optimizer") or ""
     if optimizer.startswith("Custom>") and not _registers_custom_optimizers(k):
         j.add(
@@ -206,6 +221,21 @@ def _compile(j: Judgement, k: KerasRelease, where: str) -> None:
             f"small compiled model): the {j.model_label} loads only with compile=False",
             runtime_keras=k.keras_version,
         )
+
+
+# Measured (matrix: keras_sequential_compiled_h5/.keras, keras_subclassed_compiled_tf): tf.keras of
+# TF 1.15-2.2 compiles an HDF5 file's training config, and a revived subclassed model's, with
+# training_config['sample_weight_mode'], which Keras from TF 2.3 on does not write (a functional
+# Keras SavedModel it compiles without); 2.2 too (measured); TF 2.3's own Keras reads its files.
+NEEDS_SAMPLE_WEIGHT_MODE_UNTIL = (2, 3)
+
+
+def _tf_keras_series(k: KerasRelease) -> Optional[tuple[int, int]]:
+    """(major, minor) of the TensorFlow whose bundled tf.keras `k` is (1.15-2.5); None for a Keras package."""
+    if k.package != "tensorflow":
+        return None
+    key = version_key(k.version)
+    return key[:2] if key else None
 
 
 def _registers_custom_optimizers(k: KerasRelease) -> bool:

@@ -38,16 +38,42 @@ def metagraph(j: Judgement) -> None:
         )
 
 
+# Measured (matrix: v1_device_pinned): tf.saved_model.load of a TF1 graph whose nodes are pinned to
+# a GPU the process lacks fails when a signature runs in 1.15 and 2.0 ("Unable to find any devices
+# for spec /device:GPU:0"), and loads from 2.1 on (soft placement).
+TF2_SOFT_PLACEMENT_FROM = (2, 1)
+
+
 def placement(j: Judgement) -> None:
     m = j.model
-    if j.loader != L.SERVING or not m.pinned_devices:
+    if not m.pinned_devices or not (j.loader == L.SERVING or (j.loader == L.TF2 and m.object_graph is False)):
         return
     gpu_here = j.gpu == "required" and j.stack.cuda_build is not False
-    missing = [d for d in m.pinned_devices if not (d == "GPU" and gpu_here)]
-    if missing:
+    main_graph = m.pinned_devices if m.main_graph_pinned_devices is None else m.main_graph_pinned_devices
+    missing = [d for d in main_graph if not (d == "GPU" and gpu_here)]
+    in_functions = [d for d in m.pinned_devices if d not in main_graph and not (d == "GPU" and gpu_here)]
+    if missing and j.loader == L.SERVING:
         j.add(
             "NODES_PINNED_TO_MISSING_DEVICE", "error",
             f"nodes of the {j.model_label} are pinned to {', '.join(missing)} devices, which {j.runtime_label} does not "
             "give this Pod; TensorFlow Serving's session allows no soft placement, so the graph import fails",
             devices=missing,
+        )
+    elif missing and j.tf_key is not None and j.tf_key[:2] < TF2_SOFT_PLACEMENT_FROM:
+        j.add(
+            "NODES_PINNED_TO_MISSING_DEVICE", "error",
+            f"graph nodes of the {j.model_label} are pinned to {', '.join(missing)} devices, which {j.runtime_label} does "
+            "not give this Pod; tf.saved_model.load there places a TF1 graph without soft placement, so its signatures "
+            "fail when called (soft placement came with 2.1)",
+            devices=missing,
+        )
+    if in_functions and j.loader == L.SERVING:
+        # Measured: these load on 1.15-2.1 (a Session places a function body when it runs, not at load);
+        # whether their signatures then run is not in the matrix.
+        j.add(
+            "FUNCTION_NODES_PINNED_TO_MISSING_DEVICE", "warning",
+            f"nodes inside the {j.model_label}'s functions are pinned to {', '.join(in_functions)} devices, which "
+            f"{j.runtime_label} does not give this Pod: the model loads, but a signature that runs them may fail "
+            "without soft placement",
+            devices=in_functions,
         )
