@@ -170,49 +170,34 @@ def _unknown_attrs(j: Judgement, unknown: dict[str, list[str]]) -> None:
             attrs=unknown,
         )
         return
-    non_default = m.main_graph_non_default_attrs
-    if imports_graph and non_default is not None:
-        refused = {op: [a for a in attrs if a in non_default.get(op, ())] for op, attrs in unknown.items()}
+    # What refuses an attr depends on where the loader reads the nodes: a graph import drops attrs left
+    # at their defaults first; a function's nodes are checked as they are (measured, matrix:
+    # module_new_attr on 1.15-2.2), and an object-graph load never imports the main graph's.
+    if imports_graph:
+        refusing = m.main_graph_non_default_attrs
+        setters = f"graph nodes of the {j.model_label} set attrs that the OpDefs of {j.runtime_label} lack, to values other than their defaults"
+        refuser = "before 2.5 TensorFlow's graph import refuses them"
+        spared = "left at their defaults: the graph import drops them"
+    else:
+        refusing = m.function_new_attrs
+        setters = f"nodes inside the {j.model_label}'s functions set attrs that the OpDefs of {j.runtime_label} lack"
+        refuser = "before 2.5 TensorFlow refuses them when it instantiates the function"
+        spared = f"set by main-graph nodes only: {j.loader_call} restores the object graph and never imports them"
+    if refusing is not None:
+        refused = {op: [a for a in attrs if a in refusing.get(op, ())] for op, attrs in unknown.items()}
         refused = {op: attrs for op, attrs in refused.items() if attrs}
         if refused:
             names = [(op, attr) for op, attrs in refused.items() for attr in attrs]
             j.add(
                 "OP_ATTR_NOT_IN_OPDEF", "error",
-                f"graph nodes of the {j.model_label} set attrs that the OpDefs of {j.runtime_label} lack, to values other "
-                f"than their defaults: {listing(names, _first_release_with_attr)}; before 2.5 TensorFlow's graph import refuses them "
-                "(NodeDef mentions attr not in Op)",
+                f"{setters}: {listing(names, _first_release_with_attr)}; {refuser} (NodeDef mentions attr not in Op)",
                 attrs=refused,
             )
             return
         j.add(
             "OP_ATTR_IGNORED", "info",
-            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack ({listing(pairs, _first_release_with_attr)}), "
-            "left at their defaults: the graph import drops them",
-            attrs=unknown,
-        )
-        return
-    in_functions = m.function_new_attrs
-    if not imports_graph and in_functions is not None:
-        # Measured (matrix: module_new_attr on 1.15-2.1): a function whose nodes set an attr the runtime's
-        # OpDef lacks fails to instantiate, default or not; attrs only main-graph nodes set are never
-        # imported by an object-graph load.
-        refused = {op: [a for a in attrs if a in in_functions.get(op, ())] for op, attrs in unknown.items()}
-        refused = {op: attrs for op, attrs in refused.items() if attrs}
-        if refused:
-            names = [(op, attr) for op, attrs in refused.items() for attr in attrs]
-            j.add(
-                "OP_ATTR_NOT_IN_OPDEF", "error",
-                f"nodes inside the {j.model_label}'s functions set attrs that the OpDefs of {j.runtime_label} lack: "
-                f"{listing(names, _first_release_with_attr)}; before 2.5 TensorFlow refuses them when it instantiates "
-                "the function (NodeDef mentions attr not in Op)",
-                attrs=refused,
-            )
-            return
-        j.add(
-            "OP_ATTR_IGNORED", "info",
-            f"only main-graph nodes of the {j.model_label} set attrs that the OpDefs of {j.runtime_label} lack "
-            f"({listing(pairs, _first_release_with_attr)}): {j.loader_call} restores the object graph and never "
-            "imports them",
+            f"the {j.model_label}'s NodeDefs set attrs that the OpDefs of {j.runtime_label} lack "
+            f"({listing(pairs, _first_release_with_attr)}), {spared}",
             attrs=unknown,
         )
         return
