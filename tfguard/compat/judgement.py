@@ -11,6 +11,9 @@ from tfguard.compat.codes import CODES
 from tfguard.compat.facts import Finding, ModelFacts, StackFacts
 
 KERAS_FILE_FORMATS = ("keras_v3", "h5")
+# Keras model classes rebuilt through from_config (whose config is no constructor call); any other
+# model class is a subclass, revived from the object graph.
+KERAS_CONFIG_MODELS = frozenset({"Functional", "Model", "Sequential"})
 _LISTED = 10  # names listed in a message; details carry them all
 _VERSION = re.compile(r"\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 

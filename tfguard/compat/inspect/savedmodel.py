@@ -154,23 +154,26 @@ def non_default_new_attrs(graphs: list[Any]) -> dict[str, list[str]]:
     return {op: sorted(attrs) for op, attrs in sorted(found.items())}
 
 
-def function_new_attrs(graphs: list[Any]) -> dict[str, list[str]]:
-    """{op: attrs} that nodes inside functions set, among those the oldest release tfguard knows does
-    not declare for that op."""
+def function_nodes(graphs: list[Any]) -> tuple[set[Optional[str]], dict[str, list[str]]]:
+    """What nodes inside functions set, in one pass: the device types they are pinned to, and
+    {op: attrs} among those the oldest release tfguard knows does not declare for that op."""
     from tfguard.compat import releases
 
     oldest = releases.oldest_op_attrs()
+    devices: set[Optional[str]] = set()
     found: dict[str, set[str]] = {}
     for graph in graphs:
         for function in graph.graph_def.library.function:
             for node in function.node_def:
+                if node.device:
+                    devices.add(device_type(node.device))
                 known = oldest.get(node.op)
                 if known is None:
                     continue  # an op the oldest release lacks (or a call of a function): judged as an op
                 for name in node.attr:
                     if name not in known and name[:1] != "_":
                         found.setdefault(node.op, set()).add(name)
-    return {op: sorted(attrs) for op, attrs in sorted(found.items())}
+    return devices, {op: sorted(attrs) for op, attrs in sorted(found.items())}
 
 
 def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> ModelFacts:
@@ -182,12 +185,8 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
     op_attrs = collect_ops(g.graph_def for g in graphs)
     signatures = sorted({k for g in graphs for k in g.signature_def.keys()} - {INIT_OP_SIGNATURE_KEY})
     main_devices = {device_type(node.device) for g in graphs for node in g.graph_def.node if node.device}
-    devices = main_devices | {
-        device_type(node.device)
-        for g in graphs
-        for node in chain.from_iterable(f.node_def for f in g.graph_def.library.function)
-        if node.device
-    }
+    function_devices, function_attrs = function_nodes(graphs)
+    devices = main_devices | function_devices
     object_graph = first.HasField("object_graph_def")
     kinds: set[int] = set()
     for node in first.object_graph_def.nodes if object_graph else ():
@@ -211,7 +210,7 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
         pinned_devices=sorted(d for d in devices if d and d != "CPU"),
         main_graph_pinned_devices=sorted(d for d in main_devices if d and d != "CPU"),
         main_graph_non_default_attrs=non_default_new_attrs(graphs),
-        function_new_attrs=function_new_attrs(graphs),
+        function_new_attrs=function_attrs,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tfguard.compat import loaders as L
-from tfguard.compat.judgement import KERAS_FILE_FORMATS, Judgement, listing, major, version_key
+from tfguard.compat.judgement import KERAS_CONFIG_MODELS, KERAS_FILE_FORMATS, Judgement, listing, major, version_key
 
 
 
@@ -34,7 +34,7 @@ def keras_formats(j: Judgement) -> None:
                 f"{j.runtime_label} looks for it in the object graph and cannot revive the model",
             )
         elif (j.loader == L.KERAS_NOCOMPILE and m.keras_format == "saved_model_keras" and m.keras_compile
-              and m.keras_model_class not in (None, "Functional", "Model", "Sequential") and j.tf_key[:2] == (1, 15)):
+              and m.keras_model_class not in (None, *KERAS_CONFIG_MODELS) and j.tf_key[:2] == (1, 15)):
             # Measured (matrix: keras_subclassed_compiled_tf of 1.15-2.5): 1.15's Keras revives a compiled
             # subclassed model without compiling it into one whose call fails; 2.0 calls it.
             j.add(
@@ -114,9 +114,7 @@ def keras_formats(j: Judgement) -> None:
                 "Keras 2 files with built-in layers, custom and Lambda layers often fail",
                 model_keras=m.keras_version, keras_major=runtime,
             )
-        elif keras_format_refused(j):
-            pass
-        elif m.format == "keras_v3":
+        elif m.format == "keras_v3" and not keras_format_refused(j):
             _keras_minor(j)
         custom = [mod for mod in m.keras_modules or () if mod != "keras" and not mod.startswith("keras.")]
         if custom:

@@ -23,7 +23,7 @@ from typing import Optional
 
 from tfguard.compat import loaders as L
 from tfguard.compat import releases
-from tfguard.compat.judgement import KERAS_FILE_FORMATS, Judgement, listing, major, version_key
+from tfguard.compat.judgement import KERAS_CONFIG_MODELS, KERAS_FILE_FORMATS, Judgement, listing, major, version_key
 from tfguard.compat.releases import KerasRelease
 
 _KERAS_PACKAGES = ("keras", "tf_keras", "tensorflow.python.keras")
@@ -126,10 +126,6 @@ def _classes(j: Judgement, k: KerasRelease, where: str) -> None:
         )
 
 
-# Classes rebuilt through from_config, whose config is no constructor call.
-_FROM_CONFIG = {"Functional", "Model", "Sequential"}
-
-
 def _find(k: KerasRelease, name: str):
     layer = k.objects.get("layers", {}).get(name)
     if layer is not None:
@@ -146,7 +142,7 @@ def _config_keys(j: Judgement, k: KerasRelease, where: str) -> None:
     refused: dict[str, list[str]] = {}
     for key, keys in (j.model.keras_classes or {}).items():
         name = key.rpartition(":")[2]
-        if not keys or name in _FROM_CONFIG:
+        if not keys or name in KERAS_CONFIG_MODELS:
             continue
         category, obj = _find(k, name)
         if obj is None or obj.params is None or obj.function:
@@ -195,7 +191,7 @@ def _compile(j: Judgement, k: KerasRelease, where: str) -> None:
         return
     in_tf = _tf_keras_series(k)
     compiles_training_config = j.model.format == "h5" or (
-        j.model.keras_format == "saved_model_keras" and j.model.keras_model_class not in (None, *_FROM_CONFIG))
+        j.model.keras_format == "saved_model_keras" and j.model.keras_model_class not in (None, *KERAS_CONFIG_MODELS))
     if (compiles_training_config and compiled.get("sample_weight_mode") is False and in_tf is not None
             and in_tf < NEEDS_SAMPLE_WEIGHT_MODE_UNTIL):
         j.add(
