@@ -38,7 +38,7 @@ CAUSES: dict[str, tuple[str, ...]] = {
     # Keras before 2.12 takes a .keras zip for a SavedModel directory.
     "not_a_saved_model": ("SAVED_MODEL_LOADER_ON_KERAS_FILE", "KERAS_FILE_NOT_SERVABLE", "KERAS_FORMAT_NOT_READ",
                           "KERAS3_FILE_ON_KERAS2"),
-    "proto_parse": ("MODEL_UNLOADABLE", "KERAS_METADATA_NOT_READ"),
+    "proto_parse": ("MODEL_UNLOADABLE", "KERAS_METADATA_NOT_READ", "KERAS_LAYERS_WITHOUT_METADATA"),
     "unknown_object_kind": ("SAVED_OBJECT_KIND_UNKNOWN", "OPTIMIZER_SLOTS_NOT_REVIVED"),
     "variables_restore": ("VARIABLES_BROKEN",),
     "asset_missing": ("ASSETS_MISSING",),
@@ -50,7 +50,7 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "keras_class_not_found": ("KERAS_CLASS_NOT_IN_RUNTIME", "KERAS_MODULE_NOT_IN_RUNTIME", "KERAS3_FILE_ON_KERAS2"),
     "keras_config_rejected": ("KERAS_CONFIG_REJECTED", "KERAS3_FILE_ON_KERAS2"),
     "keras_compile_config": ("KERAS_COMPILE_CONFIG_UNKNOWN",),
-    "keras_not_a_model": ("KERAS_NO_MODEL_IN_SAVEDMODEL",),
+    "keras_not_a_model": ("KERAS_NO_MODEL_IN_SAVEDMODEL", "KERAS_LAYERS_WITHOUT_METADATA"),
     "memory": ("MODEL_UNLOADABLE",),
 }
 

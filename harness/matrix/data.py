@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -45,8 +46,14 @@ CELL_FIELDS = ("artifact", "producer", "runtime", "loader", "imports", "outcome"
 def _clean(text):
     if not isinstance(text, str):
         return text
-    return text.replace(str(store.root() / "artifacts"), "$MATRIX").replace(str(store.root()), "$MATRIX_CACHE") \
+    text = text.replace(str(store.root() / "artifacts"), "$MATRIX").replace(str(store.root()), "$MATRIX_CACHE") \
         .replace(str(store.cache_dir()), "$TFGUARD_CACHE")
+    # neither the checkout the makers ran from nor where an object sat in memory is a fact of the artifact
+    return _ADDRESS.sub(" at 0x…", _CHECKOUT.sub("$REPO/harness/", text))
+
+
+_CHECKOUT = re.compile(r"/[^\s\"',:]*/harness/(?=matrix/)")
+_ADDRESS = re.compile(r" at 0x[0-9a-f]{6,16}\b")
 
 
 def _jsonl(rows) -> str:
@@ -104,19 +111,65 @@ def _stack_rows() -> list[dict]:
 
 
 def export() -> dict[str, int]:
-    """Write artifacts.jsonl, cells.jsonl.gz, stacks.jsonl from the cache, then facts and the doc."""
+    """Write artifacts.jsonl, cells.jsonl.gz, stacks.jsonl from the cache and the committed data, then
+    facts and the doc.
+
+    The committed data is the matrix's memory: a cache lives on one machine, and a session on another
+    starts with an empty one. So what the cache lacks (an artifact not made here, a cell not loaded
+    here, a stack not installed here) is kept from the committed files, and what the cache holds
+    replaces it. An artifact remade here rarely has the bytes it had (Keras writes fresh random
+    weights): its committed cells are kept when tfguard's facts of the new bytes equal the committed
+    facts, and dropped (to be loaded again) when they differ.
+    """
     DATA.mkdir(parents=True, exist_ok=True)
+    committed_artifacts = {row["id"]: _cleaned(row) for row in load_artifacts()}
+    committed_cells = [_cleaned(cell) for cell in load_cells()]
+    committed_facts = {row["artifact"]: row for row in _read_jsonl(FACTS)}
+    committed_stacks = {row["stack"]: row for row in load_stacks()}
+
     records = [r for r in store.all_records() if r.get("recipe") in RECIPES]
-    artifacts = []
-    for r in sorted(records, key=lambda r: r["id"]):
+    artifacts = {i: row for i, row in committed_artifacts.items() if row.get("recipe") in RECIPES}
+    for r in records:
+        if not r.get("made") and committed_artifacts.get(r["id"], {}).get("made"):
+            continue  # made before, not here (a venv that would not install on this machine)
         if r.get("made") and not r["recipe"].startswith("hostile_"):
             r["format"] = store.sniff_format(store.artifact_dir(r["producer"], r["recipe"]) / r["artifact"]) or r["format"]
-        row = {k: _clean(r.get(k)) for k in ARTIFACT_FIELDS if r.get(k) is not None}
-        artifacts.append(row)
-    ARTIFACTS.write_text(_jsonl(artifacts))
-    stacks = _stack_rows()
-    STACKS.write_text(_jsonl(stacks))
-    current_venv = {s["stack"]: s.get("venv") for s in stacks if s.get("usable")}
+        artifacts[r["id"]] = {k: _clean(r.get(k)) for k in ARTIFACT_FIELDS if r.get(k) is not None}
+    ARTIFACTS.write_text(_jsonl(artifacts[i] for i in sorted(artifacts)))
+
+    stacks = dict(committed_stacks)
+    stacks.update((row["stack"], row) for row in _stack_rows())
+    order = {stack.id: n for n, stack in enumerate(_all_stacks())}
+    STACKS.write_text(_jsonl(sorted(stacks.values(), key=lambda row: (order.get(row["stack"], len(order)), row["stack"]))))
+
+    facts = _facts_rows(r for r in records if r.get("made") and artifacts[r["id"]].get("digest") == r.get("digest"))
+    remade_unlike = {i for i, row in facts.items() if i in committed_facts and not _same_facts(row, committed_facts[i])}
+    merged_facts = {i: row for i, row in committed_facts.items() if i in artifacts and artifacts[i].get("made")}
+    merged_facts.update(facts)
+    if merged_facts or not FACTS.exists():
+        FACTS.write_text(_jsonl(merged_facts[i] for i in sorted(merged_facts)))
+
+    cells = {_cell_key(c): c for c in committed_cells if c["artifact"] in artifacts and c["artifact"] not in remade_unlike}
+    cells.update((_cell_key(c), c) for c in _cached_cells(records))
+    ordered = sorted(cells.values(), key=_cell_key)
+    _write_gzip(CELLS, _jsonl(ordered))
+    write_docs()
+    return {str(ARTIFACTS.relative_to(REPO)): len(artifacts), str(CELLS.relative_to(REPO)): len(ordered),
+            str(STACKS.relative_to(REPO)): len(stacks), str(FACTS.relative_to(REPO)): len(merged_facts),
+            "artifacts remade with other facts (their committed cells dropped)": len(remade_unlike)}
+
+
+def _cleaned(row: dict) -> dict:
+    return {k: _clean(v) for k, v in row.items()}
+
+
+def _cell_key(cell: dict) -> tuple:
+    return (cell["artifact"], cell["runtime"], cell["loader"], tuple(cell.get("imports", ())))
+
+
+def _cached_cells(records: list[dict]) -> list[dict]:
+    """The cache's cells of the artifacts as they are now, on the runtimes' venvs as they are now."""
+    current_venv = {s["stack"]: s.get("venv") for s in _stack_rows() if s.get("usable")}
     digests = {r["id"]: r.get("digest") for r in records if r.get("made")}
     cells = []
     for path in sorted((store.root() / "cells").glob("*/*/*.json")):
@@ -130,14 +183,18 @@ def export() -> dict[str, int]:
             cell["evidence"] = evidence({"message": cell.get("message"), "exception": cell.get("exception")},
                                         cell["error_kind"])
         cells.append({k: _clean(cell.get(k)) for k in CELL_FIELDS if cell.get(k) not in (None, [])})
-    cells.sort(key=lambda c: (c["artifact"], c["runtime"], c["loader"], c.get("imports", [])))
-    _write_gzip(CELLS, _jsonl(cells))
-    counts = {str(ARTIFACTS.relative_to(REPO)): len(artifacts), str(CELLS.relative_to(REPO)): len(cells),
-              str(STACKS.relative_to(REPO)): len(stacks)}
-    count, _ = write_facts()
-    counts[str(FACTS.relative_to(REPO))] = count
-    write_docs()
-    return counts
+    return cells
+
+
+def _same_facts(new: dict, committed: dict) -> bool:
+    """Whether two facts rows describe the same model: equal in every fact both record (a fact
+    inspection learnt since the commit is new, not a difference), whatever their bytes and place."""
+    if ("facts" in new) != ("facts" in committed):
+        return False
+    if "facts" not in new:
+        return new.get("inspect_error") == committed.get("inspect_error")
+    a, b = new["facts"], committed["facts"]
+    return all(a[k] == b[k] for k in a.keys() & b.keys() if k not in ("digest", "path"))
 
 
 def reclassify(cell: dict) -> str:
@@ -149,11 +206,22 @@ def reclassify(cell: dict) -> str:
 
 
 def write_facts() -> tuple[int, int]:
-    """facts.jsonl: tfguard.compat.inspect of every made artifact in the cache (no TensorFlow)."""
+    """facts.jsonl: tfguard.compat.inspect of every made artifact in the cache (no TensorFlow); the
+    committed rows of artifacts the cache does not hold are kept."""
+    made = {r["id"]: r for r in load_artifacts() if r.get("made")}
+    rows = {row["artifact"]: row for row in _read_jsonl(FACTS) if row["artifact"] in made}
+    rows.update(_facts_rows(made.values()))
+    if rows or not FACTS.exists():
+        FACTS.write_text(_jsonl(rows[i] for i in sorted(rows)))
+    return len(rows), sum(1 for row in rows.values() if "inspect_error" in row)
+
+
+def _facts_rows(records) -> dict[str, dict]:
+    """{artifact id: its facts row} for the given artifact records whose files are in the cache."""
     from tfguard.compat.inspect import inspect_model
 
-    rows, errors = [], 0
-    for record in sorted((r for r in load_artifacts() if r.get("made")), key=lambda r: r["id"]):
+    rows = {}
+    for record in sorted(records, key=lambda r: r["id"]):
         path = store.artifact_dir(record["producer"], record["recipe"]) / record["artifact"]
         if not path.exists() and not path.is_symlink():
             continue
@@ -166,11 +234,8 @@ def write_facts() -> tuple[int, int]:
             row["inspect_error"] = f"{type(exc).__name__}: {_clean(str(exc))}"[:1000]
             if getattr(exc, "format", None):
                 row["inspect_format"] = exc.format
-            errors += 1
-        rows.append(row)
-    if rows or not FACTS.exists():
-        FACTS.write_text(_jsonl(rows))
-    return len(rows), errors
+        rows[record["id"]] = row
+    return rows
 
 
 def write_fidelity(report: dict) -> None:

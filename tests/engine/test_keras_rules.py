@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tfguard.compat.facts import ModelFacts, StackFacts
 from tfguard.compat.verdict import evaluate
+from tfguard.records import replace
 
 
 def image(tf: str, **facts) -> StackFacts:
@@ -100,6 +101,31 @@ def test_keras_before_2_6_reads_keras_savedmodels_of_2_5_but_not_of_2_6():
     assert "KERAS_METADATA_NOT_READ" in codes(evaluate(keras_saved_model("2.6.5"), image("2.5.3"), loader="keras"))
     old_keras = evaluate(keras_saved_model("2.5.3"), image("2.4.4"), loader="keras")
     assert old_keras.verdict != "incompatible", old_keras.findings
+
+
+def test_keras_of_2_5_revives_a_subclassed_model_of_2_6_without_the_object_graph_metadata():
+    subclassed = evaluate(keras_saved_model("2.6.5", "TinySubclassed"), image("2.5.3"), loader="keras_nocompile")
+    assert "KERAS_METADATA_NOT_READ" not in codes(subclassed)
+    assert "KERAS_METADATA_NOT_READ" in codes(evaluate(keras_saved_model("2.6.5", "TinySubclassed"), image("2.4.4"),
+                                                       loader="keras_nocompile"))
+    assert "KERAS_METADATA_NOT_READ" in codes(evaluate(keras_saved_model("2.6.5", "Sequential"), image("2.5.3"),
+                                                       loader="keras_nocompile"))
+
+
+def exported_keras_model(producer: str = "2.12.1") -> ModelFacts:
+    """What Keras's model.export() writes: a plain SavedModel whose object graph still holds Keras layers."""
+    return ModelFacts(path="/models/m", format="saved_model", tensorflow_version=producer, object_graph=True,
+                      ops=["Const"], op_attrs={"Const": ["dtype", "value"]},
+                      object_graph_keras_identifiers=["_tf_keras_input_layer", "_tf_keras_layer"])
+
+
+def test_keras_of_2_4_to_2_7_cannot_load_an_exported_model_whose_layers_have_no_metadata():
+    for runtime in ("2.4.4", "2.7.4"):
+        verdict = evaluate(exported_keras_model(), image(runtime), loader="keras_nocompile")
+        assert verdict.verdict == "incompatible" and "KERAS_LAYERS_WITHOUT_METADATA" in codes(verdict)
+    assert "KERAS_LAYERS_WITHOUT_METADATA" not in codes(evaluate(exported_keras_model(), image("2.7.4"), loader="tf2"))
+    plain_module = replace(exported_keras_model(), object_graph_keras_identifiers=[])
+    assert "KERAS_LAYERS_WITHOUT_METADATA" not in codes(evaluate(plain_module, image("2.7.4"), loader="keras"))
 
 
 def test_keras_of_2_1_may_revive_a_newer_keras_savedmodel_as_a_plain_object():

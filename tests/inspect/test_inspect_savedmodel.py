@@ -67,6 +67,25 @@ def test_untagged_meta_graphs_are_all_counted(tmp_path):
     assert inspect_model(write_saved_model(tmp_path / "m", saved_model)).ops == ["Relu", "Sigmoid"]
 
 
+def test_the_object_graph_s_keras_identifiers_are_read_from_its_user_objects(tmp_path):
+    def user_object(identifier: bytes) -> bytes:  # SavedObject{user_object: SavedUserObject{identifier}}
+        inner = b"\x0a" + bytes([len(identifier)]) + identifier
+        return b"\x22" + bytes([len(inner)]) + inner
+
+    saved_model = saved_model_message()
+    saved_model.meta_graphs[0].object_graph_def.nodes.extend(
+        [user_object(b"_generic_user_object"), user_object(b"_tf_keras_layer"), user_object(b"_tf_keras_layer"),
+         b"\x3a\x00"])  # and a variable
+    facts = inspect_model(write_saved_model(tmp_path / "m", saved_model))
+
+    assert facts.object_graph_keras_identifiers == ["_tf_keras_layer"]
+    assert facts.saved_object_fields == [4, 7]
+
+
+def test_a_saved_model_without_an_object_graph_has_no_keras_identifiers_read(tmp_path):
+    assert inspect_model(write_saved_model(tmp_path / "m")).object_graph_keras_identifiers is None
+
+
 def test_keras_metadata_names_the_keras_version(tmp_path):
     model = write_saved_model(tmp_path / "m", keras_metadata=keras_metadata_bytes("2.13.1", "tensorflow"))
     facts = inspect_model(model)

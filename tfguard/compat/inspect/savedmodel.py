@@ -24,6 +24,8 @@ SERVE_TAG = "serve"
 PROTOBUF_LIMIT = 2 << 30  # protobuf refuses to parse a message of 2 GiB or more
 # A signature key the SavedModel builder adds for its init op; not a serving signature.
 INIT_OP_SIGNATURE_KEY = "__saved_model_init_op"
+SAVED_USER_OBJECT = 4  # saved_object_graph.proto: SavedObject.user_object (a `kind`)
+USER_OBJECT_IDENTIFIER = 1  # SavedUserObject.identifier
 
 
 def is_saved_model_dir(directory: Path) -> bool:
@@ -126,6 +128,15 @@ def top_level_fields(message: bytes) -> set[int]:
     return numbers
 
 
+def user_object_identifiers(node: bytes) -> list[str]:
+    """The identifier of a serialized SavedObject's user_object ("_tf_keras_layer", "_generic_user_object")."""
+    try:
+        return [identifier.decode("utf-8", "replace") for user in wire.payloads(node, SAVED_USER_OBJECT)
+                for identifier in wire.payloads(user, USER_OBJECT_IDENTIFIER)]
+    except wire.WireError:
+        return []
+
+
 def device_type(device: str) -> Optional[str]:
     """"/device:GPU:0", "/job:w/replica:0/task:0/device:GPU:1", "/gpu:0" -> "GPU"."""
     match = _DEVICE.search(device) or _LEGACY_DEVICE.search(device)
@@ -189,9 +200,15 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
     devices = main_devices | function_devices
     object_graph = first.HasField("object_graph_def")
     kinds: set[int] = set()
+    keras_identifiers: Optional[set[str]] = set() if object_graph else None
     for node in first.object_graph_def.nodes if object_graph else ():
-        if isinstance(node, bytes):
-            kinds |= top_level_fields(node)
+        if not isinstance(node, bytes):
+            keras_identifiers = None  # a text SavedModel: its objects are not read
+        elif keras_identifiers is not None:
+            fields = top_level_fields(node)
+            kinds |= fields
+            if SAVED_USER_OBJECT in fields:
+                keras_identifiers |= {i for i in user_object_identifiers(node) if i.startswith("_tf_keras")}
     return ModelFacts(
         path=path,
         format="saved_model",
@@ -207,6 +224,7 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
         meta_graph_tags=[sorted(g.meta_info_def.tags) for g in saved_model.meta_graphs],
         object_graph=object_graph,
         saved_object_fields=sorted(kinds),
+        object_graph_keras_identifiers=None if keras_identifiers is None else sorted(keras_identifiers),
         pinned_devices=sorted(d for d in devices if d and d != "CPU"),
         main_graph_pinned_devices=sorted(d for d in main_devices if d and d != "CPU"),
         main_graph_non_default_attrs=non_default_new_attrs(graphs),

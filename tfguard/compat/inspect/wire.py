@@ -27,6 +27,29 @@ def varint(data: bytes, pos: int) -> tuple[int, int]:
             return result, pos
 
 
+def payloads(message: bytes, number: int) -> Iterator[bytes]:
+    """The bytes of each length-delimited top-level field `number` (a submessage, a string), in order."""
+    pos, end = 0, len(message)
+    while pos < end:
+        tag, pos = varint(message, pos)
+        wire = tag & 7
+        if wire == 0:
+            _, pos = varint(message, pos)
+        elif wire == 2:
+            length, pos = varint(message, pos)
+            if pos + length > end:
+                raise WireError("a field runs past the end of its message")
+            if tag >> 3 == number:
+                yield message[pos:pos + length]
+            pos += length
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        else:
+            raise WireError(f"wire type {wire}")
+
+
 def fields(message: bytes) -> Iterator[tuple[int, int, Optional[int]]]:
     """(field number, wire type, value for varint fields else None) of each top-level field, in
     order. WireError at a group (TF's protos use none) or a field that runs past the end."""

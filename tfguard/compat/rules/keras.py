@@ -5,7 +5,9 @@ from __future__ import annotations
 from tfguard.compat import loaders as L
 from tfguard.compat.judgement import KERAS_CONFIG_MODELS, KERAS_FILE_FORMATS, Judgement, listing, major, version_key
 
-
+# The releases whose Keras load_model revives a SavedModel's Keras objects from their metadata and
+# fails without it (the first and last measured), rather than returning a plain object.
+KERAS_REVIVES_LAYERS_FROM_METADATA = ((2, 4), (2, 7))
 
 def keras_formats(j: Judgement) -> None:
     m = j.model
@@ -24,10 +26,12 @@ def keras_formats(j: Judgement) -> None:
                 keras_major=runtime,
             )
         elif (j.loads_with_keras and m.keras_format == "saved_model_keras" and j.tf_key[:2] < (2, 6)
-              and (producer or (2, 6)) >= (2, 6)):  # an unknown producer is judged as a later one
+              and (producer or (2, 6)) >= (2, 6)  # an unknown producer is judged as a later one
+              and not (j.tf_key[:2] == (2, 5) and m.keras_model_class not in (None, *KERAS_CONFIG_MODELS))):
             # Measured: Keras of 2.5 and before reads the Keras metadata from the object graph, which
             # releases from 2.6 on leave empty (JSONDecodeError: Expecting value; 2.5 still fills it
-            # beside keras_metadata.pb, and its models load on 1.15-2.5).
+            # beside keras_metadata.pb, and its models load on 1.15-2.5). Keras of 2.5 revives a
+            # subclassed model without it (it has no config to rebuild from anyway).
             j.add(
                 "KERAS_METADATA_NOT_READ", "error",
                 f"the {j.model_label} keeps its Keras metadata in keras_metadata.pb only (TF 2.6 and later); Keras in "
@@ -62,6 +66,18 @@ def keras_formats(j: Judgement) -> None:
                 f"the {j.model_label} is a Keras SavedModel from TensorFlow {m.tensorflow_version}, newer than "
                 f"{j.runtime_label}, whose Keras may revive it as a plain object, not a Keras model",
                 producer=m.tensorflow_version,
+            )
+        elif (j.loads_with_keras and m.keras_format != "saved_model_keras" and m.object_graph_keras_identifiers
+              and KERAS_REVIVES_LAYERS_FROM_METADATA[0] <= j.tf_key[:2] <= KERAS_REVIVES_LAYERS_FROM_METADATA[1]):
+            # Measured (matrix: keras_*_raw_export of 2.12.1): the object graph holds Keras layers, which
+            # Keras of these releases revives from their metadata, and export() writes none
+            # (JSONDecodeError before 2.6, "lacks the Keras metadata" from 2.6).
+            j.add(
+                "KERAS_LAYERS_WITHOUT_METADATA", "error",
+                f"the {j.model_label} holds Keras objects ({listing(m.object_graph_keras_identifiers)}) but no Keras "
+                f"metadata (a SavedModel written by export() or tf.saved_model.save); Keras load_model in "
+                f"{j.runtime_label} revives Keras objects from their metadata and fails",
+                identifiers=list(m.object_graph_keras_identifiers),
             )
         elif (j.loads_with_keras and m.keras_format != "saved_model_keras" and m.object_graph is False
               and j.tf_key[:2] >= (2, 4)):
