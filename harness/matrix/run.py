@@ -271,8 +271,16 @@ def venv_name(stack: Stack) -> str | None:
     return status.get("venv") if status and status.get("usable") else None
 
 
-def pending_cells(stacks: list[Stack], records: list[dict]) -> dict[tuple[Stack, tuple[str, ...]], list]:
-    """The cells not yet in the cache, grouped by (runtime stack, preload), core tiers first."""
+def pending_cells(stacks: list[Stack], records: list[dict], committed: bool = True
+                  ) -> dict[tuple[Stack, tuple[str, ...]], list]:
+    """The cells neither in the cache nor (with `committed`) in the committed data, grouped by (runtime
+    stack, preload), core tiers first. A committed cell of an artifact remade here counts as loaded:
+    `data` keeps it when the remade artifact has the same facts (and drops it, to be loaded next time,
+    when not)."""
+    from harness.matrix import data
+
+    known = {(c["artifact"], c["runtime"], c["loader"], tuple(c.get("imports", ()))) for c in data.load_cells()} \
+        if committed else set()
     groups: dict[tuple[Stack, tuple[str, ...]], list] = {}
     made = sorted((r for r in records if r.get("made")), key=lambda r: (priority(r["recipe"], r["producer"]), r["id"]))
     for stack in stacks:
@@ -281,6 +289,8 @@ def pending_cells(stacks: list[Stack], records: list[dict]) -> dict[tuple[Stack,
         venv = venv_name(stack)
         for record in made:
             for loader, imports in loaders_for(stack, record):
+                if (record["id"], stack.id, loader, imports) in known:
+                    continue
                 if venv and store.read_cell(store.cell_path(venv, loader, imports, record["digest"])):
                     continue
                 groups.setdefault((stack, PRELOAD[loader]), []).append((record, loader, imports))

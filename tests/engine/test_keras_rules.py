@@ -116,7 +116,7 @@ def exported_keras_model(producer: str = "2.12.1") -> ModelFacts:
     """What Keras's model.export() writes: a plain SavedModel whose object graph still holds Keras layers."""
     return ModelFacts(path="/models/m", format="saved_model", tensorflow_version=producer, object_graph=True,
                       ops=["Const"], op_attrs={"Const": ["dtype", "value"]},
-                      object_graph_keras_identifiers=["_tf_keras_input_layer", "_tf_keras_layer"])
+                      keras_objects_without_metadata=["_tf_keras_input_layer", "_tf_keras_layer"])
 
 
 def test_keras_of_2_4_to_2_7_cannot_load_an_exported_model_whose_layers_have_no_metadata():
@@ -124,7 +124,7 @@ def test_keras_of_2_4_to_2_7_cannot_load_an_exported_model_whose_layers_have_no_
         verdict = evaluate(exported_keras_model(), image(runtime), loader="keras_nocompile")
         assert verdict.verdict == "incompatible" and "KERAS_LAYERS_WITHOUT_METADATA" in codes(verdict)
     assert "KERAS_LAYERS_WITHOUT_METADATA" not in codes(evaluate(exported_keras_model(), image("2.7.4"), loader="tf2"))
-    plain_module = replace(exported_keras_model(), object_graph_keras_identifiers=[])
+    plain_module = replace(exported_keras_model(), keras_objects_without_metadata=[])
     assert "KERAS_LAYERS_WITHOUT_METADATA" not in codes(evaluate(plain_module, image("2.7.4"), loader="keras"))
 
 

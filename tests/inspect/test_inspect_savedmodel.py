@@ -67,23 +67,27 @@ def test_untagged_meta_graphs_are_all_counted(tmp_path):
     assert inspect_model(write_saved_model(tmp_path / "m", saved_model)).ops == ["Relu", "Sigmoid"]
 
 
-def test_the_object_graph_s_keras_identifiers_are_read_from_its_user_objects(tmp_path):
-    def user_object(identifier: bytes) -> bytes:  # SavedObject{user_object: SavedUserObject{identifier}}
-        inner = b"\x0a" + bytes([len(identifier)]) + identifier
-        return b"\x22" + bytes([len(inner)]) + inner
+def user_object(identifier: bytes, metadata: bytes = b"") -> bytes:
+    """SavedObject{user_object: SavedUserObject{identifier, metadata}}, serialized."""
+    inner = b"\x0a" + bytes([len(identifier)]) + identifier
+    if metadata:
+        inner += b"\x1a" + bytes([len(metadata)]) + metadata
+    return b"\x22" + bytes([len(inner)]) + inner
 
+
+def test_keras_objects_whose_metadata_is_not_in_the_object_graph_are_read_from_its_user_objects(tmp_path):
     saved_model = saved_model_message()
     saved_model.meta_graphs[0].object_graph_def.nodes.extend(
         [user_object(b"_generic_user_object"), user_object(b"_tf_keras_layer"), user_object(b"_tf_keras_layer"),
-         b"\x3a\x00"])  # and a variable
+         user_object(b"_tf_keras_network", b'{"class_name": "Functional"}'), b"\x3a\x00"])  # and a variable
     facts = inspect_model(write_saved_model(tmp_path / "m", saved_model))
 
-    assert facts.object_graph_keras_identifiers == ["_tf_keras_layer"]
+    assert facts.keras_objects_without_metadata == ["_tf_keras_layer"]  # the network keeps its metadata (TF <= 2.5)
     assert facts.saved_object_fields == [4, 7]
 
 
 def test_a_saved_model_without_an_object_graph_has_no_keras_identifiers_read(tmp_path):
-    assert inspect_model(write_saved_model(tmp_path / "m")).object_graph_keras_identifiers is None
+    assert inspect_model(write_saved_model(tmp_path / "m")).keras_objects_without_metadata is None
 
 
 def test_keras_metadata_names_the_keras_version(tmp_path):

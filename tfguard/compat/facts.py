@@ -64,10 +64,10 @@ class ModelFacts:
     # Field numbers the object graph's SavedObjects set (their `kind`s and the rest): a kind a runtime's
     # protos do not know reads there as no kind at all.
     saved_object_fields: list[int] = field(default_factory=list)
-    # The Keras identifiers ("_tf_keras_layer", ...) of the object graph's user objects, sorted: Keras 2
-    # revives those objects from their metadata, which a SavedModel written by tf.saved_model.save or
-    # Keras's export() does not carry. None: not read.
-    object_graph_keras_identifiers: Optional[list[str]] = None
+    # The Keras identifiers ("_tf_keras_layer", ...) of the object graph's user objects that carry no
+    # metadata there, sorted. Keras 2 revives Keras objects from their metadata: TF up to 2.5 keeps it in
+    # the object graph, later releases in keras_metadata.pb, and export() writes neither. None: not read.
+    keras_objects_without_metadata: Optional[list[str]] = None
     pinned_devices: list[str] = field(default_factory=list)  # device types nodes are pinned to: "GPU", "TPU"
     # Those that main-graph nodes pin (a Session places the main graph when it restores; function
     # bodies are placed when they run). None: not read (every pinned device is taken for one).

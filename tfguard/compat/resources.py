@@ -132,7 +132,7 @@ def model_profile_resource(
                 ("metaGraphTags", [list(tags) for tags in facts.meta_graph_tags]),
                 ("objectGraph", facts.object_graph),
                 ("savedObjectFields", list(facts.saved_object_fields)),
-                ("objectGraphKerasIdentifiers", facts.object_graph_keras_identifiers),
+                ("kerasObjectsWithoutMetadata", facts.keras_objects_without_metadata),
                 ("pinnedDevices", list(facts.pinned_devices)),
                 ("mainGraphPinnedDevices", facts.main_graph_pinned_devices),
                 ("mainGraphNonDefaultAttrs", facts.main_graph_non_default_attrs),
@@ -197,8 +197,8 @@ def facts_from_model_profile(obj: dict[str, Any]) -> ModelFacts:
         meta_graph_tags=[list(t) for t in saved.get("metaGraphTags") or []],
         object_graph=saved.get("objectGraph"),
         saved_object_fields=list(saved.get("savedObjectFields") or []),
-        object_graph_keras_identifiers=(list(saved["objectGraphKerasIdentifiers"])
-                                        if isinstance(saved.get("objectGraphKerasIdentifiers"), list) else None),
+        keras_objects_without_metadata=(list(saved["kerasObjectsWithoutMetadata"])
+                                        if isinstance(saved.get("kerasObjectsWithoutMetadata"), list) else None),
         pinned_devices=list(saved.get("pinnedDevices") or []),
         main_graph_pinned_devices=(list(saved["mainGraphPinnedDevices"])
                                    if isinstance(saved.get("mainGraphPinnedDevices"), list) else None),

@@ -26,6 +26,7 @@ PROTOBUF_LIMIT = 2 << 30  # protobuf refuses to parse a message of 2 GiB or more
 INIT_OP_SIGNATURE_KEY = "__saved_model_init_op"
 SAVED_USER_OBJECT = 4  # saved_object_graph.proto: SavedObject.user_object (a `kind`)
 USER_OBJECT_IDENTIFIER = 1  # SavedUserObject.identifier
+USER_OBJECT_METADATA = 3  # SavedUserObject.metadata (Keras's JSON, up to TF 2.5)
 
 
 def is_saved_model_dir(directory: Path) -> bool:
@@ -128,13 +129,18 @@ def top_level_fields(message: bytes) -> set[int]:
     return numbers
 
 
-def user_object_identifiers(node: bytes) -> list[str]:
-    """The identifier of a serialized SavedObject's user_object ("_tf_keras_layer", "_generic_user_object")."""
+def keras_objects_without_metadata(node: bytes) -> set[str]:
+    """The identifier of a serialized SavedObject's user_object when it is a Keras one ("_tf_keras_layer")
+    and carries no metadata."""
     try:
-        return [identifier.decode("utf-8", "replace") for user in wire.payloads(node, SAVED_USER_OBJECT)
-                for identifier in wire.payloads(user, USER_OBJECT_IDENTIFIER)]
+        found = set()
+        for user in wire.payloads(node, SAVED_USER_OBJECT):
+            identifiers = [i.decode("utf-8", "replace") for i in wire.payloads(user, USER_OBJECT_IDENTIFIER)]
+            if not any(wire.payloads(user, USER_OBJECT_METADATA)):
+                found.update(i for i in identifiers if i.startswith("_tf_keras"))
+        return found
     except wire.WireError:
-        return []
+        return set()
 
 
 def device_type(device: str) -> Optional[str]:
@@ -208,7 +214,7 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
             fields = top_level_fields(node)
             kinds |= fields
             if SAVED_USER_OBJECT in fields:
-                keras_identifiers |= {i for i in user_object_identifiers(node) if i.startswith("_tf_keras")}
+                keras_identifiers |= keras_objects_without_metadata(node)
     return ModelFacts(
         path=path,
         format="saved_model",
@@ -224,7 +230,7 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
         meta_graph_tags=[sorted(g.meta_info_def.tags) for g in saved_model.meta_graphs],
         object_graph=object_graph,
         saved_object_fields=sorted(kinds),
-        object_graph_keras_identifiers=None if keras_identifiers is None else sorted(keras_identifiers),
+        keras_objects_without_metadata=None if keras_identifiers is None else sorted(keras_identifiers),
         pinned_devices=sorted(d for d in devices if d and d != "CPU"),
         main_graph_pinned_devices=sorted(d for d in main_devices if d and d != "CPU"),
         main_graph_non_default_attrs=non_default_new_attrs(graphs),

@@ -67,17 +67,17 @@ def keras_formats(j: Judgement) -> None:
                 f"{j.runtime_label}, whose Keras may revive it as a plain object, not a Keras model",
                 producer=m.tensorflow_version,
             )
-        elif (j.loads_with_keras and m.keras_format != "saved_model_keras" and m.object_graph_keras_identifiers
+        elif (j.loads_with_keras and m.keras_format != "saved_model_keras" and m.keras_objects_without_metadata
               and KERAS_REVIVES_LAYERS_FROM_METADATA[0] <= j.tf_key[:2] <= KERAS_REVIVES_LAYERS_FROM_METADATA[1]):
             # Measured (matrix: keras_*_raw_export of 2.12.1): the object graph holds Keras layers, which
             # Keras of these releases revives from their metadata, and export() writes none
             # (JSONDecodeError before 2.6, "lacks the Keras metadata" from 2.6).
             j.add(
                 "KERAS_LAYERS_WITHOUT_METADATA", "error",
-                f"the {j.model_label} holds Keras objects ({listing(m.object_graph_keras_identifiers)}) but no Keras "
+                f"the {j.model_label} holds Keras objects ({listing(m.keras_objects_without_metadata)}) but no Keras "
                 f"metadata (a SavedModel written by export() or tf.saved_model.save); Keras load_model in "
                 f"{j.runtime_label} revives Keras objects from their metadata and fails",
-                identifiers=list(m.object_graph_keras_identifiers),
+                identifiers=list(m.keras_objects_without_metadata),
             )
         elif (j.loads_with_keras and m.keras_format != "saved_model_keras" and m.object_graph is False
               and j.tf_key[:2] >= (2, 4)):
