@@ -210,11 +210,11 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
     for node in first.object_graph_def.nodes if object_graph else ():
         if not isinstance(node, bytes):
             keras_identifiers = None  # a text SavedModel: its objects are not read
-        elif keras_identifiers is not None:
-            fields = top_level_fields(node)
-            kinds |= fields
-            if SAVED_USER_OBJECT in fields:
-                keras_identifiers |= keras_objects_without_metadata(node)
+            continue
+        fields = top_level_fields(node)
+        kinds |= fields
+        if keras_identifiers is not None and SAVED_USER_OBJECT in fields:
+            keras_identifiers |= keras_objects_without_metadata(node)
     return ModelFacts(
         path=path,
         format="saved_model",

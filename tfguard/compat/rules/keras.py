@@ -9,6 +9,7 @@ from tfguard.compat.judgement import KERAS_CONFIG_MODELS, KERAS_FILE_FORMATS, Ju
 # fails without it (the first and last measured), rather than returning a plain object.
 KERAS_REVIVES_LAYERS_FROM_METADATA = ((2, 4), (2, 7))
 
+
 def keras_formats(j: Judgement) -> None:
     m = j.model
     runtime = j.keras_major
