@@ -119,8 +119,8 @@ def exported_keras_model(producer: str = "2.12.1") -> ModelFacts:
                       keras_objects_without_metadata=["_tf_keras_input_layer", "_tf_keras_layer"])
 
 
-def test_keras_of_2_4_to_2_7_cannot_load_an_exported_model_whose_layers_have_no_metadata():
-    for runtime in ("2.4.4", "2.7.4"):
+def test_keras_of_2_4_to_2_8_cannot_load_an_exported_model_whose_layers_have_no_metadata():
+    for runtime in ("2.4.4", "2.8.4"):
         verdict = evaluate(exported_keras_model(), image(runtime), loader="keras_nocompile")
         assert verdict.verdict == "incompatible" and "KERAS_LAYERS_WITHOUT_METADATA" in codes(verdict)
     assert "KERAS_LAYERS_WITHOUT_METADATA" not in codes(evaluate(exported_keras_model(), image("2.7.4"), loader="tf2"))
