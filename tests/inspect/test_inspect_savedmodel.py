@@ -202,6 +202,16 @@ def test_digest_is_the_one_the_probe_computes(tmp_path):
     assert inspect_model(model).digest == model_digest(str(model))
 
 
+@pytest.mark.parametrize("variables_bytes", [64, 3 << 20])  # hashed by the interpreter's SHA-256, then OpenSSL's
+def test_digest_is_the_one_the_probe_computes_whichever_sha256_hashes_it(tmp_path, variables_bytes):
+    from tfguard.probes.probe import model_digest
+
+    model = write_saved_model(tmp_path / "m")
+    (model / "variables" / "variables.data-00000-of-00001").write_bytes(os.urandom(variables_bytes))
+
+    assert inspect_model(model).digest == model_digest(str(model))
+
+
 def test_the_serialized_schemas_are_the_ones_schema_source_builds():
     from pathlib import Path
 
