@@ -280,9 +280,11 @@ subset: tests/knowledge/test_crossload.py.
   or `compile=False`, then the model on zeros (`predict` in TF 1.x graph mode);
 - `tf_keras` / `tf_keras_nocompile`: the same with `tf_keras` (tf-keras installed `--no-deps` next to
   a 2.16+ TF: stack `X+tf_keras`);
-- for custom-op artifacts, on stack `X+text` (tensorflow-text installed `--no-deps`): `tf2` and
-  `serving` with the library imported before the load (`+import:tensorflow_text`) and installed but
-  not imported; on the plain stack `X` the library is absent.
+- for custom-op artifacts, on stack `X+text` (tensorflow-text installed `--no-deps`) or `X+tfdf`
+  (tensorflow-decision-forests, with pandas, wurlitzer and from 1.9 tf-keras, `--no-deps`): `tf2` and
+  `serving` with the library imported before the load (`+import:tensorflow_text`,
+  `+import:tensorflow_decision_forests`) and installed but not imported; on the plain stack `X` the
+  library is absent.
 
 A model with no `serving_default` (or a Keras model without known inputs) counts as loaded with
 nothing called (`called` is empty in the data).

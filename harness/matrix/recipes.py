@@ -103,6 +103,10 @@ CUSTOM_OPS = [
     Recipe("text_module", "custom_op", "saved_model",
            "tf.Module whose serving_default runs tensorflow_text's WhitespaceTokenizer (custom ops)",
            "text_module", stack="text", library="tensorflow_text", job={"imports": ["tensorflow_text"]}),
+    Recipe("tfdf_model", "custom_op", "saved_model",
+           "a 3-tree tensorflow_decision_forests RandomForestModel, model.save(dir) (its SimpleML* inference ops)",
+           "tfdf_model", stack="tfdf", library="tensorflow_decision_forests",
+           job={"imports": ["tensorflow_decision_forests"]}),
 ]
 
 HOSTILE = [

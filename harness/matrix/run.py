@@ -27,7 +27,9 @@ from harness.matrix.worker import Worker, WorkerFailed
 
 BASE_LOADERS = ("tf2", "serving", "keras", "keras_nocompile")
 TF_KERAS_LOADERS = ("tf_keras", "tf_keras_nocompile")
-TEXT_LOADERS = ("tf2", "serving")
+LIBRARY_LOADERS = ("tf2", "serving")  # on a stack with a custom-op library, with and without importing it
+# The stacks whose extra is a custom-op library: its module, which only the artifacts made with it need.
+LIBRARY_STACKS = {"text": "tensorflow_text", "tfdf": "tensorflow_decision_forests"}
 LOADERS = BASE_LOADERS + TF_KERAS_LOADERS
 # The modules a fork server imports before forking, per loader: what the loader itself imports
 # first, so a forked child starts where a fresh process running that loader would be.
@@ -192,11 +194,12 @@ class Cell:
 def loaders_for(stack: Stack, record: dict) -> list[tuple[str, tuple[str, ...]]]:
     if stack.extra == "tf_keras":
         return [(loader, ()) for loader in TF_KERAS_LOADERS]
-    if stack.extra == "text":
+    library = LIBRARY_STACKS.get(stack.extra)
+    if library:
         # The record names the distribution the maker imported ("tensorflow-text"), the recipe the module.
-        if (record.get("library") or "").replace("-", "_") != "tensorflow_text":
+        if (record.get("library") or "").replace("-", "_") != library:
             return []
-        return [(loader, imports) for loader in TEXT_LOADERS for imports in ((), ("tensorflow_text",))]
+        return [(loader, imports) for loader in LIBRARY_LOADERS for imports in ((), (library,))]
     return [(loader, ()) for loader in BASE_LOADERS]
 
 

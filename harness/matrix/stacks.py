@@ -31,7 +31,12 @@ TF_KERAS = {"2.16": "2.16.0", "2.17": "2.17.0", "2.18": "2.18.0", "2.19": "2.19.
 # tensorflow-text wheels: none was published for 2.13, and none before 2.12 for these interpreters.
 TEXT = {"2.12": "2.12.1", "2.14": "2.14.0", "2.15": "2.15.0", "2.16": "2.16.1", "2.17": "2.17.0",
         "2.18": "2.18.1", "2.19": "2.19.0", "2.20": "2.20.1", "2.21": "2.21.1"}
-EXTRAS = ("tf_keras", "text")
+# tensorflow-decision-forests wheels built for each release (its oplibs measurements: 1.11 and 1.12
+# do not import beside the protobuf their TF pins), with what it imports that a TF venv lacks.
+TFDF = {"2.10": "1.0.1", "2.12": "1.3.0", "2.13": "1.5.0", "2.15": "1.8.1", "2.16": "1.9.2", "2.17": "1.10.0"}
+TFDF_IMPORTS = ["pandas<2.2", "python-dateutil", "pytz", "tzdata", "wurlitzer"]
+YDF = "ydf==0.7.0"  # the yggdrasil_decision_forests module TF-DF 1.9 and 1.10 import (0.6-0.8 import)
+EXTRAS = ("tf_keras", "text", "tfdf")
 
 
 def series(version: str) -> str:
@@ -45,7 +50,7 @@ def release_key(version: str) -> tuple[int, ...]:
 @dataclass(frozen=True, order=True)
 class Stack:
     tf: str  # a release from RELEASES, or NIGHTLY
-    extra: str = ""  # "" | "tf_keras" | "text"
+    extra: str = ""  # "" | "tf_keras" | "text" | "tfdf"
 
     @property
     def id(self) -> str:
@@ -68,13 +73,16 @@ class Stack:
         if self.extra == "text":
             hub = ["tensorflow-hub==0.15.0", "setuptools<81"] if release_key(self.tf) <= (2, 15) else []
             return [f"tensorflow-text=={TEXT[series(self.tf)]}", *hub]
+        if self.extra == "tfdf":  # from 1.9 on TF-DF builds its models with tf-keras and ydf's library
+            later = [f"tf-keras=={TF_KERAS[series(self.tf)]}", YDF] if series(self.tf) in TF_KERAS else []
+            return [f"tensorflow-decision-forests=={TFDF[series(self.tf)]}", *TFDF_IMPORTS, *later]
         return []
 
     def exists(self) -> bool:
         """Whether the registry has what this stack needs (its extra's wheel for its release)."""
         if self.is_nightly:
             return self.extra == ""
-        table = {"tf_keras": TF_KERAS, "text": TEXT}.get(self.extra)
+        table = {"tf_keras": TF_KERAS, "text": TEXT, "tfdf": TFDF}.get(self.extra)
         return table is None or series(self.tf) in table
 
     def python(self) -> Path:
