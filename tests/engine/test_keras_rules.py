@@ -46,6 +46,14 @@ def test_keras_2_refuses_keras_3_input_layer_arguments():
     assert "KERAS_CONFIG_REJECTED" in codes(v) and "batch_shape" in str(v.findings)
 
 
+def test_a_functional_keras_savedmodel_revives_its_input_layers_without_their_config_but_a_sequential_one_does_not():
+    inputs = {"InputLayer": ["batch_input_shape", "dtype", "name", "optional", "sparse"]}
+    functional = keras_saved_model("2.21.0", "Functional", keras_version="2.21.0", keras_classes=inputs)
+    sequential = keras_saved_model("2.21.0", "Sequential", keras_version="2.21.0", keras_classes=inputs)
+    assert "KERAS_CONFIG_REJECTED" not in codes(evaluate(functional, image("2.11.1"), loader="keras_nocompile"))
+    assert "KERAS_CONFIG_REJECTED" in codes(evaluate(sequential, image("2.11.1"), loader="keras_nocompile"))
+
+
 def test_tf_keras_of_1_15_does_not_know_the_functional_class_2_4_writes():
     model = keras_file("h5", "2.15.0", {"Functional": ["layers", "name"], **DENSE_2})
     assert "KERAS_CLASS_NOT_IN_RUNTIME" in codes(evaluate(model, image("1.15.5"), loader="keras_nocompile"))
@@ -92,9 +100,11 @@ def test_a_keras_2_13_dot_keras_file_is_not_read_by_a_later_keras_2():
 
 
 def keras_saved_model(producer: str, model_class: str = "Functional", **facts) -> ModelFacts:
-    return ModelFacts(path="/models/m", format="saved_model", tensorflow_version=producer, keras_version="2.5.0",
+    facts = {"keras_version": "2.5.0", "keras_classes": {}, **facts}
+    facts["keras_classes"] = {model_class: ["layers", "name"], **facts["keras_classes"]}
+    return ModelFacts(path="/models/m", format="saved_model", tensorflow_version=producer,
                       keras_format="saved_model_keras", object_graph=True, ops=["Const"], op_attrs={"Const": ["dtype", "value"]},
-                      keras_classes={model_class: ["layers", "name"]}, keras_model_class=model_class, **facts)
+                      keras_model_class=model_class, **facts)
 
 
 def test_keras_before_2_6_reads_keras_savedmodels_of_2_5_but_not_of_2_6():
@@ -119,8 +129,8 @@ def exported_keras_model(producer: str = "2.12.1") -> ModelFacts:
                       keras_objects_without_metadata=["_tf_keras_input_layer", "_tf_keras_layer"])
 
 
-def test_keras_of_2_4_to_2_8_cannot_load_an_exported_model_whose_layers_have_no_metadata():
-    for runtime in ("2.4.4", "2.8.4"):
+def test_keras_of_2_4_to_2_9_cannot_load_an_exported_model_whose_layers_have_no_metadata():
+    for runtime in ("2.4.4", "2.9.3"):
         verdict = evaluate(exported_keras_model(), image(runtime), loader="keras_nocompile")
         assert verdict.verdict == "incompatible" and "KERAS_LAYERS_WITHOUT_METADATA" in codes(verdict)
     assert "KERAS_LAYERS_WITHOUT_METADATA" not in codes(evaluate(exported_keras_model(), image("2.7.4"), loader="tf2"))

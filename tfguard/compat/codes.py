@@ -193,9 +193,9 @@ _CODES: list[Code] = [
         "KERAS_LAYERS_WITHOUT_METADATA",
         "The SavedModel holds Keras objects but no Keras metadata, and this Keras needs it",
         "A Keras model written by export() (or tf.saved_model.save) keeps its layers in the object graph, "
-        "tagged _tf_keras_layer, without keras_metadata.pb. Keras load_model of TF 2.4-2.8 revives such "
+        "tagged _tf_keras_layer, without keras_metadata.pb. Keras load_model of TF 2.4-2.9 revives such "
         "objects from their metadata and fails (measured: JSONDecodeError before 2.6, 'lacks the Keras "
-        "metadata' in 2.6-2.8; 2.10 on returns a plain object).",
+        "metadata' in 2.6-2.9; 2.10 on returns a plain object).",
         "Load it with tf.saved_model.load or TensorFlow Serving (tfguard.io/model-loader: tf2 or serving), "
         "which is what export() writes for, or save the model with model.save to load it with Keras.",
     ),

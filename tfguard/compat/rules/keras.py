@@ -7,7 +7,7 @@ from tfguard.compat.judgement import KERAS_CONFIG_MODELS, KERAS_FILE_FORMATS, Ju
 
 # The releases whose Keras load_model revives a SavedModel's Keras objects from their metadata and
 # fails without it (the first and last measured), rather than returning a plain object.
-KERAS_REVIVES_LAYERS_FROM_METADATA = ((2, 4), (2, 8))
+KERAS_REVIVES_LAYERS_FROM_METADATA = ((2, 4), (2, 9))
 
 
 def keras_formats(j: Judgement) -> None:

@@ -140,9 +140,12 @@ def _config_keys(j: Judgement, k: KerasRelease, where: str) -> None:
     """Config keys a class's constructor refuses: measured per Keras (constructor parameters; for
     layers taking **kwargs, what the base Layer really accepted or refused)."""
     refused: dict[str, list[str]] = {}
+    # Measured (matrix: tf-keras 2.21's Keras SavedModels under Keras 2.10/2.11): a Functional model's
+    # InputLayers are revived from the object graph, not rebuilt from their config (Sequential ones are).
+    revived_inputs = j.model.format == "saved_model" and j.model.keras_model_class == "Functional"
     for key, keys in (j.model.keras_classes or {}).items():
         name = key.rpartition(":")[2]
-        if not keys or name in KERAS_CONFIG_MODELS:
+        if not keys or name in KERAS_CONFIG_MODELS or (name == "InputLayer" and revived_inputs):
             continue
         category, obj = _find(k, name)
         if obj is None or obj.params is None or obj.function:
