@@ -10,7 +10,9 @@ Files (all sorted, one JSON object a line, so a diff shows what changed):
 - stacks.jsonl: every runtime stack: the versions it really holds, or why it could not run;
 - facts.jsonl: tfguard.compat.inspect of every made artifact (`tools/crossload_matrix.py facts`
   recomputes it from the cached artifacts, without TensorFlow);
-- fidelity.json: forked-child loads against fresh-process loads of the same cells.
+- fidelity.json: forked-child loads against fresh-process loads of the same cells;
+- unjudged-cells.jsonl.gz: loads measured but not yet held to the engine (cells.jsonl.gz is what
+  tests/engine/test_matrix_agreement.py checks): they move there once the rules account for them.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ CELLS = DATA / "cells.jsonl.gz"
 STACKS = DATA / "stacks.jsonl"
 FACTS = DATA / "facts.jsonl"
 FIDELITY = DATA / "fidelity.json"
+UNJUDGED = DATA / "unjudged-cells.jsonl.gz"
 DOC = REPO / "docs" / "crossload.md"
 
 ARTIFACT_FIELDS = ("id", "recipe", "producer", "family", "format", "tier", "description", "made", "reason", "method",
@@ -74,6 +77,10 @@ def load_artifacts() -> list[dict]:
 
 def load_cells() -> list[dict]:
     return _read_jsonl(CELLS)
+
+
+def load_unjudged_cells() -> list[dict]:
+    return _read_jsonl(UNJUDGED)
 
 
 def load_stacks() -> list[dict]:

@@ -282,8 +282,8 @@ def pending_cells(stacks: list[Stack], records: list[dict], committed: bool = Tr
     when not)."""
     from harness.matrix import data
 
-    known = {(c["artifact"], c["runtime"], c["loader"], tuple(c.get("imports", ()))) for c in data.load_cells()} \
-        if committed else set()
+    known = {(c["artifact"], c["runtime"], c["loader"], tuple(c.get("imports", ())))
+             for c in (*data.load_cells(), *data.load_unjudged_cells())} if committed else set()
     groups: dict[tuple[Stack, tuple[str, ...]], list] = {}
     made = sorted((r for r in records if r.get("made")), key=lambda r: (priority(r["recipe"], r["producer"]), r["id"]))
     for stack in stacks:
