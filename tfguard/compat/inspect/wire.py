@@ -29,40 +29,30 @@ def varint(data: bytes, pos: int) -> tuple[int, int]:
 
 def payloads(message: bytes, number: int) -> Iterator[bytes]:
     """The bytes of each length-delimited top-level field `number` (a submessage, a string), in order."""
-    pos, end = 0, len(message)
-    while pos < end:
-        tag, pos = varint(message, pos)
-        wire = tag & 7
-        if wire == 0:
-            _, pos = varint(message, pos)
-        elif wire == 2:
-            length, pos = varint(message, pos)
-            if pos + length > end:
-                raise WireError("a field runs past the end of its message")
-            if tag >> 3 == number:
-                yield message[pos:pos + length]
-            pos += length
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        else:
-            raise WireError(f"wire type {wire}")
+    for found, wire, _, start, end in _scan(message):
+        if found == number and wire == 2:
+            yield message[start:end]
 
 
 def fields(message: bytes) -> Iterator[tuple[int, int, Optional[int]]]:
     """(field number, wire type, value for varint fields else None) of each top-level field, in
     order. WireError at a group (TF's protos use none) or a field that runs past the end."""
+    for number, wire, value, _, _ in _scan(message):
+        yield number, wire, value
+
+
+def _scan(message: bytes) -> Iterator[tuple[int, int, Optional[int], int, int]]:
+    """(number, wire type, varint value or None, start, end of the field's payload) of each field."""
     pos, end = 0, len(message)
     while pos < end:
         tag, pos = varint(message, pos)
         number, wire = tag >> 3, tag & 7
-        value = None
+        value, start = None, pos
         if wire == 0:
             value, pos = varint(message, pos)
         elif wire == 2:
-            length, pos = varint(message, pos)
-            pos += length
+            length, start = varint(message, pos)
+            pos = start + length
         elif wire == 1:
             pos += 8
         elif wire == 5:
@@ -71,4 +61,4 @@ def fields(message: bytes) -> Iterator[tuple[int, int, Optional[int]]]:
             raise WireError(f"wire type {wire}")
         if pos > end:
             raise WireError("a field runs past the end of its message")
-        yield number, wire, value
+        yield number, wire, value, start, pos
