@@ -144,8 +144,9 @@ def export() -> dict[str, int]:
         artifacts[r["id"]] = {k: _clean(r.get(k)) for k in ARTIFACT_FIELDS if r.get(k) is not None}
     ARTIFACTS.write_text(_jsonl(artifacts[i] for i in sorted(artifacts)))
 
+    cached_stacks = _stack_rows()
     stacks = dict(committed_stacks)
-    stacks.update((row["stack"], row) for row in _stack_rows())
+    stacks.update((row["stack"], row) for row in cached_stacks)
     order = {stack.id: n for n, stack in enumerate(_all_stacks())}
     STACKS.write_text(_jsonl(sorted(stacks.values(), key=lambda row: (order.get(row["stack"], len(order)), row["stack"]))))
 
@@ -157,7 +158,7 @@ def export() -> dict[str, int]:
         FACTS.write_text(_jsonl(merged_facts[i] for i in sorted(merged_facts)))
 
     cells = {_cell_key(c): c for c in committed_cells if c["artifact"] in artifacts and c["artifact"] not in remade_unlike}
-    cells.update((_cell_key(c), c) for c in _cached_cells(records))
+    cells.update((_cell_key(c), c) for c in _cached_cells(records, cached_stacks))
     ordered = sorted(cells.values(), key=_cell_key)
     _write_gzip(CELLS, _jsonl(ordered))
     write_docs()
@@ -174,9 +175,9 @@ def _cell_key(cell: dict) -> tuple:
     return (cell["artifact"], cell["runtime"], cell["loader"], tuple(cell.get("imports", ())))
 
 
-def _cached_cells(records: list[dict]) -> list[dict]:
+def _cached_cells(records: list[dict], stack_rows: list[dict]) -> list[dict]:
     """The cache's cells of the artifacts as they are now, on the runtimes' venvs as they are now."""
-    current_venv = {s["stack"]: s.get("venv") for s in _stack_rows() if s.get("usable")}
+    current_venv = {s["stack"]: s.get("venv") for s in stack_rows if s.get("usable")}
     digests = {r["id"]: r.get("digest") for r in records if r.get("made")}
     cells = []
     for path in sorted((store.root() / "cells").glob("*/*/*.json")):
