@@ -3,7 +3,8 @@
     nice python tools/crossload_matrix.py run [--releases 2.12.1,2.20.0] [--tier 1] [--limit N]
     python tools/crossload_matrix.py make | hostile | load   the steps of `run`, one at a time
     python tools/crossload_matrix.py fidelity --sample 40    forked child vs fresh process, same cells
-    python tools/crossload_matrix.py data                    tests/data/matrix/ and docs/crossload.md from the cache
+    python tools/crossload_matrix.py data [--hold R1,R2]     tests/data/matrix/ and docs/crossload.md from the cache
+    python tools/crossload_matrix.py judge [--runtimes R1]   unjudged cells into cells.jsonl.gz, held to the engine
     python tools/crossload_matrix.py facts                   facts.jsonl: tfguard inspect of every cached artifact
     python tools/crossload_matrix.py docs                    docs/crossload.md from the committed data (no cache)
     python tools/crossload_matrix.py status                  what the cache holds, what is left
@@ -126,10 +127,20 @@ def cmd_fidelity(args) -> int:
 
 
 def cmd_data(args) -> int:
-    written = data.export()
+    written = data.export(hold=frozenset(_list(args.hold)))
     for path, count in written.items():
         print(f"{path}: {count} rows")
     return 0
+
+
+def cmd_judge(args) -> int:
+    moved = data.judge(frozenset(_list(args.runtimes)))
+    print(f"{moved} unjudged cells moved to {data.CELLS}; {len(data.load_unjudged_cells())} stay unjudged")
+    return 0
+
+
+def _list(text: str | None) -> list[str]:
+    return [v.strip() for v in (text or "").split(",") if v.strip()]
 
 
 def cmd_facts(args) -> int:
@@ -160,7 +171,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="crossload_matrix", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, fn in (("make", cmd_make), ("hostile", cmd_hostile), ("load", cmd_load), ("run", cmd_run),
-                     ("fidelity", cmd_fidelity), ("data", cmd_data), ("facts", cmd_facts), ("docs", cmd_docs),
+                     ("fidelity", cmd_fidelity), ("data", cmd_data), ("judge", cmd_judge), ("facts", cmd_facts),
+                     ("docs", cmd_docs),
                      ("status", cmd_status)):
         p = sub.add_parser(name)
         p.set_defaults(fn=fn)
@@ -178,6 +190,9 @@ def main(argv: list[str]) -> int:
         p.add_argument("--no-nightly", dest="nightly", action="store_false")
         p.add_argument("--sample", type=int, default=40)
         p.add_argument("--seed", type=int, default=1)
+        p.add_argument("--hold", metavar="RUNTIMES",
+                       help="data: keep the new cells of these runtimes unjudged (unjudged-cells.jsonl.gz)")
+        p.add_argument("--runtimes", help="judge: the runtimes whose unjudged cells move (default: all)")
     args = parser.parse_args(argv)
     try:
         os.nice(10 - os.nice(0) if os.nice(0) < 10 else 0)

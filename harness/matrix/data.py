@@ -117,7 +117,7 @@ def _stack_rows() -> list[dict]:
     return rows
 
 
-def export() -> dict[str, int]:
+def export(hold: frozenset[str] = frozenset()) -> dict[str, int]:
     """Write artifacts.jsonl, cells.jsonl.gz, stacks.jsonl from the cache and the committed data, then
     facts and the doc.
 
@@ -127,6 +127,9 @@ def export() -> dict[str, int]:
     replaces it. An artifact remade here rarely has the bytes it had (Keras writes fresh random
     weights): its committed cells are kept when tfguard's facts of the new bytes equal the committed
     facts, and dropped (to be loaded again) when they differ.
+
+    Cells of the runtimes in `hold` that the committed cells lack, and cells already held, go to
+    unjudged-cells.jsonl.gz: measured and kept, not yet held to the engine (`judge` moves them).
     """
     DATA.mkdir(parents=True, exist_ok=True)
     committed_artifacts = {row["id"]: _cleaned(row) for row in load_artifacts()}
@@ -157,14 +160,47 @@ def export() -> dict[str, int]:
     if merged_facts or not FACTS.exists():
         FACTS.write_text(_jsonl(merged_facts[i] for i in sorted(merged_facts)))
 
-    cells = {_cell_key(c): c for c in committed_cells if c["artifact"] in artifacts and c["artifact"] not in remade_unlike}
-    cells.update((_cell_key(c), c) for c in _cached_cells(records, cached_stacks))
+    kept = lambda c: c["artifact"] in artifacts and c["artifact"] not in remade_unlike  # noqa: E731
+    cells = {_cell_key(c): c for c in committed_cells if kept(c)}
+    held = {_cell_key(c): c for c in map(_cleaned, load_unjudged_cells()) if kept(c)}
+    for c in _cached_cells(records, cached_stacks):
+        key = _cell_key(c)
+        if key in held or (key not in cells and c["runtime"] in hold):
+            held[key] = c
+        else:
+            cells[key] = c
     ordered = sorted(cells.values(), key=_cell_key)
     _write_gzip(CELLS, _jsonl(ordered))
+    _write_gzip(UNJUDGED, _jsonl(sorted(held.values(), key=_cell_key)))
     write_docs()
     return {str(ARTIFACTS.relative_to(REPO)): len(artifacts), str(CELLS.relative_to(REPO)): len(ordered),
+            str(UNJUDGED.relative_to(REPO)): len(held),
             str(STACKS.relative_to(REPO)): len(stacks), str(FACTS.relative_to(REPO)): len(merged_facts),
             "artifacts remade with other facts (their committed cells dropped)": len(remade_unlike)}
+
+
+def judge(runtimes: frozenset[str] = frozenset()) -> int:
+    """Move the unjudged cells of `runtimes` (all, when empty) into cells.jsonl.gz, where the engine
+    is held to them; returns how many moved. A failure is classified again from its first line and
+    evidence (the rules may have learnt since it was loaded), keeping its kind where they say nothing."""
+    held = load_unjudged_cells()
+    moving = [c for c in held if not runtimes or c["runtime"] in runtimes]
+    for cell in moving:
+        if cell["outcome"] == "fails" and cell.get("error_kind") not in ("crash", "timeout", "memory"):
+            line = cell.get("first_line") or ""
+            exception = cell.get("exception") or ""
+            message = line[len(exception) + 2:] if exception and line.startswith(f"{exception}: ") else line
+            if cell.get("evidence"):
+                message += "\n" + cell["evidence"]
+            kind = classify({"exception": exception, "message": message, "phase": cell.get("phase"),
+                             "loader": cell["loader"]})
+            if kind not in ("other", "call_failed"):
+                cell["error_kind"] = kind
+    cells = {_cell_key(c): c for c in load_cells()}
+    cells.update((_cell_key(c), c) for c in moving)
+    _write_gzip(CELLS, _jsonl(sorted(cells.values(), key=_cell_key)))
+    _write_gzip(UNJUDGED, _jsonl(sorted((c for c in held if c not in moving), key=_cell_key)))
+    return len(moving)
 
 
 def _cleaned(row: dict) -> dict:

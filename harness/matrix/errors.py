@@ -64,6 +64,8 @@ _RULES: list[tuple[str, re.Pattern]] = [(k, re.compile(p, re.S)) for k, p in [
                           r"|Read less bytes than requested|node (save/)?RestoreV2"),
     ("keras_module_not_found", r"parent module .* cannot be imported|Could not import module"
                                r"|No module named .*keras"),
+    # Before the compile rule: the message quotes the whole config, its optimizer included.
+    ("keras_class_not_found", r"^\w*: Could not locate (class|function) '"),
     ("keras_compile_config", r"Could not deserialize 'keras\.(metrics|losses)|Could not interpret (optimizer|loss|metric)"
                              r"|is not a valid argument, kwargs should be empty\s+for `optimizer"
                              r"|Unknown (optimizer|loss|metric)|^[^\n]*optimizer[^\n]*(config|deserializ)"

@@ -99,6 +99,39 @@ def test_a_keras_2_13_dot_keras_file_is_not_read_by_a_later_keras_2():
     assert "KERAS_OLDER_THAN_RUNTIME" not in codes(evaluate(newest, image("2.18.1"), loader="tf_keras"))
 
 
+def test_a_newer_keras_2_dot_keras_file_fails_under_older_minors_from_2_12_on_but_tf_keras_files_load_under_2_15():
+    for writer, reader in (("2.14.0", "2.12.1"), ("2.15.0", "2.12.1"), ("2.17.0", "2.12.1"), ("2.20.0", "2.14.1")):
+        model = keras_file("keras_v3", writer, {"keras.layers:Dense": ["units"]}, modules=["keras.layers"])
+        assert "KERAS_NEWER_THAN_RUNTIME" in codes(evaluate(model, image(reader), loader="keras_nocompile")), (writer, reader)
+    tf_keras_file = keras_file("keras_v3", "2.17.0", {"keras.layers:Dense": ["units"]}, modules=["keras.layers"])
+    assert evaluate(tf_keras_file, image("2.15.1"), loader="keras_nocompile").verdict == "compatible"
+    keras_2_13_file = keras_file("keras_v3", "2.13.1", {"keras.layers:Dense": ["units"]}, modules=["keras.layers"])
+    assert evaluate(keras_2_13_file, image("2.12.1"), loader="keras_nocompile").verdict == "compatible"
+
+
+def subclassed_keras_file(keras: str, registered_name: str) -> ModelFacts:
+    model = keras_file("keras_v3", keras, {"my_models:TinySubclassed": ["name"]}, modules=["my_models"])
+    return replace(model, keras_custom_classes={"my_models:TinySubclassed": registered_name})
+
+
+def test_a_custom_class_saved_unregistered_fails_plain_load_model_in_every_keras_its_own_included():
+    model = subclassed_keras_file("2.15.0", "TinySubclassed")
+    plain = evaluate(model, image("2.15.1"), loader="keras", imports=())
+    assert plain.verdict == "incompatible" and "KERAS_CUSTOM_CLASS_NOT_REGISTERED" in codes(plain)
+    assert "custom_objects" in plain.findings[0].message
+
+
+def test_a_custom_class_saved_unregistered_is_risky_when_the_server_code_is_not_known():
+    verdict = evaluate(subclassed_keras_file("3.11.3", "TinySubclassed"), image("2.20.0"), loader="keras")
+    assert verdict.verdict == "risky" and "KERAS_CUSTOM_CLASS_NOT_REGISTERED" in codes(verdict)
+
+
+def test_a_registered_custom_class_needs_only_its_module_importable():
+    verdict = evaluate(subclassed_keras_file("3.11.3", "MyModels>TinySubclassed"), image("2.20.0"), loader="keras",
+                       imports=())
+    assert codes(verdict) == ["KERAS_CUSTOM_MODULES"] and verdict.verdict == "risky"
+
+
 def keras_saved_model(producer: str, model_class: str = "Functional", **facts) -> ModelFacts:
     facts = {"keras_version": "2.5.0", "keras_classes": {}, **facts}
     facts["keras_classes"] = {model_class: ["layers", "name"], **facts["keras_classes"]}
@@ -129,8 +162,8 @@ def exported_keras_model(producer: str = "2.12.1") -> ModelFacts:
                       keras_objects_without_metadata=["_tf_keras_input_layer", "_tf_keras_layer"])
 
 
-def test_keras_of_2_4_to_2_9_cannot_load_an_exported_model_whose_layers_have_no_metadata():
-    for runtime in ("2.4.4", "2.9.3"):
+def test_keras_of_2_4_to_2_15_cannot_load_an_exported_model_whose_layers_have_no_metadata():
+    for runtime in ("2.4.4", "2.9.3", "2.12.1", "2.15.1"):
         verdict = evaluate(exported_keras_model(), image(runtime), loader="keras_nocompile")
         assert verdict.verdict == "incompatible" and "KERAS_LAYERS_WITHOUT_METADATA" in codes(verdict)
     assert "KERAS_LAYERS_WITHOUT_METADATA" not in codes(evaluate(exported_keras_model(), image("2.7.4"), loader="tf2"))

@@ -31,6 +31,15 @@ def test_keras_zip_names_the_modules_its_config_deserializes_from(tmp_path):
     assert facts.keras_modules == ["keras.layers", "keras.src.engine.functional"]
 
 
+def test_keras_zip_says_which_custom_classes_were_saved_registered(tmp_path):
+    subclassed = {"module": "my_models", "class_name": "Tiny", "registered_name": "Tiny", "config": {"layers": [
+        {"module": "my_layers", "class_name": "Scale", "registered_name": "MyLayers>Scale", "config": {}},
+        {"module": "keras.layers", "class_name": "Dense", "registered_name": None, "config": {}}]}}
+    facts = inspect_model(write_keras_zip(tmp_path / "m.keras", "3.6.0", config=subclassed))
+
+    assert facts.keras_custom_classes == {"my_layers:Scale": "MyLayers>Scale", "my_models:Tiny": "Tiny"}
+
+
 def test_keras_zip_is_recognised_by_content_not_name(tmp_path):
     path = write_keras_zip(tmp_path / "exported.bin", keras_version="2.15.0")
 

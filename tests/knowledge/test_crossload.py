@@ -255,6 +255,9 @@ def test_the_summary_doc_is_generated_from_the_data(matrix, tmp_path, monkeypatc
                                                 "argument if there is more than one MetaGraph."}, "multiple_metagraphs"),
         ({"kind": "crash", "message": "the process died (killed by SIGABRT) without a result"}, "crash"),
         ({"exception": "ValueError", "message": "shapes mismatch", "phase": "call"}, "call_failed"),
+        ({"exception": "TypeError", "message": "Could not locate class 'TinySubclassed'. Full object config: "
+                                               "{'compile_config': {'optimizer': {'config': {}}}}"},
+         "keras_class_not_found"),
         ({"exception": "RuntimeError", "message": "Out of memory while allocating"}, "other"),
     ],
 )

@@ -21,7 +21,7 @@ def matrix(tmp_path, monkeypatch):
     committed = tmp_path / "committed"
     committed.mkdir()
     for name, file in (("DATA", ""), ("ARTIFACTS", "artifacts.jsonl"), ("CELLS", "cells.jsonl.gz"),
-                       ("STACKS", "stacks.jsonl"), ("FACTS", "facts.jsonl")):
+                       ("STACKS", "stacks.jsonl"), ("FACTS", "facts.jsonl"), ("UNJUDGED", "unjudged-cells.jsonl.gz")):
         monkeypatch.setattr(data, name, committed / file if file else committed)
     monkeypatch.setattr(data, "write_docs", lambda: None)
     monkeypatch.setattr(data, "REPO", tmp_path)
@@ -98,3 +98,32 @@ def test_a_remade_artifact_that_is_another_model_loses_its_committed_cells(matri
 
     assert [(c["runtime"], c["outcome"]) for c in data.load_cells()] == [(RUNTIME, "loads")]
     assert counts["artifacts remade with other facts (their committed cells dropped)"] == 1
+
+
+def test_new_cells_of_held_runtimes_stay_unjudged_until_judged(matrix):
+    recipe = "keras_sequential_raw_keras"
+    fresh = remake(recipe, dense_units=4)
+    commit(matrix, [artifact_row(recipe, "sha256:old")], [cell(recipe, "2.1.4", "fails")], [{**fresh, "digest": "sha256:old"}])
+
+    data.export(hold=frozenset({RUNTIME}))
+
+    assert [c["runtime"] for c in data.load_cells()] == ["2.1.4"]
+    assert [c["runtime"] for c in data.load_unjudged_cells()] == [RUNTIME]
+    data.export()  # a later export keeps a held cell held
+    assert [c["runtime"] for c in data.load_unjudged_cells()] == [RUNTIME]
+
+    assert data.judge(frozenset({RUNTIME})) == 1
+    assert sorted(c["runtime"] for c in data.load_cells()) == ["2.1.4", RUNTIME] and data.load_unjudged_cells() == []
+
+
+def test_judging_classifies_a_failure_again_from_what_was_kept(matrix):
+    recipe = "keras_subclassed_raw_keras"
+    kept = {**cell(recipe, RUNTIME, "fails"), "exception": "TypeError", "error_kind": "keras_compile_config",
+            "first_line": "TypeError: Could not locate class 'TinySubclassed'. Full object config: "
+                          "{'compile_config': {'optimizer': {'config': {}}}}"}
+    commit(matrix, [artifact_row(recipe, "sha256:x")], [], [])
+    data._write_gzip(data.UNJUDGED, data._jsonl([kept]))
+
+    data.judge()
+
+    assert [c["error_kind"] for c in data.load_cells()] == ["keras_class_not_found"]

@@ -193,9 +193,9 @@ _CODES: list[Code] = [
         "KERAS_LAYERS_WITHOUT_METADATA",
         "The SavedModel holds Keras objects but no Keras metadata, and this Keras needs it",
         "A Keras model written by export() (or tf.saved_model.save) keeps its layers in the object graph, "
-        "tagged _tf_keras_layer, without keras_metadata.pb. Keras load_model of TF 2.4-2.9 revives such "
-        "objects from their metadata and fails (measured: JSONDecodeError before 2.6, 'lacks the Keras "
-        "metadata' in 2.6-2.9; 2.10 on returns a plain object).",
+        "tagged _tf_keras_layer, without keras_metadata.pb. Keras load_model of TF 2.4-2.15 revives such "
+        "objects from their metadata and fails (measured on the exports of TF 2.12: JSONDecodeError before "
+        "2.6, 'lacks the Keras metadata' from 2.6 on). The exports of 2.13 on hold no such objects.",
         "Load it with tf.saved_model.load or TensorFlow Serving (tfguard.io/model-loader: tf2 or serving), "
         "which is what export() writes for, or save the model with model.save to load it with Keras.",
     ),
@@ -405,10 +405,25 @@ _CODES: list[Code] = [
         "(`keras.saving.register_keras_serializable`), or pass `custom_objects` to load_model.",
     ),
     Code(
+        "KERAS_CUSTOM_CLASS_NOT_REGISTERED",
+        "The Keras file is built from custom classes saved without registration",
+        "Keras rebuilds a class from outside Keras from its registry. A class decorated with "
+        "register_keras_serializable is saved as 'package>Name' and is found once its module is imported; "
+        "one saved without it is found only in the custom_objects the server passes to load_model. "
+        "Measured: an unregistered subclassed model's .keras file fails 'Could not locate class' under every "
+        "Keras from 2.12 on, the one that wrote it included. An error when the server's imports are known "
+        "(it passes no custom_objects), a warning when they are not.",
+        "Decorate the classes with `@keras.saving.register_keras_serializable()` and save the model again, "
+        "then import their module before load_model; or pass them in `custom_objects`; or serve an "
+        "exported SavedModel (`model.export()`), which needs no Python classes.",
+    ),
+    Code(
         "KERAS_NEWER_THAN_RUNTIME",
         "The model was written by a newer Keras than the image's",
         "Within one Keras major, a newer Keras may write config keys or layers an older one cannot "
-        "deserialize.",
+        "deserialize. Measured on .keras files: those of Keras 2.14, 2.15 and tf-keras 2.16-2.20 fail "
+        "their weights under each older Keras 2 from 2.12 on ('expected 2 variables, but received 0'); "
+        "tf-keras's load under Keras 2.15.",
         "Serve with a Keras at least as new as the writer, or re-save with the image's Keras.",
     ),
     Code(

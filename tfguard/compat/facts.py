@@ -86,6 +86,10 @@ class ModelFacts:
     # --- Keras configs: what load_model deserializes ---
     # "module:ClassName" ("ClassName" where the file records no module) -> the config keys it is given.
     keras_classes: dict[str, list[str]] = field(default_factory=dict)
+    # Classes from modules outside Keras ("module:ClassName") -> the name the file says they were
+    # registered under ("package>Name" from register_keras_serializable; the bare class name when
+    # they were not registered), or None where the file records none. None: not read.
+    keras_custom_classes: Optional[dict[str, Optional[str]]] = None
     # The saved training config (compile): {"optimizer": name, "loss": [...], "metrics": [...],
     # "sample_weight_mode": whether it names one}; None if none.
     keras_compile: Optional[dict[str, Any]] = None

@@ -120,6 +120,7 @@ def model_profile_resource(
                 ("backend", facts.keras_backend),
                 ("modules", facts.keras_modules),
                 ("classes", facts.keras_classes),
+                ("customClasses", facts.keras_custom_classes),
                 ("compile", _compile_spec(facts.keras_compile)),
                 ("sequentialShapeEncoded", facts.keras_sequential_shape_encoded),
                 ("modelClass", facts.keras_model_class),
@@ -192,6 +193,7 @@ def facts_from_model_profile(obj: dict[str, Any]) -> ModelFacts:
         keras_modules=list(keras["modules"]) if keras.get("modules") else None,
         keras_classes={k: list(v) for k, v in (keras.get("classes") or {}).items()},
         keras_compile=_compile_facts(keras.get("compile")),
+        keras_custom_classes=_custom_classes(keras.get("customClasses")),
         keras_model_class=keras.get("modelClass") if isinstance(keras.get("modelClass"), str) else None,
         keras_sequential_shape_encoded=keras.get("sequentialShapeEncoded") if isinstance(keras.get("sequentialShapeEncoded"), bool) else None,
         meta_graph_tags=[list(t) for t in saved.get("metaGraphTags") or []],
@@ -216,3 +218,9 @@ def facts_from_model_profile(obj: dict[str, Any]) -> ModelFacts:
         digest=spec.get("digest") or None,
         source="profile",
     )
+
+
+def _custom_classes(value: Any) -> Optional[dict[str, Optional[str]]]:
+    if not isinstance(value, dict):
+        return None
+    return {str(k): v if isinstance(v, str) else None for k, v in value.items()}

@@ -65,6 +65,27 @@ def keras_classes(config: Any) -> dict[str, list[str]]:
     return {key: sorted(keys) for key, keys in sorted(classes.items())}
 
 
+KERAS_PACKAGES = ("keras", "tf_keras")
+
+
+def custom_classes(config: Any) -> dict[str, Optional[str]]:
+    """{class key: its `registered_name`} for the objects a config rebuilds from modules outside Keras.
+
+    Keras writes "package>Name" for a class registered with register_keras_serializable, the bare
+    class name for one that was not, and looks the name up in its registry when it loads.
+    """
+    found: dict[str, Optional[str]] = {}
+    for value in _walk(config):
+        module = value.get("module")
+        if not isinstance(module, str) or module.split(".")[0] in KERAS_PACKAGES or "class_name" not in value:
+            continue
+        key = class_key(value)
+        if key is not None:
+            registered = value.get("registered_name")
+            found[key] = registered if isinstance(registered, str) else found.get(key)
+    return dict(sorted(found.items()))
+
+
 def _names(value: Any) -> list[str]:
     """Loss and metric names: strings as given, objects by their class key."""
     names: list[str] = []

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tfguard.compat.facts import ModelFacts
-from tfguard.compat.inspect.keras_config import compile_facts, keras_classes, keras_modules
+from tfguard.compat.inspect.keras_config import compile_facts, custom_classes, keras_classes, keras_modules
 from tfguard.errors import InspectError
 from tfguard.compat.inspect.limits import Limits, MiB, human_size
 
@@ -81,5 +81,6 @@ def inspect_keras_zip(path: Path, limits: Limits) -> ModelFacts:
         keras_format="keras_v3",
         keras_modules=keras_modules(config),
         keras_classes=keras_classes(model),
+        keras_custom_classes=custom_classes(model),
         keras_compile=compile_facts(config.get("compile_config")),
     )

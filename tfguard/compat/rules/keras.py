@@ -7,7 +7,7 @@ from tfguard.compat.judgement import KERAS_CONFIG_MODELS, KERAS_FILE_FORMATS, Ju
 
 # The releases whose Keras load_model revives a SavedModel's Keras objects from their metadata and
 # fails without it (the first and last measured), rather than returning a plain object.
-KERAS_REVIVES_LAYERS_FROM_METADATA = ((2, 4), (2, 9))
+KERAS_REVIVES_LAYERS_FROM_METADATA = ((2, 4), (2, 15))
 
 
 def keras_formats(j: Judgement) -> None:
@@ -70,9 +70,9 @@ def keras_formats(j: Judgement) -> None:
             )
         elif (j.loads_with_keras and m.keras_format != "saved_model_keras" and m.keras_objects_without_metadata
               and KERAS_REVIVES_LAYERS_FROM_METADATA[0] <= j.tf_key[:2] <= KERAS_REVIVES_LAYERS_FROM_METADATA[1]):
-            # Measured (matrix: keras_*_raw_export of 2.12.1): the object graph holds Keras layers, which
-            # Keras of these releases revives from their metadata, and export() writes none
-            # (JSONDecodeError before 2.6, "lacks the Keras metadata" from 2.6).
+            # Measured (matrix: keras_*_raw_export of 2.12.1, on every Keras 2 of TF 2.4-2.15): the object
+            # graph holds Keras layers, which Keras revives from their metadata, and export() writes none
+            # (JSONDecodeError before 2.6, "lacks the Keras metadata" from 2.6). Later exports hold none.
             j.add(
                 "KERAS_LAYERS_WITHOUT_METADATA", "error",
                 f"the {j.model_label} holds Keras objects ({listing(m.keras_objects_without_metadata)}) but no Keras "
@@ -133,13 +133,7 @@ def keras_formats(j: Judgement) -> None:
             )
         elif m.format == "keras_v3" and not keras_format_refused(j):
             _keras_minor(j)
-        custom = [mod for mod in m.keras_modules or () if mod != "keras" and not mod.startswith("keras.")]
-        if custom:
-            j.add(
-                "KERAS_CUSTOM_MODULES", "warning",
-                f"the {j.model_label} uses classes from {listing(custom)}: they must be importable in {j.runtime_label}",
-                modules=custom,
-            )
+        _custom_classes(j)
         return
 
     if not m.format and j.loads_with_keras and m.tensorflow_version:
@@ -155,11 +149,41 @@ def keras_formats(j: Judgement) -> None:
             )
 
 
+def _custom_classes(j: Judgement) -> None:
+    """Classes from outside Keras. Keras rebuilds one from its registry: a class registered with
+    register_keras_serializable is there once its module is imported; one saved unregistered only
+    when the server passes it in `custom_objects`. Measured: an unregistered subclassed model's
+    .keras file fails "Could not locate class" under every Keras from 2.12 on, its own included."""
+    m = j.model
+    unregistered = {key: key.rpartition(":")[0] for key, name in (m.keras_custom_classes or {}).items()
+                    if name is not None and ">" not in name}
+    if unregistered:
+        names = [key.rpartition(":")[2] for key in unregistered]
+        known = j.imports_known
+        j.add(
+            "KERAS_CUSTOM_CLASS_NOT_REGISTERED", "error" if known else "warning",
+            f"the {j.model_label} is built from {listing(names)}, saved without register_keras_serializable: "
+            f"load_model rebuilds {'it' if len(names) == 1 else 'them'} only from the custom_objects a server "
+            "passes, " + ("and the server passes none (\"Could not locate class\")" if known else
+                          "which tfguard cannot see; plain load_model fails (\"Could not locate class\")"),
+            classes=sorted(unregistered), modules=sorted(set(unregistered.values())),
+        )
+    covered = set(unregistered.values())
+    custom = [mod for mod in m.keras_modules or () if mod.split(".")[0] not in ("keras", "tf_keras") and mod not in covered]
+    if custom:
+        j.add(
+            "KERAS_CUSTOM_MODULES", "warning",
+            f"the {j.model_label} uses classes from {listing(custom)}: they must be importable in {j.runtime_label}",
+            modules=custom,
+        )
+
+
 def _keras_minor(j: Judgement) -> None:
-    """A Keras 2 `.keras` file read by an older Keras 2 minor. Measured: 2.15's files fail their
-    weights under 2.13 and 2.14 ("expected 2 variables, but received 0"); tf-keras 2.20's load under
-    tf-keras 2.16-2.19; and 2.13's and 2.14's files fail under every later Keras 2. The rules cover
-    files of the keras package 2.13-2.15 only."""
+    """A Keras 2 `.keras` file read by another Keras 2 minor ("expected 2 variables, but received 0"
+    as its weights load). Measured on Sequential, Functional and subclassed files: 2.13's and 2.14's
+    fail under every later Keras 2; 2.14's, 2.15's and tf-keras 2.16-2.20's under every older Keras 2
+    from 2.12 on, except that tf-keras's load under 2.15 and under each other (2.20's under
+    tf-keras 2.16-2.19), and 2.13's under 2.12."""
     from tfguard.compat.rules.keras_config import runtime_keras
 
     m = j.model
@@ -176,7 +200,9 @@ def _keras_minor(j: Judgement) -> None:
             f"{'.'.join(map(str, have))} in {j.runtime_label}: Keras 2 minors after 2.14 do not read its weights",
             model_keras=m.keras_version, runtime_keras=".".join(map(str, have)),
         )
-    if written and have and (2, 13) < written[:2] <= (2, 15) and (2, 13) <= have[:2] < written[:2]:
+    if written and have and (2, 14) <= written[:2] <= (2, 20) and (2, 12) <= have[:2] < min(written[:2], (2, 15)):
+        # Measured: 2.14's and 2.15's .keras files fail their weights under every older Keras 2 from
+        # 2.12 on, tf-keras 2.16-2.20's under 2.12-2.14, and those load under 2.15 (2.13's under 2.12).
         j.add(
             "KERAS_NEWER_THAN_RUNTIME", "error",
             f"the {j.model_label} is a .keras file written by Keras {m.keras_version}, newer than Keras "
