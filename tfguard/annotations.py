@@ -10,6 +10,9 @@ MODEL_PRODUCER_VERSION = PREFIX + "model-producer-version"  # TF release that sa
 MODEL_PATH = PREFIX + "model-path"  # path of the model inside the serving container
 MODEL_LOADER = PREFIX + "model-loader"  # auto or a loader of tfguard.compat.loaders (saved_model: old name of tf2)
 MODEL_PROFILE = PREFIX + "model-profile"  # name of a ModelProfile in the same namespace
+# Python modules the server imports before it loads the model, comma-separated ("" for none): a
+# custom-op library, the package of custom Keras classes. Absent: not known.
+MODEL_IMPORTS = PREFIX + "model-imports"
 CONTAINER = PREFIX + "container"  # the serving container, when the pod has several
 IMAGE_TENSORFLOW_VERSION = PREFIX + "tensorflow-version"  # declared TF release of the image
 IMAGE_KERAS_VERSION = PREFIX + "keras-version"  # declared Keras release of the image
@@ -52,6 +55,7 @@ USER_ANNOTATIONS = (
     MODEL_PATH,
     MODEL_LOADER,
     MODEL_PROFILE,
+    MODEL_IMPORTS,
     CONTAINER,
     IMAGE_TENSORFLOW_VERSION,
     IMAGE_KERAS_VERSION,

@@ -35,6 +35,24 @@ def write_keras(path, keras_version):
     return path
 
 
+def write_subclassed_keras(path, keras_version="2.15.0"):
+    """A subclassed model's .keras file, its class saved without register_keras_serializable."""
+    config = {"module": "my_models", "class_name": "Tiny", "registered_name": "Tiny", "config": {"name": "tiny"}}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": keras_version}))
+        archive.writestr("config.json", json.dumps(config))
+    return path
+
+
+def test_what_the_server_imports_makes_an_unregistered_keras_class_a_block(tmp_path, capsys):
+    model = str(write_subclassed_keras(tmp_path / "m.keras"))
+    assert main(["check", "--model", model, "--tensorflow", "2.15.1", "--keras", "2.15.0"]) == 0
+    assert capsys.readouterr().out.startswith("RISKY")
+    assert main(["check", "--model", model, "--tensorflow", "2.15.1", "--keras", "2.15.0", "--import", "my_models"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("INCOMPATIBLE") and "KERAS_CUSTOM_CLASS_NOT_REGISTERED" in out
+
+
 def test_compatible_model_exits_0_with_a_verdict_line(tmp_path, capsys):
     model = write_saved_model(tmp_path / "m")
     assert main(["check", "--model", str(model), "--image", "tensorflow/serving:2.15.1"]) == 0

@@ -97,3 +97,13 @@ def test_gpus_listed_by_tensorflow_pass(tmp_path):
     assert report["by_name"]["gpu"]["code"] == "PROBE_GPU_OK"
     assert report["stack"]["gpus_visible"] == 1 and report["stack"]["cuda_build"] is True
     assert report["status"] == "pass" and report["exit_code"] == 0
+
+
+def test_the_probe_imports_what_the_server_imports_before_it_loads(model, tmp_path):
+    loads = probe_with("ok", "--gpu", "none", "--model", str(model), "--import", "json", tmp_path=tmp_path)
+    assert loads["by_name"]["model_load"]["status"] == "pass"
+
+    missing = probe_with("ok", "--gpu", "none", "--model", str(model), "--import", "my_models_not_installed",
+                         tmp_path=tmp_path)
+    load = missing["by_name"]["model_load"]
+    assert load["status"] == "fail" and "my_models_not_installed" in load["message"]

@@ -55,6 +55,12 @@ def test_annotated_pod_gets_the_install_and_probe_init_containers(webhook):
     assert response["auditAnnotations"]["inject"] == "injected"
 
 
+def test_the_probe_imports_what_the_server_imports_before_it_loads(webhook):
+    _, result = patched(webhook, pod({**MODEL, A.MODEL_IMPORTS: "tensorflow_text, my_models.layers"}))
+    args = init_containers(result)[A.PROBE_CONTAINER]["command"]
+    assert [args[i + 1] for i, a in enumerate(args) if a == "--import"] == ["tensorflow_text", "my_models.layers"]
+
+
 def test_patch_applies_when_the_pod_has_no_volumes_and_no_init_containers(webhook):
     spec = {"containers": [{"name": "server", "image": "tensorflow/tensorflow:2.15.1"}]}
     _, result = patched(webhook, pod(MODEL, spec))

@@ -23,6 +23,13 @@ LOADABLE = ModelFacts(
     graph_producer=1645, graph_min_consumer=0, ops=["Const", "Identity"], source="inspect",
 )
 
+# A .keras file of a subclassed model whose class was not registered with Keras when it was saved.
+SUBCLASSED = ModelFacts(
+    path="/models/sub.keras", format="keras_v3", keras_format="keras_v3", keras_version="2.15.0",
+    keras_classes={"my_models:Tiny": ["name"]}, keras_modules=["my_models"],
+    keras_custom_classes={"my_models:Tiny": "Tiny"}, source="inspect",
+)
+
 
 @pytest.fixture
 def store() -> FactStore:
@@ -33,7 +40,7 @@ def store() -> FactStore:
         references=[IMAGE],
     )
     store.put_stack(stack)
-    for name, facts in (("future", UNLOADABLE), ("resnet", LOADABLE)):
+    for name, facts in (("future", UNLOADABLE), ("resnet", LOADABLE), ("subclassed", SUBCLASSED)):
         store.put_profile(model_profile_resource(facts, name, namespace="serving"))
     return store
 
@@ -355,3 +362,21 @@ def test_the_memo_charges_itself_for_verdicts_not_for_the_profiles_the_store_hol
     validate(AdmissionRequest(**admission_review(obj)["request"]), "warn", store, memo)
     assert len(memo) == 1
     assert memo.bytes < approximate_size(store.profile("serving", "big")) / 20
+
+
+def test_what_the_server_imports_decides_whether_unregistered_keras_classes_block(hook):
+    def subclassed(**extra):
+        return deployment(annotations={A.MODEL_PROFILE: "subclassed", A.MODEL_LOADER: "keras", **extra},
+                          spec=pod_spec(IMAGE))
+
+    unknown = judged(hook, subclassed(), "enforce")
+    assert unknown["allowed"] is True and any("KERAS_CUSTOM_CLASS_NOT_REGISTERED" in w for w in unknown["warnings"])
+    declared = judged(hook, subclassed(**{A.MODEL_IMPORTS: "my_models"}), "enforce")
+    assert declared["allowed"] is False and "KERAS_CUSTOM_CLASS_NOT_REGISTERED" in declared["status"]["message"]
+
+
+def test_a_bad_model_imports_annotation_is_a_finding_and_judged_as_not_known(hook):
+    obj = deployment(annotations={A.MODEL_PROFILE: "subclassed", A.MODEL_IMPORTS: "my models;rm -rf"},
+                     spec=pod_spec(IMAGE))
+    answer = judged(hook, obj, "enforce")
+    assert answer["allowed"] is True and any(A.MODEL_IMPORTS in w for w in answer["warnings"])

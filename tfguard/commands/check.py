@@ -56,6 +56,11 @@ def register(subparsers) -> None:
         help="saved_model (tf.saved_model.load, TF Serving), keras (tf.keras.models.load_model), "
         "or auto (from the model's format)",
     )
+    parser.add_argument(
+        "--import", dest="imports", action="append", default=None, metavar="MODULE",
+        help="a module the server imports before it loads the model (a custom-op library, the package of "
+        "custom Keras classes); repeatable, '' for none. Not given: not known, and what depends on it is a warning",
+    )
     parser.add_argument("--gpu", action="store_true", help="the workload requires a GPU")
     parser.add_argument("--output", "-o", choices=FORMATS, default=None,
                         help="text (default), json, sarif (GitHub/GitLab code scanning) or junit (CI test reports)")
@@ -113,7 +118,9 @@ def run_model(args: argparse.Namespace, model_path: str, output: str) -> int:
         return _usage(str(exc))
 
     stack = stack_from_args(args)
-    verdict = evaluate(model, stack, loader=args.loader, gpu="required" if args.gpu else "none", model_name=model_path)
+    imports = None if args.imports is None else [m.strip() for m in args.imports if m.strip()]
+    verdict = evaluate(model, stack, loader=args.loader, gpu="required" if args.gpu else "none", model_name=model_path,
+                       imports=imports)
     if output == "json":
         text = json.dumps(verdict.to_dict(), indent=2) + "\n"
     elif output == "text":

@@ -111,7 +111,7 @@ def assess(
     label = annotations.get(A.MODEL_PROFILE) or annotations.get(A.MODEL_PATH) or resolved.model_name or model.path
     candidates = nodes.candidates(spec) if nodes is not None else None
     verdict: Verdict = engine.evaluate(model, stack, loader=resolved.loader, gpu=resolved.gpu, model_name=label,
-                                       nodes=candidates)
+                                       nodes=candidates, imports=resolved.imports)
     findings = list(before) + list(resolved.findings) + list(verdict.findings)
     worst = _worst(findings)
     if probe is not None and probe.model_loaded and _same_model(model, probe.model) and verdict.verdict != "compatible":

@@ -1280,6 +1280,10 @@ def _child_load(tf, config, send):
     path, loader = config["model_path"], config["loader"]
     t = time.monotonic()
     try:
+        for module in config.get("imports") or ():
+            # What the server imports first: a custom-op library registers its ops, a package its
+            # Keras classes. One that fails to import fails the server before its load.
+            __import__(module)
         if loader in ("keras", "keras_nocompile", "tf_keras", "tf_keras_nocompile"):
             if loader.startswith("tf_keras"):
                 import tf_keras as keras
@@ -1695,7 +1699,7 @@ def run_probe(args):
     loader = LOADER_ALIASES.get(args.loader, args.loader)
     if loader == "auto":
         loader = "keras" if fmt in ("keras_v3", "h5") else "tf2"
-    config = {"gpu": args.gpu, "model_path": model_path, "loader": loader}
+    config = {"gpu": args.gpu, "model_path": model_path, "loader": loader, "imports": list(getattr(args, "imports", None) or [])}
 
     child = _ChildRun(config, deadline)
     parent = {}
@@ -2088,6 +2092,9 @@ def add_arguments(parser):
                         help="load the model the way this server does (default: by its format; see docs/loaders.md)")
     parser.add_argument("--gpu", choices=("required", "optional", "none"), default="optional",
                         help="whether TensorFlow must see a GPU (default: optional)")
+    parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                        help="a module the server imports before it loads the model (a custom-op library, "
+                        "the package of custom Keras classes); repeatable")
     parser.add_argument("--mode", choices=("enforce", "warn", "audit"), default="enforce",
                         help="enforce: exit 1 when a check fails; warn, audit: report and exit 0")
     parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
@@ -2107,6 +2114,8 @@ def argv_from(args):
                           ("--budget", repr(float(args.budget))), ("--termination-log", args.termination_log)):
         if value is not None:
             argv += [option, value]
+    for module in getattr(args, "imports", None) or ():
+        argv += ["--import", module]
     return argv + (["--json"] if args.json else [])
 
 

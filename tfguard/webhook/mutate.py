@@ -64,7 +64,7 @@ def mutate(request: AdmissionRequest, namespace_mode: str, store: FactStore, set
         return Outcome("skipped", mode=mode, findings=findings, audit={"inject": "no-python-in-image"})
     install = install_container(settings.probe_image, settings.probe_install_command, spec)
     probe = probe_container(resolved.container, resolved.model.path, resolved.model.tensorflow_version,
-                            resolved.loader, resolved.gpu, mode)
+                            resolved.loader, resolved.gpu, mode, imports=resolved.imports or ())
     if has_probe_names(spec):
         if injection_problem(spec, resolved.container, settings.probe_image, settings.probe_install_command) is None:
             # Called again (reinvocationPolicy IfNeeded) after another webhook changed the Pod: KServe's

@@ -245,12 +245,12 @@ class VerdictMemo:
         key = None
         if memoise and _held_by_store(model):
             key = digest(id(model), repr(resolved.stack), resolved.loader, resolved.gpu, resolved.model_name,
-                         repr(candidates))
+                         repr(candidates), repr(resolved.imports))
             hit = self._verdicts.get(key)
             if hit is not None and hit[0] is model:  # the same object, not one at a recycled address
                 return hit[1]
         verdict = evaluate(model, resolved.stack, loader=resolved.loader, gpu=resolved.gpu,
-                           model_name=resolved.model_name, nodes=candidates)
+                           model_name=resolved.model_name, nodes=candidates, imports=resolved.imports)
         if key is not None:
             # The facts are the store's (charged there, not here); the verdict is what is kept.
             self._verdicts.put(key, (model, verdict), weight=approximate_size(verdict))

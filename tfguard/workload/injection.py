@@ -26,7 +26,7 @@ PROBE_VOLUME = {"name": A.PROBE_VOLUME, "emptyDir": {"sizeLimit": "16Mi"}}
 INSTALL_USER = 65532  # the probe image's own USER (Dockerfile); numeric, so runAsNonRoot is checkable
 # The probe's flags the webhook passes (tfguard/probes/probe.py add_arguments): name -> takes a value.
 PROBE_FLAGS = {"--model": True, "--expected-producer": True, "--loader": True, "--gpu": True, "--mode": True,
-               "--json": False}
+               "--import": True, "--json": False}
 # What the probe container copies from the serving container, whole.
 COPIED = ("imagePullPolicy", "env", "envFrom", "resources", "securityContext", "volumeDevices")
 NAMES = (A.PROBE_INSTALL_CONTAINER, A.PROBE_CONTAINER)
@@ -65,12 +65,15 @@ def probe_container(
     loader: str,
     gpu: str,
     mode: str,
+    imports: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     args = ["python3", PROBE_SCRIPT]
     if model_path:
         args += ["--model", model_path]
     if expected_producer:
         args += ["--expected-producer", expected_producer]
+    for module in imports:
+        args += ["--import", module]
     args += ["--loader", loader, "--gpu", gpu, "--mode", mode if mode in A.MODES else "warn", "--json"]
     container: dict[str, Any] = {
         "name": A.PROBE_CONTAINER,

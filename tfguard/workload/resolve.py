@@ -54,6 +54,7 @@ class Resolved:
     gpu: str = "none"
     model_name: Optional[str] = None
     findings: list[Finding] = field(default_factory=list)
+    imports: Optional[tuple[str, ...]] = None  # what the server imports before loading; None: not known
 
 
 def resolve(
@@ -78,7 +79,8 @@ def resolve(
     loader = resolve_loader(annotations, findings)
     gpu = resolve_gpu(container, annotations, findings)
     model_name = model.path or annotations.get(A.MODEL_PROFILE) or annotations.get(A.OBSERVED_MODEL_PROFILE)
-    return Resolved(container, model, stack, loader, gpu, model_name, findings)
+    imports = resolve_imports(annotations, findings)
+    return Resolved(container, model, stack, loader, gpu, model_name, findings, imports)
 
 
 def observed_in(observed: StackFacts, image: str) -> bool:
@@ -270,6 +272,28 @@ def resolve_loader(annotations: dict[str, str], findings: list[Finding]) -> str:
         )
         return "auto"
     return loader
+
+
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+MAX_IMPORTS = 32
+
+
+def resolve_imports(annotations: dict[str, str], findings: list[Finding]) -> Optional[tuple[str, ...]]:
+    """The modules `tfguard.io/model-imports` names (empty: none), or None when it is absent or bad."""
+    value = annotations.get(A.MODEL_IMPORTS)
+    if value is None:
+        return None
+    modules = tuple(dict.fromkeys(m.strip() for m in value.split(",") if m.strip()))
+    bad = [m for m in modules if len(m) > 128 or not _MODULE.fullmatch(m)]
+    if bad or len(modules) > MAX_IMPORTS:
+        why = f"{bad[0][:60]!r} is not a Python module name" if bad else f"it names more than {MAX_IMPORTS} modules"
+        findings.append(finding(
+            "ADMISSION_BAD_ANNOTATION",
+            f"{A.MODEL_IMPORTS}: {why}; judged as if the server's imports were not known",
+            annotation=A.MODEL_IMPORTS,
+        ))
+        return None
+    return modules
 
 
 def resolve_gpu(container: Optional[dict[str, Any]], annotations: dict[str, str], findings: list[Finding]) -> str:
