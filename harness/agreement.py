@@ -48,7 +48,7 @@ CAUSES: dict[str, tuple[str, ...]] = {
     # Keras 3 says "Could not locate class" for a class whose module does not import.
     "keras_module_not_found": ("KERAS_MODULE_NOT_IN_RUNTIME", "KERAS_CLASS_NOT_IN_RUNTIME"),
     "keras_class_not_found": ("KERAS_CLASS_NOT_IN_RUNTIME", "KERAS_MODULE_NOT_IN_RUNTIME", "KERAS3_FILE_ON_KERAS2",
-                              "KERAS_CUSTOM_CLASS_NOT_REGISTERED"),
+                              "KERAS_CUSTOM_CLASS_NOT_REGISTERED", "KERAS_CUSTOM_MODULE_NOT_IMPORTED"),
     "keras_config_rejected": ("KERAS_CONFIG_REJECTED", "KERAS3_FILE_ON_KERAS2"),
     "keras_compile_config": ("KERAS_COMPILE_CONFIG_UNKNOWN",),
     "keras_not_a_model": ("KERAS_NO_MODEL_IN_SAVEDMODEL", "KERAS_LAYERS_WITHOUT_METADATA"),

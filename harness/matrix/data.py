@@ -40,7 +40,7 @@ UNJUDGED = DATA / "unjudged-cells.jsonl.gz"
 DOC = REPO / "docs" / "crossload.md"
 
 ARTIFACT_FIELDS = ("id", "recipe", "producer", "family", "format", "tier", "description", "made", "reason", "method",
-                   "artifact", "tf_version", "tf_git_version", "keras_package", "keras_version", "library",
+                   "artifact", "tf_version", "tf_git_version", "keras_package", "keras_version", "library", "server_imports",
                    "library_version", "derived_from", "digest", "size_bytes")
 CELL_FIELDS = ("artifact", "producer", "runtime", "loader", "imports", "outcome", "phase", "called", "error_kind",
                "exception", "first_line", "evidence", "seconds")

@@ -104,6 +104,8 @@ def classify(result: dict) -> str:
     frames = result.get("frames") or []
     if any("checkpoint" in f for f in frames[-2:]):
         return "variables_restore"
+    if "'str' object is not callable" in message and any("functional.py:process_node" in f for f in frames[-2:]):
+        return "keras_class_not_found"  # Keras 2 leaves a layer whose class it cannot find as its name
     if any("saved_model/load.py" in f and any(m in f for m in _KERAS_FRAMES) for f in frames[-3:]):
         return "keras_not_a_model"  # Keras 2's SavedModel reviver, failing on what it cannot revive
     return "other"

@@ -25,6 +25,9 @@ class Recipe:
     rev: int = 1
     job: dict = field(default_factory=dict)  # extra job arguments for the maker
     library: str | None = None  # the custom-op library a load may need ("tensorflow_text")
+    # Modules a server of this model imports before it loads it (the package of its custom Keras
+    # classes): every cell is loaded both with and without them.
+    server_imports: tuple[str, ...] = ()
     derived_from: str | None = None  # hostile: the recipe it is cut from (no TF involved)
 
 
@@ -96,6 +99,17 @@ def _keras(package: str) -> list[Recipe]:
                     tier=2,
                     job={"arch": arch, "compiled": compiled, "format": fmt},
                 ))
+    for fmt in ("keras",):
+        recipes.append(Recipe(
+            f"{prefix}_registered_raw_{fmt}", family, _KERAS_FORMATS[fmt],
+            f"{package} Functional model with a custom layer registered with register_keras_serializable "
+            f"(harness/matrix/inside/matrix_layers.py), not compiled, {_KERAS_SAVE[fmt]}",
+            "keras" if family == "keras" else "tf_keras",
+            stack="tf_keras" if family == "tf_keras" else "",
+            tier=2,
+            job={"arch": "registered", "compiled": False, "format": fmt},
+            server_imports=("matrix_layers",),
+        ))
     return recipes
 
 

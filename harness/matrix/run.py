@@ -95,6 +95,7 @@ def _base_record(recipe: Recipe, producer: str) -> dict:
         "id": store.artifact_id(recipe.name, producer), "recipe": recipe.name, "producer": producer,
         "family": recipe.family, "format": recipe.format, "description": recipe.description,
         "tier": recipe.tier, "rev": recipe.rev, "library": recipe.library, "derived_from": recipe.derived_from,
+        "server_imports": list(recipe.server_imports),
     }
 
 
@@ -192,6 +193,11 @@ class Cell:
 
 
 def loaders_for(stack: Stack, record: dict) -> list[tuple[str, tuple[str, ...]]]:
+    server_imports = tuple(record.get("server_imports") or ())
+    if server_imports:  # the package of the model's custom classes: loaded without it and with it
+        loaders = TF_KERAS_LOADERS if stack.extra == "tf_keras" else BASE_LOADERS
+        return [] if LIBRARY_STACKS.get(stack.extra) else \
+            [(loader, imports) for loader in loaders for imports in ((), server_imports)]
     if stack.extra == "tf_keras":
         return [(loader, ()) for loader in TF_KERAS_LOADERS]
     library = LIBRARY_STACKS.get(stack.extra)

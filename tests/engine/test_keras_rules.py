@@ -126,10 +126,14 @@ def test_a_custom_class_saved_unregistered_is_risky_when_the_server_code_is_not_
     assert verdict.verdict == "risky" and "KERAS_CUSTOM_CLASS_NOT_REGISTERED" in codes(verdict)
 
 
-def test_a_registered_custom_class_needs_only_its_module_importable():
-    verdict = evaluate(subclassed_keras_file("3.11.3", "MyModels>TinySubclassed"), image("2.20.0"), loader="keras",
-                       imports=())
-    assert codes(verdict) == ["KERAS_CUSTOM_MODULES"] and verdict.verdict == "risky"
+def test_a_registered_custom_class_needs_its_module_imported_by_the_server():
+    model = subclassed_keras_file("3.11.3", "MyModels>TinySubclassed")
+    unknown = evaluate(model, image("2.20.0"), loader="keras")
+    assert codes(unknown) == ["KERAS_CUSTOM_MODULES"] and unknown.verdict == "risky"
+    not_imported = evaluate(model, image("2.20.0"), loader="keras", imports=("tensorflow_text",))
+    assert codes(not_imported) == ["KERAS_CUSTOM_MODULE_NOT_IMPORTED"] and not_imported.verdict == "incompatible"
+    imported = evaluate(model, image("2.20.0"), loader="keras", imports=("my_models",))
+    assert imported.verdict == "compatible", imported.findings
 
 
 def keras_saved_model(producer: str, model_class: str = "Functional", **facts) -> ModelFacts:

@@ -258,6 +258,9 @@ def test_the_summary_doc_is_generated_from_the_data(matrix, tmp_path, monkeypatc
         ({"exception": "TypeError", "message": "Could not locate class 'TinySubclassed'. Full object config: "
                                                "{'compile_config': {'optimizer': {'config': {}}}}"},
          "keras_class_not_found"),
+        ({"exception": "TypeError", "message": "'str' object is not callable",
+          "frames": ["/v/keras/src/engine/functional.py:reconstruct_from_config",
+                     "/v/keras/src/engine/functional.py:process_node"]}, "keras_class_not_found"),
         ({"exception": "RuntimeError", "message": "Out of memory while allocating"}, "other"),
     ],
 )

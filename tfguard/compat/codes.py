@@ -418,6 +418,15 @@ _CODES: list[Code] = [
         "exported SavedModel (`model.export()`), which needs no Python classes.",
     ),
     Code(
+        "KERAS_CUSTOM_MODULE_NOT_IMPORTED",
+        "The server does not import the module that registers the model's Keras classes",
+        "A class registered with register_keras_serializable is in Keras's registry only once the module "
+        "defining it has been imported; the server's imports (tfguard.io/model-imports, --import) do not "
+        "include it, so load_model cannot find the class.",
+        "Import the module before load_model (and say so in tfguard.io/model-imports), or pass the classes "
+        "in `custom_objects`.",
+    ),
+    Code(
         "KERAS_NEWER_THAN_RUNTIME",
         "The model was written by a newer Keras than the image's",
         "Within one Keras major, a newer Keras may write config keys or layers an older one cannot "

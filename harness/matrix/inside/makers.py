@@ -404,6 +404,13 @@ def _keras_arch(keras, arch):
     if arch == "sequential":
         return keras.Sequential([layers.Dense(8, activation="relu", input_shape=(4,), name="hidden"),
                                  layers.Dense(2, name="y")], name="tiny_sequential")
+    if arch == "registered":
+        import matrix_layers
+
+        inputs = keras.Input(shape=(4,), name="x")
+        hidden = layers.Dense(8, activation="relu", name="hidden")(inputs)
+        scaled = matrix_layers.layer_class(keras)(factor=0.5, name="scale")(hidden)
+        return keras.Model(inputs, layers.Dense(2, name="y")(scaled), name="tiny_registered")
     if arch == "functional":
         inputs = keras.Input(shape=(4,), name="x")
         hidden = layers.Dense(8, activation="relu", name="hidden")(inputs)

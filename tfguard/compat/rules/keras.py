@@ -169,6 +169,18 @@ def _custom_classes(j: Judgement) -> None:
             classes=sorted(unregistered), modules=sorted(set(unregistered.values())),
         )
     covered = set(unregistered.values())
+    registered = sorted({key.rpartition(":")[0] for key, name in (m.keras_custom_classes or {}).items()
+                         if name is not None and ">" in name} - covered)
+    if registered and j.imports_known:
+        covered |= set(registered)
+        missing = [mod for mod in registered if not any(mod == i or mod.startswith(i + ".") for i in j.imports)]
+        if missing:
+            j.add(
+                "KERAS_CUSTOM_MODULE_NOT_IMPORTED", "error",
+                f"the {j.model_label} is built from classes registered by {listing(missing)}, which the server does "
+                f"not import before load_model: Keras cannot find them (\"Could not locate class\")",
+                modules=missing,
+            )
     custom = [mod for mod in m.keras_modules or () if mod.split(".")[0] not in ("keras", "tf_keras") and mod not in covered]
     if custom:
         j.add(
