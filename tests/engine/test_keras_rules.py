@@ -206,3 +206,12 @@ def test_keras_of_1_15_revives_a_compiled_subclassed_model_without_compiling_int
     assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" not in codes(evaluate(model, image("2.0.4"), loader="keras_nocompile"))
     assert "KERAS_COMPILE_CONFIG_UNKNOWN" in codes(evaluate(model, image("2.0.4"), loader="keras"))
 
+
+
+def test_a_legacy_h5_names_no_module_so_only_a_server_that_imports_nothing_is_sure_to_fail():
+    model = replace(keras_file("h5", "2.11.0", {"Matrix>Scale": ["factor"], **DENSE_2}),
+                    keras_custom_classes={"Matrix>Scale": "Matrix>Scale"})
+    bare = evaluate(model, image("2.11.1"), loader="keras", imports=())
+    assert "KERAS_CUSTOM_MODULE_NOT_IMPORTED" in codes(bare) and bare.verdict == "incompatible"
+    some_imports = evaluate(model, image("2.11.1"), loader="keras", imports=("my_layers",))
+    assert codes(some_imports) == ["KERAS_CUSTOM_MODULES"] and some_imports.verdict == "risky"

@@ -40,6 +40,14 @@ def test_keras_zip_says_which_custom_classes_were_saved_registered(tmp_path):
     assert facts.keras_custom_classes == {"my_layers:Scale": "MyLayers>Scale", "my_models:Tiny": "Tiny"}
 
 
+def test_a_legacy_config_names_a_registered_class_by_its_registered_name():
+    from tfguard.compat.inspect.keras_config import custom_classes
+
+    legacy = {"class_name": "Functional", "config": {"layers": [{"class_name": "Matrix>Scale", "config": {}},
+                                                                {"class_name": "Dense", "config": {}}]}}
+    assert custom_classes(legacy) == {"Matrix>Scale": "Matrix>Scale"}
+
+
 def test_keras_zip_is_recognised_by_content_not_name(tmp_path):
     path = write_keras_zip(tmp_path / "exported.bin", keras_version="2.15.0")
 

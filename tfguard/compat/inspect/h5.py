@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from tfguard.compat.facts import ModelFacts
-from tfguard.compat.inspect.keras_config import compile_facts, keras_classes, keras_modules
+from tfguard.compat.inspect.keras_config import compile_facts, custom_classes, keras_classes, keras_modules
 from tfguard.errors import InspectError
 from tfguard.compat.inspect.files import read_head
 from tfguard.compat.inspect.limits import Limits, human_size
@@ -119,6 +119,7 @@ def inspect_h5(path: Path, limits: Limits) -> ModelFacts:
         weights_only=model is None,
         keras_modules=keras_modules(model) if isinstance(model, dict) else None,
         keras_classes=keras_classes(model) if model is not None else {},
+        keras_custom_classes=custom_classes(model) if model is not None else None,
         keras_compile=compile_facts(training),
     )
 

@@ -72,17 +72,25 @@ def custom_classes(config: Any) -> dict[str, Optional[str]]:
     """{class key: its `registered_name`} for the objects a config rebuilds from modules outside Keras.
 
     Keras writes "package>Name" for a class registered with register_keras_serializable, the bare
-    class name for one that was not, and looks the name up in its registry when it loads.
+    class name for one that was not, and looks the name up in its registry when it loads. A legacy
+    config (.h5 before Keras 2.13) records no module: there the class name itself is "package>Name".
     """
     found: dict[str, Optional[str]] = {}
     for value in _walk(config):
-        module = value.get("module")
-        if not isinstance(module, str) or module.split(".")[0] in KERAS_PACKAGES or "class_name" not in value:
+        module, name = value.get("module"), value.get("class_name")
+        if not isinstance(name, str):
+            continue
+        if module is None and ">" in name:
+            found[name] = name
+            continue
+        if not isinstance(module, str) or module.split(".")[0] in KERAS_PACKAGES:
             continue
         key = class_key(value)
         if key is not None:
             registered = value.get("registered_name")
-            found[key] = registered if isinstance(registered, str) else found.get(key)
+            if not isinstance(registered, str):
+                registered = name if ">" in name else found.get(key)
+            found[key] = registered
     return dict(sorted(found.items()))
 
 

@@ -152,11 +152,14 @@ def keras_formats(j: Judgement) -> None:
 def _custom_classes(j: Judgement) -> None:
     """Classes from outside Keras. Keras rebuilds one from its registry: a class registered with
     register_keras_serializable is there once its module is imported; one saved unregistered only
-    when the server passes it in `custom_objects`. Measured: an unregistered subclassed model's
-    .keras file fails "Could not locate class" under every Keras from 2.12 on, its own included."""
+    when the server passes it in `custom_objects`. Measured (matrix: keras_subclassed_*_keras and
+    keras_registered_raw_keras, loaded with and without importing the layer's module): both fail
+    "Could not locate class" (Keras 2 also "'str' object is not callable") under every Keras from
+    2.12 on, the one that wrote them included, unless the server registers them."""
     m = j.model
-    unregistered = {key: key.rpartition(":")[0] for key, name in (m.keras_custom_classes or {}).items()
-                    if name is not None and ">" not in name}
+    custom = m.keras_custom_classes or {}
+    unregistered = {key: key.rpartition(":")[0] for key, name in custom.items() if name is not None and ">" not in name}
+    registered = {key: key.rpartition(":")[0] for key, name in custom.items() if name is not None and ">" in name}
     if unregistered:
         names = [key.rpartition(":")[2] for key in unregistered]
         known = j.imports_known
@@ -166,27 +169,30 @@ def _custom_classes(j: Judgement) -> None:
             f"load_model rebuilds {'it' if len(names) == 1 else 'them'} only from the custom_objects a server "
             "passes, " + ("and the server passes none (\"Could not locate class\")" if known else
                           "which tfguard cannot see; plain load_model fails (\"Could not locate class\")"),
-            classes=sorted(unregistered), modules=sorted(set(unregistered.values())),
+            classes=sorted(unregistered), modules=sorted({mod for mod in unregistered.values() if mod}),
         )
-    covered = set(unregistered.values())
-    registered = sorted({key.rpartition(":")[0] for key, name in (m.keras_custom_classes or {}).items()
-                         if name is not None and ">" in name} - covered)
-    if registered and j.imports_known:
-        covered |= set(registered)
-        missing = [mod for mod in registered if not any(mod == i or mod.startswith(i + ".") for i in j.imports)]
-        if missing:
+    named = sorted({mod for mod in registered.values() if mod})
+    unnamed = sorted(key for key, mod in registered.items() if not mod)  # a legacy .h5 names no module
+    if j.imports_known:
+        missing = [mod for mod in named if not any(mod == i or mod.startswith(i + ".") for i in j.imports)]
+        if missing or (unnamed and not j.imports):
+            what = f"registered by {listing(missing)}" if missing else f"{listing(unnamed)}, registered by your own code"
             j.add(
                 "KERAS_CUSTOM_MODULE_NOT_IMPORTED", "error",
-                f"the {j.model_label} is built from classes registered by {listing(missing)}, which the server does "
-                f"not import before load_model: Keras cannot find them (\"Could not locate class\")",
-                modules=missing,
+                f"the {j.model_label} is built from classes {what}, which the server does not import before "
+                "load_model: Keras cannot find them (\"Could not locate class\")",
+                modules=missing, classes=unnamed,
             )
-    custom = [mod for mod in m.keras_modules or () if mod.split(".")[0] not in ("keras", "tf_keras") and mod not in covered]
-    if custom:
+            return
+    covered = set(unregistered.values()) | (set(named) if j.imports_known else set())
+    modules = [mod for mod in m.keras_modules or () if mod.split(".")[0] not in ("keras", "tf_keras") and mod not in covered]
+    if modules or (unnamed and not (j.imports_known and not j.imports)):
+        where = listing(modules) if modules else f"your own modules ({listing(unnamed)})"
         j.add(
             "KERAS_CUSTOM_MODULES", "warning",
-            f"the {j.model_label} uses classes from {listing(custom)}: they must be importable in {j.runtime_label}",
-            modules=custom,
+            f"the {j.model_label} uses classes from {where}: they must be importable in {j.runtime_label} and "
+            "imported before load_model",
+            modules=modules, classes=unnamed,
         )
 
 
