@@ -154,7 +154,9 @@ def export(hold: frozenset[str] = frozenset()) -> dict[str, int]:
     STACKS.write_text(_jsonl(sorted(stacks.values(), key=lambda row: (order.get(row["stack"], len(order)), row["stack"]))))
 
     facts = _facts_rows(r for r in records if r.get("made") and artifacts[r["id"]].get("digest") == r.get("digest"))
-    remade_unlike = {i for i, row in facts.items() if i in committed_facts and not _same_facts(row, committed_facts[i])}
+    # The same bytes are the same model, whatever inspection learnt to say about them since.
+    remade_unlike = {i for i, row in facts.items() if i in committed_facts
+                     and row.get("digest") != committed_facts[i].get("digest") and not _same_facts(row, committed_facts[i])}
     merged_facts = {i: row for i, row in committed_facts.items() if i in artifacts and artifacts[i].get("made")}
     merged_facts.update(facts)
     if merged_facts or not FACTS.exists():

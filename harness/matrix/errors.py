@@ -77,6 +77,7 @@ _RULES: list[tuple[str, re.Pattern]] = [(k, re.compile(p, re.S)) for k, p in [
     ("keras_class_not_found", r"Unknown layer|Could not locate class|Unknown object|Could not locate function"
                               r"|Unable to revive model from config"),
     ("keras_config_rejected", r"Error when deserializing class|Unrecognized keyword arguments|Keyword argument not understood"
+                              r"|could not be deserialized properly"
                               r"|got an unexpected keyword argument|Could not deserialize class"),
     ("keras_weights", r"Layer .* expects \d+ weight|weight.*(mismatch|shape)|Shapes .* are incompatible"
                       r"|expected \d+ variables, but received \d+"),

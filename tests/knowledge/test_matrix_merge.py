@@ -127,3 +127,15 @@ def test_judging_classifies_a_failure_again_from_what_was_kept(matrix):
     data.judge()
 
     assert [c["error_kind"] for c in data.load_cells()] == ["keras_class_not_found"]
+
+
+def test_the_same_bytes_keep_their_cells_whatever_inspection_now_says_about_them(matrix):
+    recipe = "keras_sequential_raw_keras"
+    fresh = remake(recipe, dense_units=4)
+    learnt = {**fresh, "facts": {**fresh["facts"], "keras_custom_classes": {"my:Layer": "Layer"}}}
+    commit(matrix, [artifact_row(recipe, fresh["digest"])], [cell(recipe, "2.1.4", "fails")], [learnt])
+
+    counts = data.export()
+
+    assert sorted(c["runtime"] for c in data.load_cells()) == ["2.1.4", RUNTIME]
+    assert counts["artifacts remade with other facts (their committed cells dropped)"] == 0

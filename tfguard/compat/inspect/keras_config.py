@@ -66,6 +66,7 @@ def keras_classes(config: Any) -> dict[str, list[str]]:
 
 
 KERAS_PACKAGES = ("keras", "tf_keras")
+_BUILT_IN_MODELS = ("Sequential", "Functional", "Model")
 
 
 def custom_classes(config: Any) -> dict[str, Optional[str]]:
@@ -76,6 +77,9 @@ def custom_classes(config: Any) -> dict[str, Optional[str]]:
     config (.h5 before Keras 2.13) records no module: there the class name itself is "package>Name".
     """
     found: dict[str, Optional[str]] = {}
+    root = config.get("class_name") if isinstance(config, dict) and config.get("module") is None else None
+    if isinstance(root, str) and ">" not in root and root not in _BUILT_IN_MODELS:
+        found[root] = root  # a legacy config's model class is a subclass of the user's own (Keras 3's .h5)
     for value in _walk(config):
         module, name = value.get("module"), value.get("class_name")
         if not isinstance(name, str):
