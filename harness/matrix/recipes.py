@@ -83,33 +83,26 @@ _KERAS_SAVE = {
 def _keras(package: str) -> list[Recipe]:
     family = "keras" if package == "tf.keras" else "tf_keras"
     prefix = "keras" if package == "tf.keras" else "tfkeras"
-    recipes = []
-    for arch in ("functional", "sequential", "subclassed"):
-        for compiled in (True, False):
-            for fmt in ("h5", "keras", "tf", "export"):
-                if family == "tf_keras" and fmt == "export":
-                    continue
-                state = "compiled" if compiled else "raw"
-                recipes.append(Recipe(
-                    f"{prefix}_{arch}_{state}_{fmt}", family, _KERAS_FORMATS[fmt],
-                    f"{package} {arch} model, {'compiled (adam, mse, mae) and fitted one epoch' if compiled else 'not compiled'}, "
-                    f"{_KERAS_SAVE[fmt]}",
-                    "keras" if family == "keras" else "tf_keras",
-                    stack="tf_keras" if family == "tf_keras" else "",
-                    tier=2,
-                    job={"arch": arch, "compiled": compiled, "format": fmt},
-                ))
-    for fmt in ("keras",):
-        recipes.append(Recipe(
-            f"{prefix}_registered_raw_{fmt}", family, _KERAS_FORMATS[fmt],
-            f"{package} Functional model with a custom layer registered with register_keras_serializable "
-            f"(harness/matrix/inside/matrix_layers.py), not compiled, {_KERAS_SAVE[fmt]}",
+
+    def recipe(arch: str, compiled: bool, fmt: str, what: str, **extra) -> Recipe:
+        state = "compiled" if compiled else "raw"
+        return Recipe(
+            f"{prefix}_{arch}_{state}_{fmt}", family, _KERAS_FORMATS[fmt],
+            f"{package} {what}, {'compiled (adam, mse, mae) and fitted one epoch' if compiled else 'not compiled'}, "
+            f"{_KERAS_SAVE[fmt]}",
             "keras" if family == "keras" else "tf_keras",
             stack="tf_keras" if family == "tf_keras" else "",
             tier=2,
-            job={"arch": "registered", "compiled": False, "format": fmt},
-            server_imports=("matrix_layers",),
-        ))
+            job={"arch": arch, "compiled": compiled, "format": fmt},
+            **extra,
+        )
+
+    recipes = [recipe(arch, compiled, fmt, f"{arch} model")
+               for arch in ("functional", "sequential", "subclassed") for compiled in (True, False)
+               for fmt in ("h5", "keras", "tf", "export") if not (family == "tf_keras" and fmt == "export")]
+    recipes.append(recipe("registered", False, "keras", "Functional model with a custom layer registered with "
+                          "register_keras_serializable (harness/matrix/inside/matrix_layers.py)",
+                          server_imports=("matrix_layers",)))
     return recipes
 
 
