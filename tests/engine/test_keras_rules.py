@@ -99,6 +99,13 @@ def test_a_keras_2_13_dot_keras_file_is_not_read_by_a_later_keras_2():
     assert "KERAS_OLDER_THAN_RUNTIME" not in codes(evaluate(newest, image("2.18.1"), loader="tf_keras"))
 
 
+def test_tf_keras_reads_the_bare_keras_module_a_keras_2_sequential_names_as_tf_keras():
+    sequential = keras_file("keras_v3", "2.15.0", {"keras.layers:Dense": ["units"], "keras:Sequential": ["layers"]},
+                            modules=["keras", "keras.layers"])
+    assert evaluate(sequential, image("2.18.1"), loader="tf_keras").verdict == "compatible"
+    assert "KERAS_MODULE_NOT_IN_RUNTIME" not in codes(evaluate(sequential, image("2.18.1"), loader="tf_keras"))
+
+
 def test_a_newer_keras_2_dot_keras_file_fails_under_older_minors_from_2_12_on_but_tf_keras_files_load_under_2_15():
     for writer, reader in (("2.14.0", "2.12.1"), ("2.15.0", "2.12.1"), ("2.17.0", "2.12.1"), ("2.20.0", "2.14.1")):
         model = keras_file("keras_v3", writer, {"keras.layers:Dense": ["units"]}, modules=["keras.layers"])

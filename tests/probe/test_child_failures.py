@@ -29,8 +29,8 @@ def model(tmp_path):
     return directory
 
 
-def probe_with(mode, *args, tmp_path):
-    env = dict(os.environ, FAKE_TF_MODE=mode, PYTHONPATH=str(FAKE_TF))
+def probe_with(mode, *args, tmp_path, path=()):
+    env = dict(os.environ, FAKE_TF_MODE=mode, PYTHONPATH=os.pathsep.join([str(FAKE_TF), *map(str, path)]))
     log = tmp_path / f"log-{mode}"
     proc = subprocess.run([no_tf_python(), str(PROBE), "--json", "--termination-log", str(log), *args],
                           capture_output=True, text=True, env=env, timeout=120)
@@ -107,3 +107,12 @@ def test_the_probe_imports_what_the_server_imports_before_it_loads(model, tmp_pa
                          tmp_path=tmp_path)
     load = missing["by_name"]["model_load"]
     assert load["status"] == "fail" and "my_models_not_installed" in load["message"]
+
+
+def test_a_tf_nightly_image_reports_the_keras_nightly_it_installs_as_its_keras(tmp_path):
+    site = tmp_path / "site"
+    info = site / "keras_nightly-3.16.0.dev2026102704.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: keras-nightly\nVersion: 3.16.0.dev2026102704\n")
+    report = probe_with("ok", "--gpu", "none", tmp_path=tmp_path, path=[site])
+    assert report["stack"]["keras_version"] == "3.16.0.dev2026102704"

@@ -1810,7 +1810,7 @@ def producer_matches(expected, recorded):
 
 
 def _keras_note(dists):
-    keras = dists.get("keras")
+    keras = dists.get("keras") or dists.get("keras-nightly")
     return " (installed keras %s)" % keras[1] if keras else ""
 
 
@@ -1940,7 +1940,7 @@ def _stack_facts(dists, parent, child):
         "source": "probe",
         "tensorflow_version": raw.get("tensorflow_version") or (dists[tf_dist][1] if tf_dist else None),
         "tensorflow_git_version": raw.get("tensorflow_git_version"),
-        "keras_version": installed("keras"),
+        "keras_version": installed("keras", "keras-nightly"),  # tf-nightly brings keras-nightly
         "tf_keras_major": None,
         "python_version": "%d.%d.%d" % sys.version_info[:3],
         "numpy_version": raw.get("numpy_version") or installed("numpy"),

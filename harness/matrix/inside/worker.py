@@ -54,6 +54,13 @@ def _stack_facts(preloaded):
                 versions[dist] = pkg_resources.get_distribution(dist).version
         except Exception:
             pass
+    if "keras" not in versions:  # tf-nightly installs Keras 3 as keras-nightly
+        try:
+            import keras
+
+            versions["keras"] = keras.__version__
+        except Exception:
+            pass
     facts["packages"] = versions
     return facts
 

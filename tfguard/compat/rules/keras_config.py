@@ -101,10 +101,11 @@ def _modules(j: Judgement, k: KerasRelease, where: str) -> None:
 
 
 def _same_package_alias(module: str, k: KerasRelease) -> bool:
-    """`keras.layers` written by a Keras 2 file read by tf-keras resolves as `tf_keras.layers`."""
-    head, _, rest = module.partition(".")
+    """`keras.layers` written by a Keras 2 file read by tf-keras resolves as `tf_keras.layers`, and
+    the bare `keras` a Sequential names as `tf_keras` (measured: 2.15's Sequential loads there)."""
+    head, dot, rest = module.partition(".")
     if k.module == "tf_keras" and head == "keras":
-        return f"tf_keras.{rest}" in k.modules
+        return f"tf_keras{dot}{rest}" in k.modules
     return False
 
 
