@@ -58,6 +58,14 @@ def run_once(argv: list[str], env: dict | None = None) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _entry_point(tree: Path) -> str:
+    """What the tree's pyproject.toml names as the `tfguard` script ("tfguard.cli:run")."""
+    import tomllib
+
+    with open(tree / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["scripts"]["tfguard"]
+
+
 def installed(tree: Path, name: str) -> Path:
     """A venv holding `tree`'s tfguard as pip installs it (no editable finder); its `tfguard` script."""
     import shutil
@@ -71,9 +79,10 @@ def installed(tree: Path, name: str) -> Path:
                                capture_output=True, text=True, check=True).stdout.strip())
     (site / "tfguard-bench-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     shutil.copytree(tree / "tfguard", site / "tfguard", ignore=shutil.ignore_patterns("__pycache__"))
+    module, _, function = _entry_point(tree).partition(":")
     script = venv / "bin" / "tfguard"
     script.write_text(f"#!{venv / 'bin' / 'python'}\n"
-                      "import sys\nfrom tfguard.cli import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+                      f"import sys\nfrom {module} import {function}\nif __name__ == '__main__':\n    sys.exit({function}())\n")
     script.chmod(0o755)
     return script
 

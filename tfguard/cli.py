@@ -48,6 +48,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def run() -> int:
+    """The `tfguard` console script: `main` in a process of its own."""
+    if sys.argv[1:2] in (["inspect"], ["check"]):  # one model parsed, then exit: see only_own_messages
+        from tfguard.compat.inspect import only_own_messages
+
+        only_own_messages()
+    return main()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(only=argv[0] if argv else None)
@@ -59,4 +68,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -21,7 +21,10 @@ This module imports nothing from tfguard, so every layer can use it.
 from __future__ import annotations
 
 import os
-from typing import Any
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class TfguardError(Exception):

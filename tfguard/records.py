@@ -7,12 +7,20 @@ defines some thirty of these classes at start-up, and `dataclasses` spends about
 on each (it compiles five or six methods per class and imports `inspect`), which was a third of
 what the command costs before it reads the model. Here a class compiles one `__init__`, when it
 is first called; equality, hashing, repr and freezing are shared functions over the field names.
+
+For the same reason the modules `tfguard inspect` and `tfguard check` import name `typing` only
+under `TYPE_CHECKING = False`: their annotations are never evaluated (`from __future__ import
+annotations`), and importing `typing` costs some 4 ms of a start-up of about 70.
 """
 
 from __future__ import annotations
 
+import sys
 from operator import attrgetter
-from typing import Any, Callable, ClassVar, Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
 
 __all__ = ["record", "field", "fields", "replace", "asdict", "is_record", "Field", "FrozenInstanceError"]
 
@@ -144,7 +152,9 @@ def _make(cls, frozen: bool):
 def _is_class_var(annotation) -> bool:
     if isinstance(annotation, str):  # postponed annotations (from __future__ import annotations)
         return annotation.startswith(("ClassVar", "typing.ClassVar"))
-    return getattr(annotation, "__origin__", None) is ClassVar or annotation is ClassVar
+    typing = sys.modules.get("typing")  # an evaluated ClassVar means typing is imported
+    class_var = typing.ClassVar if typing else None
+    return class_var is not None and (getattr(annotation, "__origin__", None) is class_var or annotation is class_var)
 
 
 def _values_getter(names: tuple[str, ...]) -> Callable[[Any], tuple]:

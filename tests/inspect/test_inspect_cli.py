@@ -138,13 +138,31 @@ def test_console_script_end_to_end(model):
     assert json.loads(done.stdout)["format"] == "saved_model"
 
 
-def test_inspect_never_imports_tensorflow(model):
-    code = (
-        "import sys; from tfguard.cli import main; main(['inspect', sys.argv[1], '--json']);"
-        "assert 'tensorflow' not in sys.modules and 'h5py' not in sys.modules, sorted(sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code, str(model)], capture_output=True, text=True)
+def python(code: str, *args) -> str:
+    """What a fresh interpreter running `code` with `args` prints (it must exit 0)."""
+    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_inspect_never_imports_tensorflow(model):
+    python("import sys; from tfguard.cli import main; main(['inspect', sys.argv[1], '--json']);"
+           "assert 'tensorflow' not in sys.modules and 'h5py' not in sys.modules, sorted(sys.modules)", model)
+
+
+def test_the_tfguard_command_leaves_protobufs_well_known_types_and_typing_unimported(model):
+    out = python("import sys; sys.argv = ['tfguard', 'inspect', sys.argv[1], '--json']; from tfguard.cli import run;"
+                 "run(); print(sorted(m for m in ('typing', 'datetime', 'google.protobuf.internal.well_known_types')"
+                 " if m in sys.modules))", model)
+    assert json.loads(out[: out.rindex("}") + 1])["format"] == "saved_model"
+    assert out.rstrip().endswith("[]")
+
+
+def test_a_process_that_did_not_declare_it_keeps_the_well_known_types_whole(model):
+    out = python("import sys; from tfguard.compat.inspect import inspect_model; inspect_model(sys.argv[1]);"
+                 "from google.protobuf import timestamp_pb2; t = timestamp_pb2.Timestamp(); t.FromSeconds(86400);"
+                 "print(t.ToJsonString())", model)
+    assert out.strip() == "1970-01-02T00:00:00Z"
 
 
 def test_malformed_limit_in_the_environment_is_exit_2(model, capsys, monkeypatch):

@@ -9,13 +9,15 @@ workload, failed when the webhook would call it incompatible, skipped when tfgua
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import quote
 
 from tfguard import __version__
 from tfguard.compat.codes import CODES
 
-if TYPE_CHECKING:  # `tfguard check --model` must not pay for reading manifests (yaml)
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:  # and `tfguard check --model` must not pay for reading manifests (yaml)
+    from typing import Any, Optional
+
     from tfguard.commands.manifests import Result
 
 FORMATS = ("text", "json", "sarif", "junit")

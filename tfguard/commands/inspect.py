@@ -12,7 +12,10 @@ import argparse
 import json
 import re
 import sys
-from typing import Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Optional
 
 from tfguard import annotations
 from tfguard.commands.output import write_stdout

@@ -24,7 +24,10 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Optional
 
 from tfguard.compat import oplibs
 from tfguard.compat.facts import StackFacts

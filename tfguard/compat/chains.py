@@ -21,8 +21,12 @@ cost as much as parsing everything.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping, Optional, Sequence
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Optional, Sequence
 
 
 def chain(snapshots: Sequence[tuple[str, Mapping[str, Any]]], packed: bool = False) -> dict:
@@ -50,7 +54,7 @@ def unchain(data: Mapping) -> Mapping[str, Mapping[str, Any]]:
     return _Unchained(data)
 
 
-class _Unchained(Mapping[str, Mapping[str, Any]]):
+class _Unchained(Mapping):  # of str -> Mapping[str, Any]
     __slots__ = ("_data", "_order", "_built")
 
     def __init__(self, data: Mapping):
@@ -150,7 +154,7 @@ class _Lines:
 _DECODED: dict[str, Any] = {}  # by text: a value unchanged between releases is decoded once
 
 
-class PackedMapping(Mapping[str, Any]):
+class PackedMapping(Mapping):  # of str -> Any
     """A read-only mapping whose values are JSON texts, or numbers of the lines of a document
     that hold them, decoded when first read."""
 

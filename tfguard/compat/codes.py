@@ -7,7 +7,9 @@ code it can emit is registered here. docs/codes.md is generated from this table
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any
 
 from tfguard.records import record
 

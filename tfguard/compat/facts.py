@@ -6,7 +6,9 @@ Every part of tfguard (CLI, webhook, operator, probe reports) speaks these types
 
 from __future__ import annotations
 
-from typing import Any, Optional
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 from tfguard.compat.loaders import CHOICES
 from tfguard.records import asdict, field, fields, record

@@ -16,7 +16,10 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Optional
 
 from tfguard.records import record
 

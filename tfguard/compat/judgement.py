@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Optional
 
 from tfguard.compat import loaders as L
 from tfguard.compat import releases

@@ -20,7 +20,9 @@ docs/loaders.md writes down the steps each one really takes.
 
 from __future__ import annotations
 
-from typing import Optional
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Optional
 
 TF2 = "tf2"
 SERVING = "serving"

@@ -24,8 +24,12 @@ import json
 import re
 from functools import cached_property, lru_cache
 from pathlib import Path
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Optional
 
 from tfguard.compat.chains import loads_document, unchain
 from tfguard.records import field, record
@@ -331,7 +335,7 @@ def _series_of(version: str) -> Optional[str]:
     return f"{int(match.group(1))}.{int(match.group(2))}" if match else None
 
 
-class _AttrNames(Mapping[str, frozenset]):
+class _AttrNames(Mapping):  # of str -> frozenset
     """op -> the attr names its OpDef declares, read from an op's definition only when asked for."""
 
     __slots__ = ("_ops",)

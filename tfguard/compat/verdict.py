@@ -24,7 +24,9 @@ never `incompatible`.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Iterable, Optional
 
 from tfguard.compat import loaders as L
 from tfguard.compat.facts import GPU_CHOICES, ModelFacts, NodeFacts, StackFacts, Verdict

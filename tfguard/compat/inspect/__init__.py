@@ -15,7 +15,10 @@ import os
 import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Iterator, Optional
 
 from tfguard.compat.facts import ModelFacts
 from tfguard.errors import InspectError
@@ -24,8 +27,22 @@ from tfguard.compat.inspect.limits import Limits
 
 __all__ = ["InspectError", "Limits", "inspect_model"]
 
+only_own_messages_here = False  # see only_own_messages
 ZIP_SIGNATURE = b"PK\x03\x04"
 EMPTY_ZIP_SIGNATURE = b"PK\x05\x06"
+
+
+def only_own_messages() -> None:
+    """Declare that this process makes no protobuf message classes but inspection's own (`tfguard
+    inspect` and `tfguard check` do: they parse one model and exit), before any is made.
+
+    The first message class a process makes has protobuf import its well-known types (Any,
+    Timestamp, ... with `datetime`, `calendar` and `typing`: some 10 ms of a 90 ms `tfguard check`)
+    and keep their table for good. Inspection's schema has none of those types, so in such a process
+    protobuf is shown an empty table instead; a process that uses well-known types (TensorFlow's
+    own protos, say) must never call this."""
+    global only_own_messages_here
+    only_own_messages_here = True
 
 
 def inspect_model(

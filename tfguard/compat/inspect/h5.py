@@ -13,7 +13,10 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 from tfguard.compat.facts import ModelFacts
 from tfguard.compat.inspect.keras_config import compile_facts, custom_classes, keras_classes, keras_modules

@@ -8,7 +8,9 @@ hostile config may nest deeper than Python's recursion limit.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 _MAX_OBJECTS = 200_000
 

@@ -6,7 +6,10 @@ import json
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any
 
 from tfguard.compat.facts import ModelFacts
 from tfguard.compat.inspect.keras_config import compile_facts, custom_classes, keras_classes, keras_modules

@@ -7,7 +7,10 @@ import os
 import re
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterable, Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Optional
 
 from tfguard.compat.facts import ModelFacts
 from tfguard.compat.inspect import wire

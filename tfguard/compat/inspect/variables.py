@@ -12,7 +12,10 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
-from typing import Iterator, Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Iterator, Optional
 
 from tfguard.compat.inspect import wire
 from tfguard.compat.inspect.files import read_bounded

@@ -6,7 +6,9 @@ integers) or read formats that are not protobuf but borrow its varints (TensorBu
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Iterator, Optional
 
 
 class WireError(ValueError):

@@ -8,7 +8,9 @@ Discovery and Node Feature Discovery labels (tfguard.workload.nodes reads them).
 
 from __future__ import annotations
 
-from typing import Optional
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Optional
 
 from tfguard.compat import gpu_facts as G
 from tfguard.compat.facts import NodeFacts

@@ -19,7 +19,10 @@ config must name an optimizer, losses and metrics it can restore. The facts are 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Optional
+
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Optional
 
 from tfguard.compat import loaders as L
 from tfguard.compat import releases

@@ -11,7 +11,9 @@ tensorflow-text's ops and TF-DF's inference ops, StackFacts.op_libraries from th
 
 from __future__ import annotations
 
-from typing import Any, Optional
+TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 from tfguard.compat import oplibs
 from tfguard.compat.judgement import Judgement, listing
