@@ -22,6 +22,13 @@ from operator_helpers import (
 pytestmark = [pytest.mark.cluster, pytest.mark.tf]
 
 
+def observed_image_stack(cp, name):
+    """The ImageStack once the operator has written its status too (a second write after the create)."""
+    out = cp.kubectl("get", "imagestack", name, "-o", "json", check=False).stdout
+    stack = json.loads(out) if out else None
+    return stack if stack and stack.get("status", {}).get("observedBy") else None
+
+
 def deploy_and_probe(cp, namespace, name, tf_version, report, exit_code):
     image, digest = image_for(tf_version)
     cp.apply(serving_deployment(name, namespace, image))
@@ -37,11 +44,7 @@ def test_a_passing_probe_verifies_the_image_and_profiles_the_model(operator, nam
     image, digest, pod = deploy_and_probe(cp, namespace, "resnet", tf_version, report, 0)
 
     stack_name = image_stack_name(image, digest, namespace)
-    stack = cp.wait_for(
-        lambda: cp.kubectl("get", "imagestack", stack_name, "-o", "json", check=False).stdout or None,
-        timeout=60, what="the ImageStack",
-    )
-    stack = json.loads(stack)
+    stack = cp.wait_for(lambda: observed_image_stack(cp, stack_name), timeout=60, what="the ImageStack and its status")
     assert stack["spec"]["imageDigest"] == digest
     assert image in stack["spec"]["references"]
     assert stack["spec"]["stack"]["tensorflowVersion"] == tf_version
