@@ -208,7 +208,7 @@ def _keras_minor(j: Judgement) -> None:
     k = runtime_keras(j)
     have = version_key(k.keras_version if k is not None else j.stack.keras_version)
     written = version_key(m.keras_version)
-    if written and have and (2, 13) <= written[:2] <= (2, 14) and have[:2] > written[:2]:
+    if written and have and (2, 13) <= written[:2] <= (2, 14) and written[:2] < have[:2] < (3,):
         # Measured: 2.13's and 2.14's .keras files fail their weights under every later Keras 2
         # (2.14, 2.15 and tf-keras 2.16-2.21: "expected 2 variables, but received 0"); 2.15's load
         # under tf-keras.
