@@ -44,21 +44,19 @@ def _stack_facts(preloaded):
     except ImportError:  # 3.7
         metadata = None
     versions = {}
-    for dist in ("keras", "tf-keras", "tensorflow-text", "tensorflow-decision-forests", "numpy", "protobuf", "h5py"):
+    # tf-nightly (and TF 2.5) install Keras as keras-nightly: read as `keras`, as the probe does
+    for dist in ("keras", "keras-nightly", "tf-keras", "tensorflow-text", "tensorflow-decision-forests", "numpy",
+                 "protobuf", "h5py"):
+        if dist == "keras-nightly" and "keras" in versions:
+            continue
         try:
             if metadata is not None:
-                versions[dist] = metadata.version(dist)
+                version = metadata.version(dist)
             else:
                 import pkg_resources
 
-                versions[dist] = pkg_resources.get_distribution(dist).version
-        except Exception:
-            pass
-    if "keras" not in versions:  # tf-nightly installs Keras 3 as keras-nightly
-        try:
-            import keras
-
-            versions["keras"] = keras.__version__
+                version = pkg_resources.get_distribution(dist).version
+            versions["keras" if dist == "keras-nightly" else dist] = version
         except Exception:
             pass
     facts["packages"] = versions
