@@ -50,11 +50,42 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def run() -> int:
     """The `tfguard` console script: `main` in a process of its own."""
-    if sys.argv[1:2] in (["inspect"], ["check"]):  # one model parsed, then exit: see only_own_messages
-        from tfguard.compat.inspect import only_own_messages
+    if sys.argv[1:2] not in (["inspect"], ["check"]):
+        return main()
+    # One model parsed, then exit: see only_own_messages. And the exit skips the interpreter's
+    # teardown (freeing some 120 modules and protobuf's descriptor pool: a tenth of a `tfguard check`)
+    # once the output is flushed; these commands register no exit handlers and leave no files open.
+    from tfguard.compat.inspect import only_own_messages
 
-        only_own_messages()
-    return main()
+    only_own_messages()
+    _messages_untranslated()
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's usage errors and --help
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else _report(exc.code))
+    _flush(sys.stdout)
+    _flush(sys.stderr)
+    os._exit(code & 0xFF)
+
+
+def _messages_untranslated() -> None:
+    """argparse looks every message it builds up in gettext's catalogues, searching the locale
+    directories each time (and importing `locale` the first): 5 ms of a 70 ms `tfguard check`, for
+    catalogues CPython does not ship. The console script's own process takes them as written."""
+    argparse._ = str
+    argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural
+
+
+def _report(message: object) -> int:
+    print(message, file=sys.stderr)
+    return 1
+
+
+def _flush(stream) -> None:
+    try:
+        stream.flush()
+    except (OSError, ValueError):  # a reader that went away, a closed stream
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:

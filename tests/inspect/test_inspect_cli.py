@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
 import yaml
@@ -14,6 +17,8 @@ from tfguard import annotations
 from tfguard.cli import main
 from tfguard.compat.facts import ModelFacts
 from tfguard.compat.resources import facts_from_model_profile
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -151,11 +156,40 @@ def test_inspect_never_imports_tensorflow(model):
 
 
 def test_the_tfguard_command_leaves_protobufs_well_known_types_and_typing_unimported(model):
-    out = python("import sys; sys.argv = ['tfguard', 'inspect', sys.argv[1], '--json']; from tfguard.cli import run;"
-                 "run(); print(sorted(m for m in ('typing', 'datetime', 'google.protobuf.internal.well_known_types')"
-                 " if m in sys.modules))", model)
+    out = imported_by_the_command(["inspect", model, "--json"], "typing", "datetime", "google.protobuf.internal.well_known_types")
     assert json.loads(out[: out.rindex("}") + 1])["format"] == "saved_model"
     assert out.rstrip().endswith("[]")
+
+
+def imported_by_the_command(argv, *modules, installed: bool = False) -> str:
+    """What `tfguard ARGV` prints, then which of `modules` it imported (run() ends the process
+    itself, with os._exit: the list is printed on the way out). `installed`: as from a pip install,
+    without the dev checkout's editable finder (which imports pathlib and contextlib itself)."""
+    code = ("import os, sys; sys.argv = ['tfguard', *sys.argv[1:]]; from tfguard.cli import run;"
+            f"exit_now = os._exit; os._exit = lambda code: (print(sorted(m for m in {modules!r} if m in sys.modules)),"
+            " sys.stdout.flush(), exit_now(code)); run()")
+    if not installed:
+        return python(code, *argv)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"]]))
+    done = subprocess.run([sys.executable, "-S", "-c", code, *map(str, argv)], capture_output=True, text=True, env=env)
+    assert done.returncode in (0, 1), done.stderr  # 1: a verdict other than compatible
+    return done.stdout
+
+
+def test_tfguard_check_on_a_saved_model_leaves_pathlib_urllib_locale_and_contextlib_unimported(model):
+    out = imported_by_the_command(["check", "--model", model, "--image", "tensorflow/serving:2.15.0", "--output", "json"],
+                                  "pathlib", "urllib.parse", "locale", "contextlib", installed=True)
+    assert json.loads(out[: out.rindex("}") + 1])["model"] == str(model)
+    assert out.rstrip().endswith("[]")
+
+
+@pytest.mark.parametrize("path", ["m", "m/", "./m", "a//b/./c/", "/", "//srv/m", "///m", ".", "", "a/../b", "../m/"])
+def test_model_paths_are_spelled_as_pathlib_spells_them(path):
+    from pathlib import PurePosixPath
+
+    from tfguard.compat.inspect.files import plain_path
+
+    assert plain_path(path) == str(PurePosixPath(path))
 
 
 def test_a_process_that_did_not_declare_it_keeps_the_well_known_types_whole(model):
@@ -170,3 +204,15 @@ def test_malformed_limit_in_the_environment_is_exit_2(model, capsys, monkeypatch
     status, _, err = run(capsys, model)
 
     assert status == 2 and "TFGUARD_INSPECT_SAVED_MODEL_BYTES='lots' is not an integer" in err
+
+
+def test_the_tfguard_command_flushes_its_output_and_exit_status_before_it_ends(model, tmp_path):
+    out, err = tmp_path / "out", tmp_path / "err"
+    with open(out, "w") as stdout, open(err, "w") as stderr:  # files, not a terminal: fully buffered
+        ok = subprocess.run([sys.executable, "-c", "from tfguard.cli import run; run()", "inspect", str(model), "--json"],
+                            stdout=stdout, stderr=stderr)
+        usage = subprocess.run([sys.executable, "-c", "from tfguard.cli import run; run()", "check", "--no-such-flag"],
+                               stdout=stdout, stderr=stderr)
+    assert ok.returncode == 0 and usage.returncode == 2
+    assert json.loads(out.read_text())["format"] == "saved_model"
+    assert "unrecognized arguments: --no-such-flag" in err.read_text()

@@ -218,7 +218,7 @@ def test_cuda_drivers():
 
 
 def test_data_files_are_small_split_by_concern_and_name_their_sources():
-    sizes = {p.name: p.stat().st_size for p in DATA_DIR.glob("*.json*")}
+    sizes = {p.name: p.stat().st_size for p in Path(DATA_DIR).glob("*.json*")}
     assert sizes["releases.json"] < 300 * 1024  # what release() alone loads
     assert sum(size for name, size in sizes.items() if name != "ngc_tensorflow.json") < 8 * 1024 * 1024
     assert {"measured", "keras", "gpu_builds", "cuda_drivers", "unmeasured"} <= set(knowledge.sources())
@@ -226,8 +226,8 @@ def test_data_files_are_small_split_by_concern_and_name_their_sources():
 
 def test_version_level_facts_do_not_load_the_op_registry():
     code = (
-        "from tfguard.compat import releases as k; seen = []; load = k._load\n"
-        "k._load = lambda path: (seen.append(path.name), load(path))[1]\n"
+        "import os; from tfguard.compat import releases as k; seen = []; load = k._load\n"
+        "k._load = lambda path: (seen.append(os.path.basename(path)), load(path))[1]\n"
         "r = k.release('2.15'); r.graph_def_version, r.requires, r.cuda_version; k.min_driver_for_cuda('12.2')\n"
         "print(' '.join(sorted(set(seen))))"
     )

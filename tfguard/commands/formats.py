@@ -9,7 +9,6 @@ workload, failed when the webhook would call it incompatible, skipped when tfgua
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 from tfguard import __version__
 from tfguard.compat.codes import CODES
@@ -110,6 +109,7 @@ def _uri(path: str) -> str:
     """A repository-relative URI where the path is below the working directory (code scanning maps
     those onto the repository), else a file: URI."""
     import os
+    from urllib.parse import quote  # only SARIF output needs it (with ipaddress, 3 ms of every start)
 
     if path in ("<stdin>", "-"):
         return "stdin"

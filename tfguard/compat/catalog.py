@@ -21,9 +21,9 @@ give `StackFacts(source="unknown")`, as does any image not listed here.
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import lru_cache
-from pathlib import Path
 
 TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
 if TYPE_CHECKING:
@@ -34,13 +34,15 @@ from tfguard.compat.facts import StackFacts
 from tfguard.records import record
 
 SERVING_LOADERS = ["serving"]  # a C++ model server: TF Serving's SavedModel loader only
-_MOVING = re.compile(r"^(latest|nightly|devel|rc|stable|edge|main|master)([-_.].*)?$")
-_TF_TAG = re.compile(r"^(\d+\.\d+\.\d+(?:rc\d+)?)((?:-[a-z0-9]+)*)$")
+# Patterns as text: `re` compiles each on first use (and caches it); compiling them all at import
+# was a tenth of what `tfguard check` adds to the interpreter's start-up.
+_MOVING = r"^(latest|nightly|devel|rc|stable|edge|main|master)([-_.].*)?$"
+_TF_TAG = r"^(\d+\.\d+\.\d+(?:rc\d+)?)((?:-[a-z0-9]+)*)$"
 _TF_TAG_WORDS = {"gpu", "jupyter", "py3", "py2", "cpu"}
-_BITNAMI_TAG = re.compile(r"^(\d+\.\d+\.\d+)(?:-debian-\d+-r\d+)?$")
-_NGC_TAG = re.compile(r"^(\d\d\.\d\d)-tf([12])-py3(?:-[a-z0-9]+)*$")
-_GOOGLE_DLC = re.compile(r"^tf2?-(cpu|gpu)\.(\d+)-(\d+)(?:\.py(\d)(\d+))?$")
-_AWS_TAG = re.compile(r"^(\d+\.\d+\.\d+)-(cpu|gpu)-py(\d)(\d+)(?:-cu(\d+?)(\d))?(?:-[a-z0-9.]+)*$")
+_BITNAMI_TAG = r"^(\d+\.\d+\.\d+)(?:-debian-\d+-r\d+)?$"
+_NGC_TAG = r"^(\d\d\.\d\d)-tf([12])-py3(?:-[a-z0-9]+)*$"
+_GOOGLE_DLC = r"^tf2?-(cpu|gpu)\.(\d+)-(\d+)(?:\.py(\d)(\d+))?$"
+_AWS_TAG = r"^(\d+\.\d+\.\d+)-(cpu|gpu)-py(\d)(\d+)(?:-cu(\d+?)(\d))?(?:-[a-z0-9.]+)*$"
 
 
 @record(frozen=True)
@@ -87,22 +89,27 @@ def is_moving_tag(ref: str) -> bool:
     parsed = parse(ref)
     if parsed is None or parsed.digest:
         return False
-    return parsed.tag is None or bool(_MOVING.match(parsed.tag))
+    return parsed.tag is None or bool(re.match(_MOVING, parsed.tag))
 
 
-_SERVING_TAG = re.compile(r"^(\d+\.\d+\.\d+)(?:-rc(\d+))?(-devel)?(-gpu)?$")
+_SERVING_TAG = r"^(\d+\.\d+\.\d+)(?:-rc(\d+))?(-devel)?(-gpu)?$"
+
+
+def _data_file(name: str) -> dict:
+    with open(os.path.join(os.path.dirname(__file__), "data", name), "rb") as f:
+        return json.loads(f.read())
 
 
 @lru_cache(maxsize=1)
 def tf_serving_data() -> dict:
     """data/tf_serving.json: every TF Serving release, the TF it is built from, its GPU builds."""
-    return json.loads((Path(__file__).parent / "data" / "tf_serving.json").read_text())
+    return _data_file("tf_serving.json")
 
 
 def tf_serving_release(tag: str) -> Optional[dict]:
     """What a pinned tensorflow/serving tag holds: {"release", "tensorflow", "gpu", "devel",
     "cuda", "cudnn", "listed"}; None for a tag that pins nothing (latest, nightly, ...)."""
-    match = _SERVING_TAG.match(tag or "")
+    match = re.match(_SERVING_TAG, tag or "")
     if not match:
         return None
     number, rc, devel, gpu = match.groups()
@@ -129,7 +136,7 @@ def _release_key(release: str) -> tuple[int, ...]:
 
 @lru_cache(maxsize=1)
 def _ngc() -> dict:
-    return json.loads((Path(__file__).parent / "data" / "ngc_tensorflow.json").read_text())
+    return _data_file("ngc_tensorflow.json")
 
 
 def _stack(ref: str, parsed: ImageRef, tf: str, **facts) -> StackFacts:
@@ -157,7 +164,7 @@ def lookup(ref: str) -> StackFacts:
     name = repo.rsplit("/", 1)[-1]
 
     # Google's containers pin the TF minor in the image name, whatever the tag.
-    match = _GOOGLE_DLC.match(name)
+    match = re.match(_GOOGLE_DLC, name)
     if match and ("deeplearning-platform-release" in repo or "vertex-ai" in repo):
         device, major, minor, py_major, py_minor = match.groups()
         serving = "vertex-ai/prediction" in repo
@@ -168,7 +175,7 @@ def lookup(ref: str) -> StackFacts:
             loaders=list(SERVING_LOADERS) if serving else None,
         )
 
-    if tag is None or _MOVING.match(tag):
+    if tag is None or re.match(_MOVING, tag):
         return unknown
 
     if repo == "tensorflow/serving":
@@ -185,7 +192,7 @@ def lookup(ref: str) -> StackFacts:
         )
 
     if repo == "tensorflow/tensorflow":
-        match = _TF_TAG.match(tag)
+        match = re.match(_TF_TAG, tag)
         if not match:
             return unknown
         words = set(match.group(2).split("-")) - {""}
@@ -194,13 +201,13 @@ def lookup(ref: str) -> StackFacts:
         return _stack(ref, parsed, match.group(1), cuda_build="gpu" in words)
 
     if repo == "bitnami/tensorflow-serving":
-        match = _BITNAMI_TAG.match(tag)
+        match = re.match(_BITNAMI_TAG, tag)
         if not match:
             return unknown
         return _stack(ref, parsed, match.group(1), cuda_build=False, loaders=list(SERVING_LOADERS))
 
     if repo == "nvidia/tensorflow":
-        match = _NGC_TAG.match(tag)
+        match = re.match(_NGC_TAG, tag)
         if not match:
             return unknown
         release, tf_major = match.groups()
@@ -212,7 +219,7 @@ def lookup(ref: str) -> StackFacts:
         return _stack(ref, parsed, tf, cuda_build=True, cuda_version=cuda, gpu_build=f"ngc:{release}")
 
     if name.startswith("tensorflow-inference") or name == "tensorflow-training":
-        match = _AWS_TAG.match(tag)
+        match = re.match(_AWS_TAG, tag)
         if not match:
             return unknown
         tf, device, py_major, py_minor, cuda_major, cuda_minor = match.groups()

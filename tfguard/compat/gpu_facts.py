@@ -13,9 +13,9 @@ also writes the documented tables with their sources); see docs/gpu.md for the r
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import lru_cache
-from pathlib import Path
 
 TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
 if TYPE_CHECKING:
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 from tfguard.records import record
 
 
-DATA_DIR = Path(__file__).with_name("data")
-GPU_FILE = DATA_DIR / "gpu.json"
-NGC_FILE = DATA_DIR / "ngc_tensorflow.json"
+DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
+GPU_FILE = os.path.join(DATA_DIR, "gpu.json")
+NGC_FILE = os.path.join(DATA_DIR, "ngc_tensorflow.json")
 
 NATIVE, JIT, UNSUPPORTED = "native", "jit", "unsupported"
 
@@ -42,8 +42,9 @@ def _cuda_minor(text: Optional[str]) -> Optional[str]:
 
 
 @lru_cache(maxsize=None)
-def _load(path: Path) -> dict:
-    return json.loads(path.read_text())
+def _load(path: str) -> dict:
+    with open(path, "rb") as f:
+        return json.loads(f.read())
 
 
 @record(frozen=True)

@@ -18,12 +18,12 @@ KERAS_FILE_FORMATS = ("keras_v3", "h5")
 # model class is a subclass, revived from the object graph.
 KERAS_CONFIG_MODELS = frozenset({"Functional", "Model", "Sequential"})
 _LISTED = 10  # names listed in a message; details carry them all
-_VERSION = re.compile(r"\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+_VERSION = r"\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?"
 
 
 def version_key(version: Optional[str]) -> Optional[tuple[int, int, int]]:
     """(major, minor, patch) of "2.15.1", "2.16.0rc0", "2.15.0.post1"; None if not a version."""
-    match = _VERSION.match(version or "")
+    match = re.match(_VERSION, version or "")
     if not match:
         return None
     return tuple(int(part or 0) for part in match.groups())  # type: ignore[return-value]

@@ -11,14 +11,14 @@ that uses them is tfguard/compat/rules/op_libraries.py.
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
-from pathlib import Path
 
 TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
 if TYPE_CHECKING:
     from typing import Any, Optional
 
-DATA = Path(__file__).parent / "data"
+DATA = os.path.join(os.path.dirname(__file__), "data")
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -31,8 +31,11 @@ def version_key(version: str) -> tuple[int, ...]:
 
 @lru_cache(maxsize=1)
 def data() -> dict[str, Any]:
-    path = DATA / "oplibs.json"
-    return json.loads(path.read_text()) if path.exists() else {"libraries": {}}
+    try:
+        with open(os.path.join(DATA, "oplibs.json"), "rb") as f:
+            return json.loads(f.read())
+    except FileNotFoundError:
+        return {"libraries": {}}
 
 
 def libraries() -> dict[str, dict[str, Any]]:
@@ -118,10 +121,10 @@ def providers(op: str) -> dict[str, list[str]]:
 # --- TF Serving ------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def _serving_links() -> list[dict[str, Any]]:
-    path = DATA / "tf_serving.json"
-    return (json.loads(path.read_text()).get("statically_linked_op_libraries") or []) if path.exists() else []
+    from tfguard.compat.catalog import tf_serving_data  # catalog imports this module
+
+    return tf_serving_data().get("statically_linked_op_libraries") or []
 
 
 def serving_op_libraries(release: str) -> dict[str, str]:

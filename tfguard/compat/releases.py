@@ -21,9 +21,9 @@ concluded from that emptiness.
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cached_property, lru_cache
-from pathlib import Path
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -34,12 +34,13 @@ if TYPE_CHECKING:
 from tfguard.compat.chains import loads_document, unchain
 from tfguard.records import field, record
 
-DATA_DIR = Path(__file__).with_name("data")
-DATA_FILE = DATA_DIR / "releases.json"
-OPS_FILE = DATA_DIR / "release_ops.jsonl"
-KERNELS_FILE = DATA_DIR / "release_kernels.jsonl"
-PROTOS_FILE = DATA_DIR / "release_protos.jsonl"
-KERAS_FILE = DATA_DIR / "keras.json"
+# Paths as text, not pathlib (see tfguard.compat.inspect.files.plain_path)
+DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
+DATA_FILE = os.path.join(DATA_DIR, "releases.json")
+OPS_FILE = os.path.join(DATA_DIR, "release_ops.jsonl")
+KERNELS_FILE = os.path.join(DATA_DIR, "release_kernels.jsonl")
+PROTOS_FILE = os.path.join(DATA_DIR, "release_protos.jsonl")
+KERAS_FILE = os.path.join(DATA_DIR, "keras.json")
 
 _EMPTY: Mapping = MappingProxyType({})
 
@@ -327,11 +328,11 @@ class Release:
         return None
 
 
-_VERSION = re.compile(r"^\s*v?(\d+)\.(\d+)(?:[.\-+_a-zA-Z0-9]*)\s*$")
+_VERSION = r"^\s*v?(\d+)\.(\d+)(?:[.\-+_a-zA-Z0-9]*)\s*$"
 
 
 def _series_of(version: str) -> Optional[str]:
-    match = _VERSION.match(version or "")
+    match = re.match(_VERSION, version or "")
     return f"{int(match.group(1))}.{int(match.group(2))}" if match else None
 
 
@@ -359,8 +360,10 @@ def _series_tuple(series: str) -> tuple[int, int]:
 
 
 @lru_cache(maxsize=None)
-def _load(path: Path) -> dict:
-    return loads_document(path.read_bytes()) if path.suffix == ".jsonl" else json.loads(path.read_text())
+def _load(path: str) -> dict:
+    with open(path, "rb") as f:
+        data = f.read()
+    return loads_document(data) if path.endswith(".jsonl") else json.loads(data)
 
 
 def _data() -> dict:
@@ -368,7 +371,7 @@ def _data() -> dict:
 
 
 @lru_cache(maxsize=None)
-def _chain_of(path: Path, key: str) -> Mapping[str, Mapping[str, Any]]:
+def _chain_of(path: str, key: str) -> Mapping[str, Mapping[str, Any]]:
     return unchain(_load(path)[key])
 
 
@@ -429,42 +432,49 @@ def _gpu_build(series: str) -> dict:
 
 
 @lru_cache(maxsize=1)
+def _entries() -> Mapping[str, dict]:
+    """series -> its entry in releases.json, oldest first."""
+    return MappingProxyType({e["series"]: e for e in sorted(_data()["releases"], key=lambda e: _series_tuple(e["series"]))})
+
+
+@lru_cache(maxsize=None)
+def _release_of(series: str) -> Release:
+    """The record of one series, built when first asked for (a check asks for one or two)."""
+    entry = _entries()[series]
+    packages = {
+        name: PackageVersions(declared=v.get("declared"), installed=v.get("installed"))
+        for name, v in entry.get("python_packages", {}).items()
+    }
+    return Release(
+        series=entry["series"],
+        wheel_version=entry.get("wheel_version") if entry["measured"] else None,
+        measured=entry["measured"],
+        graph_def_version=entry.get("graph_def_version"),
+        graph_def_min_consumer=entry.get("graph_def_min_consumer"),
+        graph_def_min_producer=entry.get("graph_def_min_producer"),
+        keras_major=entry.get("keras_major"),
+        keras_version=entry.get("keras_version"),
+        requires=MappingProxyType(dict(entry.get("requires", {}))),
+        python_tags=tuple(entry.get("python_tags", ())),
+        cuda_version=_gpu_build(entry["series"]).get("cuda", entry.get("cuda_version")),
+        cudnn_version=_gpu_build(entry["series"]).get("cudnn", entry.get("cudnn_version")),
+        tf_keras_version=entry.get("tf_keras_version"),
+        package=entry.get("package"),
+        error=entry.get("error"),
+        git_version=entry.get("git_version"),
+        measured_with_python=entry.get("measured_with_python"),
+        tf_keras_package=entry.get("tf_keras_package"),
+        tf_keras_resolves_to=entry.get("tf_keras_resolves_to"),
+        era_pins=tuple(p["pin"] for p in entry.get("era_pins", ())),
+        python_packages=MappingProxyType(packages),
+        installed=MappingProxyType(dict(entry.get("installed", {}))),
+        protobuf_runtime=MappingProxyType(dict(entry.get("protobuf_runtime", {}))),
+        checkpoint=MappingProxyType(dict(entry.get("checkpoint", {}))),
+    )
+
+
 def _releases() -> tuple[Release, ...]:
-    out = []
-    for entry in sorted(_data()["releases"], key=lambda e: _series_tuple(e["series"])):
-        packages = {
-            name: PackageVersions(declared=v.get("declared"), installed=v.get("installed"))
-            for name, v in entry.get("python_packages", {}).items()
-        }
-        out.append(
-            Release(
-                series=entry["series"],
-                wheel_version=entry.get("wheel_version") if entry["measured"] else None,
-                measured=entry["measured"],
-                graph_def_version=entry.get("graph_def_version"),
-                graph_def_min_consumer=entry.get("graph_def_min_consumer"),
-                graph_def_min_producer=entry.get("graph_def_min_producer"),
-                keras_major=entry.get("keras_major"),
-                keras_version=entry.get("keras_version"),
-                requires=MappingProxyType(dict(entry.get("requires", {}))),
-                python_tags=tuple(entry.get("python_tags", ())),
-                cuda_version=_gpu_build(entry["series"]).get("cuda", entry.get("cuda_version")),
-                cudnn_version=_gpu_build(entry["series"]).get("cudnn", entry.get("cudnn_version")),
-                tf_keras_version=entry.get("tf_keras_version"),
-                package=entry.get("package"),
-                error=entry.get("error"),
-                git_version=entry.get("git_version"),
-                measured_with_python=entry.get("measured_with_python"),
-                tf_keras_package=entry.get("tf_keras_package"),
-                tf_keras_resolves_to=entry.get("tf_keras_resolves_to"),
-                era_pins=tuple(p["pin"] for p in entry.get("era_pins", ())),
-                python_packages=MappingProxyType(packages),
-                installed=MappingProxyType(dict(entry.get("installed", {}))),
-                protobuf_runtime=MappingProxyType(dict(entry.get("protobuf_runtime", {}))),
-                checkpoint=MappingProxyType(dict(entry.get("checkpoint", {}))),
-            )
-        )
-    return tuple(out)
+    return tuple(map(_release_of, _entries()))
 
 
 def releases() -> list[Release]:
@@ -472,15 +482,10 @@ def releases() -> list[Release]:
     return list(_releases())
 
 
-@lru_cache(maxsize=1)
-def _by_series() -> Mapping[str, Release]:
-    return MappingProxyType({r.series: r for r in _releases()})
-
-
 def release(version: str) -> Optional[Release]:
     """The release series `version` belongs to ("2.15.1", "2.15", "v2.15.0-rc1"); None if unknown."""
     series = _series_of(version) if isinstance(version, str) else None
-    return _by_series().get(series) if series else None
+    return _release_of(series) if series in _entries() else None
 
 
 def oldest_op_attrs() -> Mapping[str, frozenset]:
@@ -586,7 +591,7 @@ def _keras_release(package: str, version: str) -> KerasRelease:
 def keras_versions(package: str) -> list[str]:
     """The measured versions of Keras `package` ("keras", "tf-keras", or "tensorflow" for the
     tf.keras bundled with TF 1.15-2.5), oldest first."""
-    if not KERAS_FILE.exists():
+    if not os.path.exists(KERAS_FILE):
         return []
     packages = _load(KERAS_FILE)["packages"]
     return sorted(packages.get(package, {}).get("versions", {}), key=_version_key)

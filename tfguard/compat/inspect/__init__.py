@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import os
 import stat
-from contextlib import contextmanager
-from pathlib import Path
 
 TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
 if TYPE_CHECKING:
-    from typing import Iterator, Optional
+    from typing import Optional
 
 from tfguard.compat.facts import ModelFacts
 from tfguard.errors import InspectError
-from tfguard.compat.inspect.files import directory_digest, directory_files, file_digest, read_head, stat_path
+from tfguard.compat.inspect.files import directory_digest, directory_files, file_digest, plain_path, read_head, stat_path
 from tfguard.compat.inspect.limits import Limits
 
 __all__ = ["InspectError", "Limits", "inspect_model"]
@@ -54,7 +52,7 @@ def inspect_model(
     from tfguard.compat.inspect.savedmodel import SAVED_MODEL_PB, inspect_saved_model, is_saved_model_dir
 
     limits = limits or Limits.from_env()
-    path = Path(path)
+    path = plain_path(path)
     st = stat_path(path)
     if stat.S_ISDIR(st.st_mode):
         if not is_saved_model_dir(path):
@@ -66,8 +64,8 @@ def inspect_model(
         return facts
     if not stat.S_ISREG(st.st_mode):
         raise InspectError(path, "not a regular file or directory (a device, pipe or socket)")
-    if path.name == SAVED_MODEL_PB:
-        return inspect_model(path.parent, limits, digest)
+    if os.path.basename(path) == SAVED_MODEL_PB:
+        return inspect_model(os.path.dirname(path) or ".", limits, digest)
     head = read_head(path, 4)
     if head in (ZIP_SIGNATURE, EMPTY_ZIP_SIGNATURE):
         from tfguard.compat.inspect.keras_zip import inspect_keras_zip
@@ -80,9 +78,9 @@ def inspect_model(
         if is_hdf5(path):
             with _known_format("h5"):
                 facts = inspect_h5(path, limits)
-        elif path.suffix == ".h5":
+        elif path.endswith(".h5"):
             raise InspectError(path, "not an HDF5 file (no HDF5 signature)")
-        elif path.suffix == ".keras":
+        elif path.endswith(".keras"):
             raise InspectError(path, "not a zip archive (a .keras file is one)")
         else:
             raise InspectError(
@@ -92,25 +90,33 @@ def inspect_model(
     return facts
 
 
-@contextmanager
-def _known_format(fmt: str) -> Iterator[None]:
-    """An InspectError raised while reading a file of format `fmt` says which format it was."""
-    try:
-        yield
-    except InspectError as exc:
-        exc.format = exc.format or fmt
-        raise
+class _known_format:  # noqa: N801 - used as a `with` statement, like contextlib's helpers
+    """An InspectError raised while reading a file of format `fmt` says which format it was.
+    (A class, not contextlib.contextmanager: contextlib is not otherwise imported by `tfguard check`.)"""
+
+    __slots__ = ("fmt",)
+
+    def __init__(self, fmt: str):
+        self.fmt = fmt
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if isinstance(error, InspectError):
+            error.format = error.format or self.fmt
+        return False
 
 
-def _not_a_model_directory(path: Path) -> str:
+def _not_a_model_directory(path: str) -> str:
     try:
         names = sorted(os.listdir(path))
     except OSError:
         names = []
     hints = [n for n in names if n.endswith((".keras", ".h5"))]
     if hints:
-        return f"not a SavedModel (no saved_model.pb); did you mean {path / hints[0]}?"
-    subdirs = [n for n in names if (path / n / "saved_model.pb").exists()]
+        return f"not a SavedModel (no saved_model.pb); did you mean {os.path.join(path, hints[0])}?"
+    subdirs = [n for n in names if os.path.exists(os.path.join(path, n, "saved_model.pb"))]
     if subdirs:
-        return f"not a SavedModel (no saved_model.pb); did you mean {path / subdirs[-1]} (a version directory)?"
+        return f"not a SavedModel (no saved_model.pb); did you mean {os.path.join(path, subdirs[-1])} (a version directory)?"
     return "not a SavedModel directory: no saved_model.pb or saved_model.pbtxt"

@@ -12,12 +12,19 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
 
 from tfguard.errors import InspectError
 from tfguard.compat.inspect.limits import Limits, human_size
 
 CHUNK = 1 << 20
+
+
+def plain_path(path: "os.PathLike[str] | str") -> str:
+    """`path` as text, spelled as pathlib spells it (no trailing, doubled or `.` parts; `..` kept),
+    without importing pathlib: `tfguard check` would spend more on that import than on its rules."""
+    text = os.fspath(path)
+    root = "//" if text.startswith("//") and not text.startswith("///") else "/" if text.startswith("/") else ""
+    return root + "/".join(part for part in text.split("/") if part and part != ".") or "."
 
 
 def _os_problem(exc: OSError) -> str:
@@ -32,14 +39,14 @@ def _os_problem(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def stat_path(path: Path) -> os.stat_result:
+def stat_path(path: str) -> os.stat_result:
     try:
         return os.stat(path)
     except OSError as exc:
         raise InspectError(path, _os_problem(exc)) from None
 
 
-def regular_file_size(path: Path) -> int:
+def regular_file_size(path: str) -> int:
     st = stat_path(path)
     if stat.S_ISDIR(st.st_mode):
         raise InspectError(path, "is a directory, expected a file")
@@ -48,7 +55,7 @@ def regular_file_size(path: Path) -> int:
     return st.st_size
 
 
-def read_bounded(path: Path, limit: int, limit_name: str) -> bytes:
+def read_bounded(path: str, limit: int, limit_name: str) -> bytes:
     """The whole file, refusing one larger than `limit` (checked before and while reading).
 
     `limit_name` is the Limits field, named in the message so an honest big model can raise it.
@@ -70,7 +77,7 @@ def read_bounded(path: Path, limit: int, limit_name: str) -> bytes:
     return data
 
 
-def read_head(path: Path, n: int) -> bytes:
+def read_head(path: str, n: int) -> bytes:
     regular_file_size(path)
     try:
         with open(path, "rb") as f:
@@ -79,11 +86,11 @@ def read_head(path: Path, n: int) -> bytes:
         raise InspectError(path, _os_problem(exc)) from None
 
 
-def directory_files(root: Path, limits: Limits) -> list[tuple[str, Path, int]]:
+def directory_files(root: str, limits: Limits) -> list[tuple[str, str, int]]:
     """(relative POSIX path, path, size) of every regular file under `root`, sorted by path."""
-    found: list[tuple[str, Path, int]] = []
+    found: list[tuple[str, str, int]] = []
 
-    def visit(directory: Path, prefix: str, ancestors: frozenset[str], depth: int) -> None:
+    def visit(directory: str, prefix: str, ancestors: frozenset[str], depth: int) -> None:
         real = os.path.realpath(directory)
         if real in ancestors:
             raise InspectError(directory, f"symlink loop: leads back to {real}")
@@ -95,7 +102,7 @@ def directory_files(root: Path, limits: Limits) -> list[tuple[str, Path, int]]:
         except OSError as exc:
             raise InspectError(directory, _os_problem(exc)) from None
         for name in names:
-            path = directory / name
+            path = os.path.join(directory, name)
             st = stat_path(path)
             if stat.S_ISDIR(st.st_mode):
                 visit(path, f"{prefix}{name}/", ancestors | {real}, depth + 1)
@@ -111,7 +118,7 @@ def directory_files(root: Path, limits: Limits) -> list[tuple[str, Path, int]]:
     return found
 
 
-def _hash_file(h, path: Path, size: int) -> None:
+def _hash_file(h, path: str, size: int) -> None:
     read = 0
     try:
         with open(path, "rb") as f:
@@ -146,14 +153,14 @@ def _sha256(size: int):
     return hashlib.sha256()
 
 
-def file_digest(path: Path) -> str:
+def file_digest(path: str) -> str:
     size = regular_file_size(path)
     h = _sha256(size)
     _hash_file(h, path, size)
     return f"sha256:{h.hexdigest()}"
 
 
-def directory_digest(files: list[tuple[str, Path, int]]) -> str:
+def directory_digest(files: list[tuple[str, str, int]]) -> str:
     h = _sha256(sum(size for _, _, size in files))
     for relative, path, size in files:
         h.update(relative.encode("utf-8", "surrogateescape") + b"\0" + size.to_bytes(8, "big"))

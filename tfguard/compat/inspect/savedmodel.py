@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from functools import lru_cache
 from itertools import chain
-from pathlib import Path
 
 TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
 if TYPE_CHECKING:
@@ -32,12 +32,13 @@ USER_OBJECT_IDENTIFIER = 1  # SavedUserObject.identifier
 USER_OBJECT_METADATA = 3  # SavedUserObject.metadata (Keras's JSON, up to TF 2.5)
 
 
-def is_saved_model_dir(directory: Path) -> bool:
+def is_saved_model_dir(directory: "os.PathLike[str] | str") -> bool:
     # lexists: a broken or looping saved_model.pb link is still a (broken) SavedModel, reported as such
-    return os.path.lexists(directory / SAVED_MODEL_PB) or os.path.lexists(directory / SAVED_MODEL_PBTXT)
+    return (os.path.lexists(os.path.join(directory, SAVED_MODEL_PB))
+            or os.path.lexists(os.path.join(directory, SAVED_MODEL_PBTXT)))
 
 
-def parse_saved_model(data: bytes, path: "Path | str" = SAVED_MODEL_PB) -> Any:
+def parse_saved_model(data: bytes, path: "os.PathLike[str] | str" = SAVED_MODEL_PB) -> Any:
     """The SavedModel message in `data` (binary); InspectError if it is not one."""
     if len(data) >= PROTOBUF_LIMIT:
         raise InspectError(path, f"{len(data) / (1 << 30):.1f} GiB: protobuf (and so TensorFlow) parses no message "
@@ -56,7 +57,7 @@ def parse_saved_model(data: bytes, path: "Path | str" = SAVED_MODEL_PB) -> Any:
     return saved_model
 
 
-def parse_saved_model_text(text: bytes, path: "Path | str" = SAVED_MODEL_PBTXT) -> Any:
+def parse_saved_model_text(text: bytes, path: "os.PathLike[str] | str" = SAVED_MODEL_PBTXT) -> Any:
     from google.protobuf import text_format  # rare, and ~25 ms to import
 
     from tfguard.compat.inspect import schema
@@ -116,8 +117,8 @@ def collect_ops(graph_defs: Iterable[Any]) -> dict[str, set[str]]:
 
 # Ops that hold variables: a SavedModel using them cannot load without its checkpoint.
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "AutoReloadVariable"})
-_DEVICE = re.compile(r"device:([A-Za-z_]+)(?::|$)")
-_LEGACY_DEVICE = re.compile(r"(?:^|/)(cpu|gpu|tpu)(?::|$)", re.IGNORECASE)  # TF1's "/gpu:0"
+_DEVICE = r"device:([A-Za-z_]+)(?::|$)"
+_LEGACY_DEVICE = r"(?i)(?:^|/)(cpu|gpu|tpu)(?::|$)"  # TF1's "/gpu:0"
 
 
 def top_level_fields(message: bytes) -> set[int]:
@@ -146,9 +147,10 @@ def keras_objects_without_metadata(node: bytes) -> set[str]:
         return set()
 
 
+@lru_cache(maxsize=256)
 def device_type(device: str) -> Optional[str]:
     """"/device:GPU:0", "/job:w/replica:0/task:0/device:GPU:1", "/gpu:0" -> "GPU"."""
-    match = _DEVICE.search(device) or _LEGACY_DEVICE.search(device)
+    match = re.search(_DEVICE, device) or re.search(_LEGACY_DEVICE, device)
     return match.group(1).upper() if match else None
 
 
@@ -241,7 +243,7 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
     )
 
 
-def keras_metadata(data: bytes, path: "Path | str" = KERAS_METADATA_PB) -> dict[str, Any]:
+def keras_metadata(data: bytes, path: "os.PathLike[str] | str" = KERAS_METADATA_PB) -> dict[str, Any]:
     """From keras_metadata.pb: keras_version and backend (the root object's JSON metadata), the
     classes and config keys of every object Keras 2 revives, and the root's training config."""
     from google.protobuf import message as _message
@@ -282,8 +284,8 @@ def keras_metadata(data: bytes, path: "Path | str" = KERAS_METADATA_PB) -> dict[
     return facts
 
 
-def inspect_saved_model(directory: Path, limits: Limits) -> ModelFacts:
-    pb, pbtxt = directory / SAVED_MODEL_PB, directory / SAVED_MODEL_PBTXT
+def inspect_saved_model(directory: str, limits: Limits) -> ModelFacts:
+    pb, pbtxt = os.path.join(directory, SAVED_MODEL_PB), os.path.join(directory, SAVED_MODEL_PBTXT)
     try:
         size = os.stat(pb).st_size
     except OSError:
@@ -296,13 +298,13 @@ def inspect_saved_model(directory: Path, limits: Limits) -> ModelFacts:
     else:
         text = read_bounded(pbtxt, limits.saved_model_pbtxt_bytes, "saved_model_pbtxt_bytes")
         saved_model = parse_saved_model_text(text, pbtxt)
-    facts = facts_from_saved_model(saved_model, str(directory))
+    facts = facts_from_saved_model(saved_model, directory)
     assets = {a.filename for g in served_meta_graphs(saved_model) for a in g.asset_file_def if a.filename}
     del saved_model
-    facts.missing_assets = sorted(name for name in assets if not (directory / "assets" / name).exists())
+    facts.missing_assets = sorted(name for name in assets if not os.path.exists(os.path.join(directory, "assets", name)))
     facts.variables = check_variables(directory, needs_variables=not VARIABLE_OPS.isdisjoint(facts.ops))
-    metadata_path = directory / KERAS_METADATA_PB
-    if metadata_path.exists():
+    metadata_path = os.path.join(directory, KERAS_METADATA_PB)
+    if os.path.exists(metadata_path):
         keras = keras_metadata(read_bounded(metadata_path, limits.keras_metadata_bytes, "keras_metadata_bytes"), metadata_path)
         facts.keras_format = "saved_model_keras"
         facts.keras_version = keras.get("keras_version")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import struct
-from pathlib import Path
 
 TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
 if TYPE_CHECKING:
@@ -114,13 +113,13 @@ def shard_extents(index: bytes) -> tuple[int, dict[int, int]]:
     return shards, needed
 
 
-def check_variables(directory: Path, needs_variables: bool) -> Optional[str]:
+def check_variables(directory: str, needs_variables: bool) -> Optional[str]:
     """What a loader will find when it restores the SavedModel's variables (one of the outcomes above)."""
-    variables = directory / "variables"
-    if not variables.is_dir():
+    variables = os.path.join(directory, "variables")
+    if not os.path.isdir(variables):
         return MISSING_DIRECTORY if needs_variables else NONE
-    index_path = variables / INDEX
-    if not index_path.exists():
+    index_path = os.path.join(variables, INDEX)
+    if not os.path.exists(index_path):
         return MISSING_INDEX if needs_variables else NONE
     try:
         index = read_bounded(index_path, _INDEX_LIMIT, "variables_index_bytes")
@@ -130,7 +129,7 @@ def check_variables(directory: Path, needs_variables: bool) -> Optional[str]:
     except (_Bad, struct.error, InspectError):
         return UNREADABLE_INDEX
     for shard in range(shards):
-        data = variables / f"variables.data-{shard:05d}-of-{shards:05d}"
+        data = os.path.join(variables, f"variables.data-{shard:05d}-of-{shards:05d}")
         try:
             size = os.stat(data).st_size
         except OSError:
