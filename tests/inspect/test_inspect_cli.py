@@ -183,6 +183,14 @@ def test_tfguard_check_on_a_saved_model_leaves_pathlib_urllib_locale_and_context
     assert out.rstrip().endswith("[]")
 
 
+def test_tfguard_check_on_a_keras_file_leaves_zipfile_and_pathlib_unimported(tmp_path):
+    model = write_keras_zip(tmp_path / "model.keras")
+    out = imported_by_the_command(["check", "--model", model, "--image", "tensorflow/serving:2.15.0", "--output", "json"],
+                                  "zipfile", "pathlib", "shutil", "threading", installed=True)
+    assert json.loads(out[: out.rindex("}") + 1])["model"] == str(model)
+    assert out.rstrip().endswith("[]")
+
+
 @pytest.mark.parametrize("path", ["m", "m/", "./m", "a//b/./c/", "/", "//srv/m", "///m", ".", "", "a/../b", "../m/"])
 def test_model_paths_are_spelled_as_pathlib_spells_them(path):
     from pathlib import PurePosixPath
