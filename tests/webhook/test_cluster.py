@@ -8,6 +8,8 @@ namespace only, so other tests sharing the control plane never reach it.
 from __future__ import annotations
 
 import json
+import re
+import urllib.request
 
 import pytest
 
@@ -93,3 +95,36 @@ def test_a_pod_created_by_the_controller_gets_the_probe_init_containers(control_
     assert "/models/resnet/1" in probe["command"]
     assert {"name": "models", "mountPath": "/models", "readOnly": True} in probe["volumeMounts"]
     assert any(v["name"] == A.PROBE_VOLUME for v in created["spec"]["volumes"])
+
+
+def mutating_calls(control_plane) -> float:
+    """How many times the API server has called mutate.tfguard.io (its own admission metrics)."""
+    with urllib.request.urlopen(control_plane.server + "/metrics", context=control_plane.ssl_context(), timeout=60) as r:
+        text = r.read().decode()
+    return sum(float(value) for labels, value in re.findall(
+        r'^apiserver_admission_webhook_admission_duration_seconds_count\{([^}]*)\} (\S+)$', text, re.M)
+        if 'name="mutate.tfguard.io"' in labels)
+
+
+def test_injection_costs_one_call_of_the_mutating_webhook_per_pod(control_plane, namespace, cluster_webhook):
+    """The install container carries the API token mount its Pod's containers have: without it the
+    ServiceAccount plugin adds one when the API server re-runs the in-tree plugins after tfguard's
+    change, and reinvocationPolicy IfNeeded then calls tfguard again for every Pod."""
+    cluster_webhook("warn")
+    control_plane.wait_for(
+        lambda: A.PROBE_CONTAINER in control_plane.kubectl(
+            "run", "registration-check", "-n", namespace, "--image", IMAGE, "--dry-run=server", "-o", "json",
+            "--annotations", f"{A.MODEL_PATH}=/models/x",
+        ).stdout,
+        what="mutating webhook registered",
+    )
+    control_plane.wait_for(
+        lambda: control_plane.kubectl("get", "serviceaccount", "default", "-n", namespace, check=False).returncode == 0,
+        timeout=60, what="the namespace's default service account")
+    before = mutating_calls(control_plane)
+    created = json.loads(control_plane.kubectl(
+        "run", "one-call", "-n", namespace, "--image", IMAGE, "-o", "json", "--annotations", f"{A.MODEL_PATH}=/models/x",
+    ).stdout)
+    assert mutating_calls(control_plane) - before == 1
+    install = next(c for c in created["spec"]["initContainers"] if c["name"] == A.PROBE_INSTALL_CONTAINER)
+    assert "/var/run/secrets/kubernetes.io/serviceaccount" in [m["mountPath"] for m in install["volumeMounts"]]

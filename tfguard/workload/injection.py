@@ -41,7 +41,7 @@ def install_container(probe_image: str, command: tuple[str, ...] | list[str], po
         "name": A.PROBE_INSTALL_CONTAINER,
         "image": probe_image,
         "command": list(command),
-        "volumeMounts": [{"name": A.PROBE_VOLUME, "mountPath": A.PROBE_MOUNT_PATH}],
+        "volumeMounts": [{"name": A.PROBE_VOLUME, "mountPath": A.PROBE_MOUNT_PATH}, *_token_mount(pod_spec)],
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "securityContext": {
@@ -56,6 +56,22 @@ def install_container(probe_image: str, command: tuple[str, ...] | list[str], po
             "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
+
+
+# Where the ServiceAccount admission plugin mounts a Pod's API token into each of its containers.
+TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def _token_mount(pod_spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The API token mount the Pod's containers already have (the plugin ran before the webhooks),
+    for the install container. Without it the plugin adds it when the API server re-runs the in-tree
+    plugins after tfguard's change, and that change calls tfguard's webhook once more for every Pod
+    (reinvocationPolicy IfNeeded): a third of the admissions a Pod costs."""
+    for container in pod_spec.get("containers") or []:
+        for mount in (container.get("volumeMounts") or []) if isinstance(container, dict) else []:
+            if isinstance(mount, dict) and mount.get("mountPath") == TOKEN_MOUNT_PATH and isinstance(mount.get("name"), str):
+                return [{"name": mount["name"], "readOnly": True, "mountPath": TOKEN_MOUNT_PATH}]
+    return []
 
 
 def probe_container(
