@@ -53,10 +53,11 @@ class ImageRef:
     digest: Optional[str]
 
 
+@lru_cache(maxsize=1024)  # every admission parses its images, and a cluster runs a few hundred
 def parse(ref: str) -> Optional[ImageRef]:
     """Split an image reference; None if it is not one."""
     ref = (ref or "").strip()
-    if not ref or any(c.isspace() for c in ref):
+    if not ref or len(ref.split(None, 1)) > 1:  # whitespace inside
         return None
     digest = None
     if "@" in ref:

@@ -108,7 +108,10 @@ def why_not_inject(
         return "probe-volume-in-use", f"containers {', '.join(foreign[:4])} mount the volume {A.PROBE_VOLUME} tfguard needs"
     annotations = metadata.get("annotations") if isinstance(metadata.get("annotations"), dict) else {}
     before = pod_security.level(spec, annotations)
-    after = pod_security.level(injected_spec(spec, install, probe), annotations)
+    # The patch adds these two containers and an emptyDir volume (allowed at every level), and may drop
+    # look-alikes: the Pod's level with the probe is lower than before only if one of the two is.
+    after = min([before, *(pod_security.container_level(c, spec, annotations) for c in (install, probe))],
+                key=pod_security.LEVELS.index)
     if pod_security.LEVELS.index(after) < pod_security.LEVELS.index(before):
         return (
             f"pod-security-{before}",
@@ -116,13 +119,6 @@ def why_not_inject(
             "a namespace that enforces that level would refuse it",
         )
     return None
-
-
-def injected_spec(spec: dict[str, Any], install: dict[str, Any], probe: dict[str, Any]) -> dict[str, Any]:
-    """The pod spec as the patch leaves it."""
-    inits = [c for c in spec.get("initContainers") or [] if isinstance(c, dict) and c.get("name") not in NAMES]
-    volumes = [v for v in spec.get("volumes") or [] if isinstance(v, dict) and v.get("name") != A.PROBE_VOLUME]
-    return {**spec, "initContainers": inits + [install, probe], "volumes": volumes + [PROBE_VOLUME]}
 
 
 def not_injected(metadata: dict[str, Any], mode: str, findings: list, reason: str, message: str) -> Outcome:
