@@ -71,9 +71,8 @@ def test_warn_mode_admits_with_warning_lines(control_plane, namespace, cluster_w
     assert "GRAPH_MIN_CONSUMER" in result.stderr
 
 
-def test_a_pod_created_by_the_controller_gets_the_probe_init_containers(control_plane, namespace, cluster_webhook):
-    cluster_webhook("warn")
-    annotations = {A.MODEL_PATH: "/models/resnet/1", A.MODEL_PRODUCER_VERSION: "2.15.1"}
+def wait_until_injecting(control_plane, namespace) -> None:
+    """Until the API server calls the mutating webhook just registered (a server-side dry run)."""
     control_plane.wait_for(
         lambda: A.PROBE_CONTAINER in control_plane.kubectl(
             "run", "registration-check", "-n", namespace, "--image", IMAGE, "--dry-run=server", "-o", "json",
@@ -81,6 +80,12 @@ def test_a_pod_created_by_the_controller_gets_the_probe_init_containers(control_
         ).stdout,
         what="mutating webhook registered",
     )
+
+
+def test_a_pod_created_by_the_controller_gets_the_probe_init_containers(control_plane, namespace, cluster_webhook):
+    cluster_webhook("warn")
+    annotations = {A.MODEL_PATH: "/models/resnet/1", A.MODEL_PRODUCER_VERSION: "2.15.1"}
+    wait_until_injecting(control_plane, namespace)
     control_plane.kubectl("apply", "-f", "-", input=deployment_yaml(namespace, "resnet", annotations))
 
     def pod():
@@ -111,13 +116,7 @@ def test_injection_costs_one_call_of_the_mutating_webhook_per_pod(control_plane,
     ServiceAccount plugin adds one when the API server re-runs the in-tree plugins after tfguard's
     change, and reinvocationPolicy IfNeeded then calls tfguard again for every Pod."""
     cluster_webhook("warn")
-    control_plane.wait_for(
-        lambda: A.PROBE_CONTAINER in control_plane.kubectl(
-            "run", "registration-check", "-n", namespace, "--image", IMAGE, "--dry-run=server", "-o", "json",
-            "--annotations", f"{A.MODEL_PATH}=/models/x",
-        ).stdout,
-        what="mutating webhook registered",
-    )
+    wait_until_injecting(control_plane, namespace)
     control_plane.wait_for(
         lambda: control_plane.kubectl("get", "serviceaccount", "default", "-n", namespace, check=False).returncode == 0,
         timeout=60, what="the namespace's default service account")
