@@ -94,9 +94,10 @@ def members(f: BinaryIO, size: int, max_members: int) -> Optional[list[Member]]:
         pos = start + name_length + extra_length + comment_length
     if pos != cd_size:
         return None
-    ends = sorted({m.header_offset for m in found}) + [cd_offset]
+    starts = sorted({m.header_offset for m in found})
+    next_start = dict(zip(starts, starts[1:] + [cd_offset]))
     for m in found:  # as zipfile (3.12 on) bounds each member, against overlapping ones (a zip bomb's trick)
-        m.end_offset = ends[ends.index(m.header_offset) + 1]
+        m.end_offset = next_start[m.header_offset]
     return found
 
 
