@@ -137,3 +137,11 @@ def test_an_archive_of_many_members_is_read_in_time_linear_in_its_size():
     found = zip_members.members(f, len(data), 100_000)  # once quadratic: 2 s for these, 46 s for 100,000
     assert len(found) == 20_001
     assert zip_members.read(f, found[-1], 1 << 20) == CONFIG
+
+
+def test_a_member_that_declares_more_compressed_bytes_than_the_limit_is_left_to_zipfile():
+    data = archive(compression=zipfile.ZIP_STORED)
+    f = io.BytesIO(data)
+    member = {m.filename: m for m in zip_members.members(f, len(data), 100)}["config.json"]
+    assert zip_members.read(f, member, len(CONFIG)) == CONFIG
+    assert zip_members.read(f, member, len(CONFIG) - 1) is None

@@ -115,7 +115,7 @@ def read(f: BinaryIO, member: Member, limit: int) -> Optional[bytes]:
     """The bytes of `member` (at most `limit`), checked against its CRC; None where zipfile should
     read it (encrypted, another compression method, a local header that disagrees, a bad CRC)."""
     if (member.flags & (_ENCRYPTED | _COMPRESSED_PATCH | _STRONG_ENCRYPTION) or member.method not in (_STORED, _DEFLATED)
-            or member.file_size > limit):
+            or member.file_size > limit or member.compress_size > limit):  # read whole: at most `limit` bytes
         return None
     f.seek(member.header_offset)
     header = f.read(_LOCAL.size)
