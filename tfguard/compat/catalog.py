@@ -53,9 +53,22 @@ class ImageRef:
     digest: Optional[str]
 
 
-@lru_cache(maxsize=1024)  # every admission parses its images, and a cluster runs a few hundred
 def parse(ref: str) -> Optional[ImageRef]:
     """Split an image reference; None if it is not one."""
+    # Every admission parses its images, and a cluster runs a few hundred: the answers are kept, for
+    # references no longer than a real one can be (a hostile megabyte-long one is parsed each time).
+    return _parse_kept(ref) if len(ref or "") <= _KEPT_LENGTH else _parse(ref)
+
+
+_KEPT_LENGTH = 512  # a registry host, a 255-character name, a tag and a digest
+
+
+@lru_cache(maxsize=1024)
+def _parse_kept(ref: str) -> Optional[ImageRef]:
+    return _parse(ref)
+
+
+def _parse(ref: str) -> Optional[ImageRef]:
     ref = (ref or "").strip()
     if not ref or len(ref.split(None, 1)) > 1:  # whitespace inside
         return None

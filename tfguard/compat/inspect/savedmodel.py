@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from functools import lru_cache
 from itertools import chain
 
 TYPE_CHECKING = False  # typing only for annotations: see tfguard/records.py
@@ -147,7 +146,6 @@ def keras_objects_without_metadata(node: bytes) -> set[str]:
         return set()
 
 
-@lru_cache(maxsize=256)
 def device_type(device: str) -> Optional[str]:
     """"/device:GPU:0", "/job:w/replica:0/task:0/device:GPU:1", "/gpu:0" -> "GPU"."""
     match = re.search(_DEVICE, device) or re.search(_LEGACY_DEVICE, device)
