@@ -76,3 +76,13 @@ def test_parse_strips_registry_library_and_digest():
     assert (ref.registry, ref.repository, ref.tag, ref.digest) == (None, "ubuntu", "22.04", DIGEST)
     assert parse("registry.example:5000/team/app:1").registry == "registry.example:5000"
     assert not is_moving_tag(f"tensorflow/tensorflow:latest@{DIGEST}")
+
+
+def test_parsed_references_are_kept_only_as_long_as_a_real_one_can_be():
+    from tfguard.compat import catalog
+
+    kept = catalog._parse_kept.cache_info().currsize
+    hostile = "registry.example/" + "a" * 1_000_000 + ":1"
+    assert parse(hostile) == parse(hostile)  # parsed, the same answer each time
+    assert catalog._parse_kept.cache_info().currsize == kept
+    assert parse("tensorflow/serving:2.15.0") is parse("tensorflow/serving:2.15.0")
