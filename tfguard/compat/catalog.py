@@ -109,15 +109,11 @@ def is_moving_tag(ref: str) -> bool:
 _SERVING_TAG = r"^(\d+\.\d+\.\d+)(?:-rc(\d+))?(-devel)?(-gpu)?$"
 
 
-def _data_file(name: str) -> dict:
-    with open(os.path.join(os.path.dirname(__file__), "data", name), "rb") as f:
-        return json.loads(f.read())
-
-
 @lru_cache(maxsize=1)
 def tf_serving_data() -> dict:
     """data/tf_serving.json: every TF Serving release, the TF it is built from, its GPU builds."""
-    return _data_file("tf_serving.json")
+    with open(os.path.join(os.path.dirname(__file__), "data", "tf_serving.json"), "rb") as f:
+        return json.loads(f.read())
 
 
 def tf_serving_release(tag: str) -> Optional[dict]:
@@ -146,11 +142,6 @@ def tf_serving_release(tag: str) -> Optional[dict]:
 def _release_key(release: str) -> tuple[int, ...]:
     number, _, rc = release.partition("-rc")
     return (*(int(p) for p in number.split(".")), int(rc) if rc else 99)
-
-
-@lru_cache(maxsize=1)
-def _ngc() -> dict:
-    return _data_file("ngc_tensorflow.json")
 
 
 def _stack(ref: str, parsed: ImageRef, tf: str, **facts) -> StackFacts:
@@ -225,11 +216,13 @@ def lookup(ref: str) -> StackFacts:
         if not match:
             return unknown
         release, tf_major = match.groups()
-        row = _ngc()["tags"].get(release)  # each monthly tag ships its own CUDA, not the upstream wheel's
-        tf = (row or {}).get("tf1" if tf_major == "1" else "tf2")
+        from tfguard.compat.gpu_facts import ngc_container
+
+        row = ngc_container(release)  # each monthly tag ships its own CUDA, not the upstream wheel's
+        tf = None if row is None else row.tf1 if tf_major == "1" else row.tf2
         if tf is None:
             return unknown
-        cuda = ".".join(row["cuda"].split(" ")[0].split(".")[:2])
+        cuda = ".".join(row.cuda.split(" ")[0].split(".")[:2])
         return _stack(ref, parsed, tf, cuda_build=True, cuda_version=cuda, gpu_build=f"ngc:{release}")
 
     if name.startswith("tensorflow-inference") or name == "tensorflow-training":

@@ -424,11 +424,6 @@ def _proto(series: str, full: str) -> ProtoMessage:
     return ProtoMessage(name=full, fields=MappingProxyType(fields), oneofs=tuple(raw["oneofs"]))
 
 
-def _gpu_build(series: str) -> dict:
-    """The tested GPU build of a series from gpu.json (tools/gen_gpu_facts.py), {} if it has none."""
-    from tfguard.compat.gpu_facts import GPU_FILE
-
-    return _load(GPU_FILE)["releases"].get(series) or {}
 
 
 @lru_cache(maxsize=1)
@@ -445,6 +440,9 @@ def _release_of(series: str) -> Release:
         name: PackageVersions(declared=v.get("declared"), installed=v.get("installed"))
         for name, v in entry.get("python_packages", {}).items()
     }
+    from tfguard.compat.gpu_facts import gpu_build  # gpu.json (tools/gen_gpu_facts.py): the tested GPU build
+
+    tested = gpu_build(series)
     return Release(
         series=entry["series"],
         wheel_version=entry.get("wheel_version") if entry["measured"] else None,
@@ -456,8 +454,8 @@ def _release_of(series: str) -> Release:
         keras_version=entry.get("keras_version"),
         requires=MappingProxyType(dict(entry.get("requires", {}))),
         python_tags=tuple(entry.get("python_tags", ())),
-        cuda_version=_gpu_build(entry["series"]).get("cuda", entry.get("cuda_version")),
-        cudnn_version=_gpu_build(entry["series"]).get("cudnn", entry.get("cudnn_version")),
+        cuda_version=tested.cuda if tested is not None else entry.get("cuda_version"),
+        cudnn_version=tested.cudnn if tested is not None else entry.get("cudnn_version"),
         tf_keras_version=entry.get("tf_keras_version"),
         package=entry.get("package"),
         error=entry.get("error"),

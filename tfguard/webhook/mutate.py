@@ -23,7 +23,6 @@ from tfguard.webhook.validate import Outcome, effective_mode
 from tfguard.workload import pod_security
 from tfguard.workload.injection import (
     NAMES,
-    PROBE_VOLUME,
     foreign_probe_volume_users,
     has_probe_names,
     injection_patch,
@@ -110,7 +109,7 @@ def why_not_inject(
     before = pod_security.level(spec, annotations)
     # The patch adds these two containers and an emptyDir volume (allowed at every level), and may drop
     # look-alikes: the Pod's level with the probe is lower than before only if one of the two is.
-    after = min([before, *(pod_security.container_level(c, spec, annotations) for c in (install, probe))],
+    after = min((pod_security.container_level(c, spec, annotations) for c in (install, probe)),
                 key=pod_security.LEVELS.index)
     if pod_security.LEVELS.index(after) < pod_security.LEVELS.index(before):
         return (
