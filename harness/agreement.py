@@ -51,7 +51,8 @@ CAUSES: dict[str, tuple[str, ...]] = {
                               "KERAS_CUSTOM_CLASS_NOT_REGISTERED", "KERAS_CUSTOM_MODULE_NOT_IMPORTED"),
     "keras_config_rejected": ("KERAS_CONFIG_REJECTED", "KERAS3_FILE_ON_KERAS2"),
     "keras_compile_config": ("KERAS_COMPILE_CONFIG_UNKNOWN",),
-    "keras_not_a_model": ("KERAS_NO_MODEL_IN_SAVEDMODEL", "KERAS_LAYERS_WITHOUT_METADATA"),
+    "keras_not_a_model": ("KERAS_NO_MODEL_IN_SAVEDMODEL", "KERAS_LAYERS_WITHOUT_METADATA",
+                          "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME"),
     "memory": ("MODEL_UNLOADABLE",),
 }
 

@@ -190,9 +190,19 @@ def test_keras_of_2_4_to_2_15_cannot_load_an_exported_model_whose_layers_have_no
     assert "KERAS_LAYERS_WITHOUT_METADATA" not in codes(evaluate(plain_module, image("2.7.4"), loader="keras"))
 
 
-def test_keras_of_2_1_may_revive_a_newer_keras_savedmodel_as_a_plain_object():
-    verdict = evaluate(keras_saved_model("2.5.3"), image("2.1.4"), loader="keras")
-    assert "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME" in codes(verdict) and verdict.verdict == "risky"
+def test_keras_of_2_1_revives_a_newer_functional_keras_savedmodel_as_a_plain_object():
+    verdict = evaluate(keras_saved_model("2.5.3"), image("2.1.4"), loader="keras_nocompile")
+    assert "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME" in codes(verdict) and verdict.verdict == "incompatible"
+    subclassed = evaluate(keras_saved_model("2.5.3", "TinySubclassed"), image("2.1.4"), loader="keras_nocompile")
+    assert "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME" not in codes(subclassed)
+
+
+def test_keras_of_2_2_compiles_a_revived_functional_model_whose_training_config_names_no_sample_weight_mode():
+    compiled = {"optimizer": "Adam", "optimizer_config_keys": [], "loss": ["mse"], "metrics": [], "sample_weight_mode": False}
+    model = keras_saved_model("2.4.4", "Functional", keras_compile=compiled)
+    assert "KERAS_COMPILE_CONFIG_UNKNOWN" in codes(evaluate(model, image("2.2.3"), loader="keras"))
+    assert evaluate(model, image("2.2.3"), loader="keras_nocompile").verdict == "compatible"
+    assert "KERAS_COMPILE_CONFIG_UNKNOWN" not in codes(evaluate(model, image("2.0.4"), loader="keras"))
 
 
 def test_tf_keras_before_2_3_compiles_only_training_configs_that_name_a_sample_weight_mode():
@@ -220,6 +230,10 @@ def test_keras_of_1_15_revives_a_compiled_subclassed_model_without_compiling_int
     assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" in codes(evaluate(model, image("1.15.5"), loader="keras_nocompile"))
     assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" not in codes(evaluate(model, image("2.0.4"), loader="keras_nocompile"))
     assert "KERAS_COMPILE_CONFIG_UNKNOWN" in codes(evaluate(model, image("2.0.4"), loader="keras"))
+    functional = keras_saved_model("2.2.3", "Model", keras_compile=compiled)
+    assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" in codes(evaluate(functional, image("1.15.5"), loader="keras_nocompile"))
+    later = keras_saved_model("2.4.4", "Functional", keras_compile=compiled)
+    assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" not in codes(evaluate(later, image("1.15.5"), loader="keras_nocompile"))
 
 
 

@@ -86,6 +86,17 @@ def test_keras_objects_whose_metadata_is_not_in_the_object_graph_are_read_from_i
     assert facts.saved_object_fields == [4, 7]
 
 
+def test_keras_metadata_that_tf_2_0_to_2_4_kept_in_the_object_graph_is_read_as_keras_metadata(tmp_path):
+    root = b'{"class_name":"Sequential","keras_version":"2.4.0","build_input_shape":{"class_name":"TensorShape"}}'
+    saved_model = saved_model_message()
+    saved_model.meta_graphs[0].object_graph_def.nodes.extend(
+        [user_object(b"_tf_keras_sequential", root), user_object(b"_tf_keras_layer", b'{"class_name": "Dense"}')])
+    facts = inspect_model(write_saved_model(tmp_path / "m", saved_model))
+
+    assert facts.keras_format == "saved_model_keras" and facts.keras_version == "2.4.0"
+    assert facts.keras_model_class == "Sequential" and facts.keras_sequential_shape_encoded is True
+
+
 def test_a_saved_model_without_an_object_graph_has_no_keras_identifiers_read(tmp_path):
     assert inspect_model(write_saved_model(tmp_path / "m")).keras_objects_without_metadata is None
 

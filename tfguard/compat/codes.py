@@ -204,7 +204,7 @@ _CODES: list[Code] = [
     Code(
         "KERAS_REVIVED_MODEL_NOT_CALLABLE",
         "The runtime's Keras revives the model into one that cannot be called",
-        "Measured: Keras of TF 1.15, loading a compiled subclassed Keras SavedModel with compile=False, "
+        "Measured: Keras of TF 1.15, loading a compiled Keras SavedModel (Model, Sequential or subclassed) with compile=False, "
         "revives a model whose call fails (\"object has no attribute 'loss'\"); Keras of 2.0 calls it.",
         "Load it with compile=True or with tf.saved_model.load (tfguard.io/model-loader: tf2), or serve "
         "it with TensorFlow 2.0 or newer.",
@@ -447,8 +447,8 @@ _CODES: list[Code] = [
     Code(
         "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME",
         "The Keras SavedModel was saved by a newer TensorFlow than the image's, whose Keras may not revive it",
-        "Keras of TF 2.1 and 2.2 revives a Keras SavedModel of a later release (2.2-2.5) from its object "
-        "graph, and for compiled functional models returns an object that is not a Keras model.",
+        "Keras of TF 2.1 revives a functional Keras SavedModel of a later release (2.2-2.5) from its object "
+        "graph into an object that is not a Keras model (KeyError: 0).",
         "Serve with a TensorFlow at least as new as the producer, or load with `tf.saved_model.load`.",
     ),
     Code(

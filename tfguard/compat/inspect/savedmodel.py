@@ -252,21 +252,47 @@ def keras_metadata(data: bytes, path: "os.PathLike[str] | str" = KERAS_METADATA_
         metadata = schema.BINARY.KerasSavedMetadata.FromString(data)
     except (_message.DecodeError, RecursionError, ValueError) as exc:
         raise InspectError(path, f"not a valid Keras metadata protobuf: {_decode_problem(exc)}") from None
+    return keras_facts(((n.node_path == "root" or n.node_id == 0, n.metadata) for n in metadata.nodes), path)
+
+
+def keras_metadata_in_graph(saved_model: Any) -> list[tuple[bool, str]]:
+    """(is the root, JSON) of every Keras object whose metadata TF 2.0-2.4 kept in the SavedObjectGraph
+    itself (SavedUserObject.metadata; keras_metadata.pb came with 2.5)."""
+    graphs = served_meta_graphs(saved_model)
+    if not graphs or not graphs[0].HasField("object_graph_def"):
+        return []
+    found = []
+    for node_id, node in enumerate(graphs[0].object_graph_def.nodes):
+        if not isinstance(node, bytes):
+            return []  # a text SavedModel: its objects are not read
+        try:
+            for user in wire.payloads(node, SAVED_USER_OBJECT):
+                identifiers = [i.decode("utf-8", "replace") for i in wire.payloads(user, USER_OBJECT_IDENTIFIER)]
+                if any(i.startswith("_tf_keras") for i in identifiers):
+                    found.extend((node_id == 0, m.decode("utf-8", "replace"))
+                                 for m in wire.payloads(user, USER_OBJECT_METADATA) if m)
+        except wire.WireError:
+            continue
+    return found
+
+
+def keras_facts(nodes: Iterable[tuple[bool, str]], path: "os.PathLike[str] | str") -> dict[str, Any]:
+    """What keras_metadata says, from (is the root, JSON metadata) of each Keras object."""
     classes: dict[str, set[str]] = {}
     root_values: dict[str, Any] = {}
     encoded_shapes = False
-    for node in metadata.nodes:
-        if not node.metadata:
+    for is_root, text in nodes:
+        if not text:
             continue
         try:
-            values = json.loads(node.metadata)
+            values = json.loads(text)
         except (ValueError, RecursionError):
-            if node.node_path == "root" or node.node_id == 0:
+            if is_root:
                 raise InspectError(path, "the root object's metadata is not valid JSON") from None
             continue
         if not isinstance(values, dict):
             continue
-        if node.node_path == "root" or (not root_values and node.node_id == 0):
+        if is_root and not root_values:
             root_values = values
         shape = values.get("build_input_shape")
         encoded_shapes = encoded_shapes or (values.get("class_name") == "Sequential" and isinstance(shape, dict)
@@ -297,13 +323,18 @@ def inspect_saved_model(directory: str, limits: Limits) -> ModelFacts:
         text = read_bounded(pbtxt, limits.saved_model_pbtxt_bytes, "saved_model_pbtxt_bytes")
         saved_model = parse_saved_model_text(text, pbtxt)
     facts = facts_from_saved_model(saved_model, directory)
+    in_graph = keras_metadata_in_graph(saved_model)
     assets = {a.filename for g in served_meta_graphs(saved_model) for a in g.asset_file_def if a.filename}
     del saved_model
     facts.missing_assets = sorted(name for name in assets if not os.path.exists(os.path.join(directory, "assets", name)))
     facts.variables = check_variables(directory, needs_variables=not VARIABLE_OPS.isdisjoint(facts.ops))
     metadata_path = os.path.join(directory, KERAS_METADATA_PB)
+    keras = None
     if os.path.exists(metadata_path):
         keras = keras_metadata(read_bounded(metadata_path, limits.keras_metadata_bytes, "keras_metadata_bytes"), metadata_path)
+    elif in_graph:
+        keras = keras_facts(in_graph, pb)
+    if keras is not None:
         facts.keras_format = "saved_model_keras"
         facts.keras_version = keras.get("keras_version")
         facts.keras_backend = keras.get("backend")

@@ -39,12 +39,14 @@ def keras_formats(j: Judgement) -> None:
                 f"{j.runtime_label} looks for it in the object graph and cannot revive the model",
             )
         elif (j.loader == L.KERAS_NOCOMPILE and m.keras_format == "saved_model_keras" and m.keras_compile
-              and m.keras_model_class not in (None, *KERAS_CONFIG_MODELS) and j.tf_key[:2] == (1, 15)):
-            # Measured (matrix: keras_subclassed_compiled_tf of 1.15-2.5): 1.15's Keras revives a compiled
-            # subclassed model without compiling it into one whose call fails; 2.0 calls it.
+              and m.keras_model_class not in (None, "Functional") and not m.keras_sequential_shape_encoded
+              and j.tf_key[:2] == (1, 15)):
+            # Measured (matrix: keras_*_compiled_tf of 2.0-2.5): 1.15's Keras revives a compiled model of a
+            # class it knows (Model, Sequential, a subclass) without compiling it into one whose call fails;
+            # 2.0 calls it. A "Functional" (2.3 on) it revives as a plain layer, which calls.
             j.add(
                 "KERAS_REVIVED_MODEL_NOT_CALLABLE", "error",
-                f"the {j.model_label} is a compiled subclassed model ({m.keras_model_class}); Keras in {j.runtime_label} "
+                f"the {j.model_label} is a compiled model ({m.keras_model_class}); Keras in {j.runtime_label} "
                 "revives it with compile=False into a model whose call fails (\"object has no attribute 'loss'\")",
                 model_class=m.keras_model_class,
             )
@@ -58,14 +60,20 @@ def keras_formats(j: Judgement) -> None:
                 f"TensorShape (Keras of TF 2.2 and later writes it so); Keras in {j.runtime_label} reads it as a list of "
                 "dimensions and cannot rebuild the model",
             )
-        elif (j.loads_with_keras and m.keras_format == "saved_model_keras" and j.tf_key[:2] in ((2, 1), (2, 2))
-              and producer is not None and (2, 2) <= producer < (2, 6) and producer > j.tf_key[:2]):
-            # Measured on compiled functional models saved by 2.2-2.5: Keras of 2.1 and 2.2 revives them
-            # as an object that is not a Keras model (2.2 without compiling loads them).
+        elif (j.loads_with_keras and m.keras_format == "saved_model_keras" and j.tf_key[:2] == (2, 1)
+              and producer is not None and (2, 2) <= producer < (2, 6)
+              and m.keras_model_class in (None, "Model", "Functional")):
+            # Measured (matrix: keras_functional_*_tf of 2.2-2.5, compiled or not, either loader): Keras of
+            # 2.1 revives a functional model of a later release into an object that is not a Keras model
+            # (KeyError: 0); their Sequential and subclassed models it revives (2.2's Keras too: what fails
+            # there is compiling, judged with the training config).
+            known = m.keras_model_class is not None
             j.add(
-                "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME", "warning",
+                "KERAS_SAVEDMODEL_NEWER_THAN_RUNTIME", "error" if known else "warning",
                 f"the {j.model_label} is a Keras SavedModel from TensorFlow {m.tensorflow_version}, newer than "
-                f"{j.runtime_label}, whose Keras may revive it as a plain object, not a Keras model",
+                f"{j.runtime_label}, whose Keras " + ("revives its functional model as a plain object, not a Keras "
+                                                      "model (KeyError: 0)" if known else
+                                                      "may revive it as a plain object, not a Keras model"),
                 producer=m.tensorflow_version,
             )
         elif (j.loads_with_keras and m.keras_format != "saved_model_keras" and m.keras_objects_without_metadata

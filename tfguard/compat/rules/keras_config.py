@@ -202,7 +202,9 @@ def _compile(j: Judgement, k: KerasRelease, where: str) -> None:
         return
     in_tf = _tf_keras_series(k)
     compiles_training_config = j.model.format == "h5" or (
-        j.model.keras_format == "saved_model_keras" and j.model.keras_model_class not in (None, *KERAS_CONFIG_MODELS))
+        j.model.keras_format == "saved_model_keras"
+        and (j.model.keras_model_class not in (None, *KERAS_CONFIG_MODELS)
+             or (in_tf == COMPILES_REVIVED_MODELS and j.model.keras_model_class is not None)))
     if (compiles_training_config and compiled.get("sample_weight_mode") is False and in_tf is not None
             and in_tf < NEEDS_SAMPLE_WEIGHT_MODE_UNTIL):
         j.add(
@@ -235,6 +237,9 @@ def _compile(j: Judgement, k: KerasRelease, where: str) -> None:
 # training_config['sample_weight_mode'], which Keras from TF 2.3 on does not write (a functional
 # Keras SavedModel it compiles without); 2.2 too (measured); TF 2.3's own Keras reads its files.
 NEEDS_SAMPLE_WEIGHT_MODE_UNTIL = (2, 3)
+# Measured (matrix: keras_functional/sequential_compiled_tf of 2.3-2.5): tf.keras of TF 2.2 compiles a
+# revived functional or Sequential model's training config too; 1.15-2.1 compile it without.
+COMPILES_REVIVED_MODELS = (2, 2)
 
 
 def _tf_keras_series(k: KerasRelease) -> Optional[tuple[int, int]]:
