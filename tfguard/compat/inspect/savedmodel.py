@@ -132,18 +132,22 @@ def top_level_fields(message: bytes) -> set[int]:
     return numbers
 
 
-def keras_objects_without_metadata(node: bytes) -> set[str]:
-    """The identifier of a serialized SavedObject's user_object when it is a Keras one ("_tf_keras_layer")
-    and carries no metadata."""
+def _keras_user_object(node: bytes) -> tuple[set[str], list[str]]:
+    """Of a serialized SavedObject's Keras user_object: its identifiers when it carries no metadata, and
+    the metadata it carries (the JSON that TF 2.0-2.4 kept here; keras_metadata.pb came with 2.5)."""
     try:
-        found = set()
+        without, metadata = set(), []
         for user in wire.payloads(node, SAVED_USER_OBJECT):
-            identifiers = [i.decode("utf-8", "replace") for i in wire.payloads(user, USER_OBJECT_IDENTIFIER)]
-            if not any(wire.payloads(user, USER_OBJECT_METADATA)):
-                found.update(i for i in identifiers if i.startswith("_tf_keras"))
-        return found
+            identifiers = [i.decode("utf-8", "replace") for i in wire.payloads(user, USER_OBJECT_IDENTIFIER)
+                           if i.startswith(b"_tf_keras")]
+            texts = [m.decode("utf-8", "replace") for m in wire.payloads(user, USER_OBJECT_METADATA) if m]
+            if not texts:
+                without.update(identifiers)
+            elif identifiers:
+                metadata.extend(texts)
+        return without, metadata
     except wire.WireError:
-        return set()
+        return set(), []
 
 
 def device_type(device: str) -> Optional[str]:
@@ -197,6 +201,11 @@ def function_nodes(graphs: list[Any]) -> tuple[set[Optional[str]], dict[str, lis
 
 
 def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> ModelFacts:
+    return _facts_and_keras_metadata(saved_model, path)[0]
+
+
+def _facts_and_keras_metadata(saved_model: Any, path: Optional[str]) -> tuple[ModelFacts, list[tuple[bool, str]]]:
+    """The model's facts, and (is the root, JSON) of each Keras object's metadata kept in the object graph."""
     graphs = served_meta_graphs(saved_model)
     first = graphs[0]
     info = first.meta_info_def
@@ -210,15 +219,18 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
     object_graph = first.HasField("object_graph_def")
     kinds: set[int] = set()
     keras_identifiers: Optional[set[str]] = set() if object_graph else None
-    for node in first.object_graph_def.nodes if object_graph else ():
+    in_graph: list[tuple[bool, str]] = []
+    for node_id, node in enumerate(first.object_graph_def.nodes if object_graph else ()):
         if not isinstance(node, bytes):
             keras_identifiers = None  # a text SavedModel: its objects are not read
             continue
         fields = top_level_fields(node)
         kinds |= fields
         if keras_identifiers is not None and SAVED_USER_OBJECT in fields:
-            keras_identifiers |= keras_objects_without_metadata(node)
-    return ModelFacts(
+            without, metadata = _keras_user_object(node)
+            keras_identifiers |= without
+            in_graph.extend((node_id == 0, text) for text in metadata)
+    facts = ModelFacts(
         path=path,
         format="saved_model",
         saved_model_schema_version=saved_model.saved_model_schema_version,
@@ -239,6 +251,7 @@ def facts_from_saved_model(saved_model: Any, path: Optional[str] = None) -> Mode
         main_graph_non_default_attrs=non_default_new_attrs(graphs),
         function_new_attrs=function_attrs,
     )
+    return facts, in_graph if keras_identifiers is not None else []
 
 
 def keras_metadata(data: bytes, path: "os.PathLike[str] | str" = KERAS_METADATA_PB) -> dict[str, Any]:
@@ -253,27 +266,6 @@ def keras_metadata(data: bytes, path: "os.PathLike[str] | str" = KERAS_METADATA_
     except (_message.DecodeError, RecursionError, ValueError) as exc:
         raise InspectError(path, f"not a valid Keras metadata protobuf: {_decode_problem(exc)}") from None
     return keras_facts(((n.node_path == "root" or n.node_id == 0, n.metadata) for n in metadata.nodes), path)
-
-
-def keras_metadata_in_graph(saved_model: Any) -> list[tuple[bool, str]]:
-    """(is the root, JSON) of every Keras object whose metadata TF 2.0-2.4 kept in the SavedObjectGraph
-    itself (SavedUserObject.metadata; keras_metadata.pb came with 2.5)."""
-    graphs = served_meta_graphs(saved_model)
-    if not graphs or not graphs[0].HasField("object_graph_def"):
-        return []
-    found = []
-    for node_id, node in enumerate(graphs[0].object_graph_def.nodes):
-        if not isinstance(node, bytes):
-            return []  # a text SavedModel: its objects are not read
-        try:
-            for user in wire.payloads(node, SAVED_USER_OBJECT):
-                identifiers = [i.decode("utf-8", "replace") for i in wire.payloads(user, USER_OBJECT_IDENTIFIER)]
-                if any(i.startswith("_tf_keras") for i in identifiers):
-                    found.extend((node_id == 0, m.decode("utf-8", "replace"))
-                                 for m in wire.payloads(user, USER_OBJECT_METADATA) if m)
-        except wire.WireError:
-            continue
-    return found
 
 
 def keras_facts(nodes: Iterable[tuple[bool, str]], path: "os.PathLike[str] | str") -> dict[str, Any]:
@@ -322,8 +314,7 @@ def inspect_saved_model(directory: str, limits: Limits) -> ModelFacts:
     else:
         text = read_bounded(pbtxt, limits.saved_model_pbtxt_bytes, "saved_model_pbtxt_bytes")
         saved_model = parse_saved_model_text(text, pbtxt)
-    facts = facts_from_saved_model(saved_model, directory)
-    in_graph = keras_metadata_in_graph(saved_model)
+    facts, in_graph = _facts_and_keras_metadata(saved_model, directory)
     assets = {a.filename for g in served_meta_graphs(saved_model) for a in g.asset_file_def if a.filename}
     del saved_model
     facts.missing_assets = sorted(name for name in assets if not os.path.exists(os.path.join(directory, "assets", name)))
