@@ -33,6 +33,7 @@ class FakeRelease:
     ops_without_cpu_kernel: frozenset = frozenset()
     keras_major: Optional[int] = None
     keras_version: Optional[str] = None
+    tf_keras_version: Optional[str] = None
     requires: dict = field(default_factory=dict)
     python_tags: tuple = ()
     cuda_version: Optional[str] = None

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 from tfguard.compat import loaders as L
 from tfguard.compat.facts import GPU_CHOICES, ModelFacts, NodeFacts, StackFacts, Verdict
 from tfguard.compat.judgement import Judgement, version_key
-from tfguard.compat.rules import files, formats, graph, keras, keras_config, metagraphs, objects
+from tfguard.compat.rules import files, formats, graph, keras, keras_config, metagraphs, objects, unmeasured
 from tfguard.compat.rules import gpu as gpu_rules
 from tfguard.compat.rules import stack as stack_rules
 
@@ -94,6 +94,11 @@ def evaluate(
             keras_config.config(j)
             objects.object_graph(j)
             graph.graph(j)
+            # The build's GPU and nodes are judged above, from its own facts.
+            unmeasured.inherited_failures(
+                j, lambda as_release: evaluate(model, as_release, loader=loader, model_name=model_name,
+                                               imports=j.imports if j.imports_known else None),
+            )
 
     j.findings.sort(key=lambda f: _SEVERITY_RANK.get(f.severity, 3))
     severities = {f.severity for f in j.findings}

@@ -30,6 +30,10 @@ from tfguard.compat.judgement import KERAS_CONFIG_MODELS, KERAS_FILE_FORMATS, Ju
 from tfguard.compat.releases import KerasRelease
 
 _KERAS_PACKAGES = ("keras", "tf_keras", "tensorflow.python.keras")
+# The findings judged from one Keras release's measured facts (what it resolves, accepts, compiles).
+FROM_KERAS_FACTS = frozenset({
+    "KERAS_MODULE_NOT_IN_RUNTIME", "KERAS_CLASS_NOT_IN_RUNTIME", "KERAS_CONFIG_REJECTED", "KERAS_COMPILE_CONFIG_UNKNOWN",
+})
 
 
 def runtime_keras(j: Judgement) -> Optional[KerasRelease]:

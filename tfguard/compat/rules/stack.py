@@ -33,7 +33,7 @@ def knowledge(j: Judgement) -> None:
         j.add(
             "RELEASE_UNKNOWN", "warning",
             f"TensorFlow {j.tf} of {j.runtime_label} is not in tfguard's release knowledge: "
-            f"judging the {j.model_label} from version numbers",
+            f"judging the {j.model_label} from version numbers and from what the measured releases before it agree on",
             tensorflow_version=j.tf,
         )
     elif not j.release.measured:
