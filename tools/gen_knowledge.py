@@ -44,8 +44,10 @@ from harness.tfenvs import (  # noqa: E402
     keras_recipe,
     tf_python,
     tf_recipe,
+    venv,
 )
-from tfguard.compat.chains import chain, dumps_document  # noqa: E402
+from harness.matrix.stacks import NIGHTLY, NIGHTLY_REQUIREMENT  # noqa: E402
+from tfguard.compat.chains import chain, dumps_document, unchain  # noqa: E402
 from tfguard.progress import Progress  # noqa: E402
 
 DATA_DIR = ROOT / "tfguard" / "compat" / "data"
@@ -58,6 +60,9 @@ KERNEL_DEVICES = ("CPU", "DEFAULT", "XLA_CPU", "XLA_CPU_JIT")
 
 # tf-keras releases (Keras 2 for TF 2.16+), newest patch of each.
 TF_KERAS_VERSIONS = ("2.16.0", "2.17.0", "2.18.0", "2.19.0", "2.20.1", "2.21.0")
+# The keras-nightly that the matrix's tf-nightly installs (harness/matrix/stacks.py), measured in that
+# stack: the Keras of an image whose TensorFlow is a nightly.
+NIGHTLY_KERAS = "3.16.0.dev2026102704"
 
 # GPU-build facts (CUDA/cuDNN of the tested builds, the driver tables) live in
 # tfguard/compat/data/gpu.json, written by tools/gen_gpu_facts.py; releases.py reads them there.
@@ -143,6 +148,7 @@ def keras_stacks(release_measurements: dict[str, dict]) -> list[tuple[str, str, 
         stacks[("tf-keras", v)] = ("keras", "tf-keras", v)
     for v in KERAS3_NEWEST_PATCHES:
         stacks[("keras", v)] = ("keras", "keras", v)
+    stacks[("keras", NIGHTLY_KERAS)] = ("nightly",)
     return [(package, version, how) for (package, version), how in stacks.items()]
 
 
@@ -150,6 +156,9 @@ def measure_keras(package: str, version: str, how, fresh: bool) -> tuple[dict, b
     if how[0] == "tf":
         recipe = {"tf": tf_recipe(how[1]), "package": package}
         get_python = lambda: tf_python(how[1])  # noqa: E731
+    elif how[0] == "nightly":
+        recipe = {"requirements": [NIGHTLY_REQUIREMENT]}
+        get_python = lambda: venv(f"tf-nightly-{NIGHTLY}", [NIGHTLY_REQUIREMENT])  # noqa: E731
     else:
         recipe = {"keras": keras_recipe(how[1], how[2])}
         get_python = lambda: keras_python(how[1], how[2])  # noqa: E731
@@ -164,6 +173,9 @@ def measure_keras(package: str, version: str, how, fresh: bool) -> tuple[dict, b
             measured = _run_measurement(python, MEASURE_KERAS, [module])
         except Exception as exc:  # noqa: BLE001
             return {"error": f"import or measure: {_last_line(exc)}", "package": package, "version": version}
+        if how[0] == "nightly" and measured.get("keras_version") != version:
+            return {"error": f"the nightly stack holds Keras {measured.get('keras_version')}, not {version}: "
+                    "update NIGHTLY_KERAS", "package": package, "version": version}
         measured["recipe"] = recipe
         return measured
 
@@ -399,15 +411,40 @@ def build_keras(measurements: list[dict], stamp: dict) -> dict:
     return {**stamp, "packages": packages}
 
 
+def committed_keras(data: dict) -> list[dict]:
+    """The measurements keras.json was built from, read back from it (build_keras's inverse)."""
+    measurements = []
+    for package, entry in data["packages"].items():
+        modules, errors, classes = (unchain(entry[k]) for k in ("modules", "module_errors", "classes"))
+        for version, scalars in entry["versions"].items():
+            m = {"package": package, "version": version, **scalars}
+            if not m.get("error"):
+                m["modules"] = sorted(modules[version])
+                m["module_errors"] = dict(errors[version])
+                by_category: dict[str, dict] = {}
+                for key, obj in classes[version].items():
+                    category, name = key.split("/", 1)
+                    by_category.setdefault(category, {})[name] = obj
+                m["classes"] = by_category
+            measurements.append(m)
+    return measurements
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=[], help="measure these TF versions again (others reused)")
     parser.add_argument("--fresh", action="store_true", help="measure everything again")
     parser.add_argument("--no-keras", action="store_true", help="leave keras.json as it is")
+    parser.add_argument("--merge-keras", nargs="*", metavar="PACKAGE==VERSION",
+                        help="measure only the Keras stacks keras.json lacks (tf-keras, Keras 3, the nightly's) and "
+                        "these (keras==3.15.1, or keras for every Keras 3), and merge them into it; every other file "
+                        "stays as it is")
     parser.add_argument("--jobs", type=int, default=2, help="venvs installed/measured at once")
     parser.add_argument("--output", type=Path, default=DATA_DIR)
     args = parser.parse_args(argv)
     started = time.monotonic()
+    if args.merge_keras is not None:
+        return merge_keras(args.output / "keras.json", args.merge_keras, args.fresh, args.jobs)
     total = len(NEWEST_PATCHES)
     done_count = [0]
     progress = Progress(total, "measuring TensorFlow releases")
@@ -464,6 +501,39 @@ def main(argv: list[str]) -> int:
     measured_count = sum(1 for m in measured.values() if not m.get("error"))
     print(f"{measured_count}/{len(measured)} releases measured, {len(keras)} Keras stacks, "
           f"in {time.monotonic() - started:.0f}s")
+    return 0
+
+
+def merge_keras(path: Path, again: list[str], fresh: bool, jobs: int) -> int:
+    data = json.loads(path.read_text())
+    have = {(package, v) for package, entry in data["packages"].items() for v in entry["versions"]}
+
+    def wanted(package: str, version: str) -> bool:
+        return (package, version) not in have or package in again or f"{package}=={version}" in again
+
+    # Which Keras each release installs, as the committed releases.json says (keras_stacks reads it
+    # from the release measurements, which a merge does not redo).
+    entries = json.loads((path.parent / "releases.json").read_text())["releases"]
+    installs = {e["wheel_version"]: {"tf_version": e["wheel_version"], "tf_keras_package": e.get("tf_keras_package"),
+                                     "keras_version": e.get("keras_version")} for e in entries if e.get("measured")}
+    stacks = [s for s in keras_stacks(installs) if wanted(s[0], s[1])]
+
+    def one(stack) -> dict:
+        package, version, how = stack
+        result, reused = measure_keras(package, version, how, fresh)
+        result.setdefault("package", package)
+        result.setdefault("version", version)
+        print(f"{package} {version}: {result.get('error') or 'measured'}{' (kept)' if reused else ''}", flush=True)
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        added = list(pool.map(one, stacks))
+    replaced = {(m["package"], m["version"]) for m in added}
+    kept = [m for m in committed_keras(data) if (m["package"], m["version"]) not in replaced]
+    stamp = {"generated_by": "tools/gen_knowledge.py",
+             "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    path.write_text(json.dumps(build_keras(kept + added, stamp), sort_keys=True, separators=(",", ":")) + "\n")
+    print(f"wrote {path}: {len(added)} Keras stacks measured")
     return 0
 
 

@@ -190,6 +190,18 @@ def probe_kwargs(cls, keys):
     return out
 
 
+# The training config Keras 2.15's model.save("m.h5") writes for compile(optimizer="adam", loss="mse",
+# metrics=["mae"]): Keras 2.11+ saves its optimizers as "Custom>Name", with keys Keras 3 dropped.
+KERAS2_TRAINING_CONFIG = (
+    '{"loss": "mse", "metrics": [[{"class_name": "MeanMetricWrapper", "config": {"name": "mae", "dtype": '
+    '"float32", "fn": "mean_absolute_error"}}]], "weighted_metrics": null, "loss_weights": null, '
+    '"optimizer_config": {"class_name": "Custom>Adam", "config": {"name": "Adam", "weight_decay": null, '
+    '"clipnorm": null, "global_clipnorm": null, "clipvalue": null, "use_ema": false, "ema_momentum": 0.99, '
+    '"ema_overwrite_frequency": null, "jit_compile": false, "is_legacy_optimizer": false, "learning_rate": '
+    '0.0010000000474974513, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07, "amsgrad": false}}}'
+)
+
+
 def _written_as(path):
     if os.path.isdir(path):
         return "directory"
@@ -243,10 +255,33 @@ def load_formats(root):
                     except Exception as exc:  # noqa: BLE001
                         result[label] = _short(exc)
             out[fmt] = result
+        if getattr(keras, "__version__", "0").split(".")[0] not in ("0", "1", "2"):
+            # Only a Keras 3 reads a config some other Keras wrote; to Keras 2 this config is its own.
+            out["h5_keras2_training_config"] = _load_keras2_training_config(models, os.path.join(directory, "m.h5"))
         del keras
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return out
+
+
+def _load_keras2_training_config(models, own_h5):
+    """load_model (compile=True) of this Keras's own .h5 file with Keras 2.15's training config in it."""
+    if not os.path.exists(own_h5):
+        return {"load": "no .h5 file written"}
+    path = own_h5[:-3] + "-keras2.h5"
+    try:
+        import h5py
+
+        shutil.copyfile(own_h5, path)
+        with h5py.File(path, "r+") as f:
+            f.attrs["training_config"] = KERAS2_TRAINING_CONFIG
+    except Exception as exc:  # noqa: BLE001
+        return {"write": _short(exc)}
+    try:
+        models.load_model(path)
+        return {"load": "ok"}
+    except Exception as exc:  # noqa: BLE001
+        return {"load": _short(exc)}
 
 
 def main():

@@ -106,12 +106,13 @@ def test_tf_keras_reads_the_bare_keras_module_a_keras_2_sequential_names_as_tf_k
     assert "KERAS_MODULE_NOT_IN_RUNTIME" not in codes(evaluate(sequential, image("2.18.1"), loader="tf_keras"))
 
 
-def test_a_keras_2_13_file_under_a_nightlys_unmeasured_keras_3_is_not_blamed_on_a_keras_2_minor():
+def test_a_keras_2_13_file_under_a_nightlys_keras_3_fails_on_its_modules_not_on_a_keras_2_minor():
     model = keras_file("keras_v3", "2.13.1", {"keras.src.engine.functional:Functional": ["layers"]},
                        modules=["keras.layers", "keras.src.engine.functional"])
     nightly = image("2.23.0-dev20261026", keras_version="3.16.0.dev2026102704", tf_keras_major=3)
     v = evaluate(model, nightly, loader="keras_nocompile")
-    assert "KERAS_OLDER_THAN_RUNTIME" not in codes(v) and v.verdict == "risky"  # measured: it fails there
+    assert "KERAS_OLDER_THAN_RUNTIME" not in codes(v)
+    assert "KERAS_MODULE_NOT_IN_RUNTIME" in codes(v) and v.verdict == "incompatible"  # measured: it fails there
 
 
 def test_a_newer_keras_2_dot_keras_file_fails_under_older_minors_from_2_12_on_but_tf_keras_files_load_under_2_15():

@@ -9,6 +9,7 @@ import pytest
 from harness.agreement import model_facts, runtime_stack
 from harness.matrix import data as matrix
 from tfguard.compat.verdict import evaluate
+from tfguard.records import replace
 
 NIGHTLY = "nightly-2.23.0.dev20261026"
 
@@ -42,12 +43,21 @@ def test_an_optimizer_tf_saved_model_load_cannot_revive_is_inherited(facts, nigh
     assert "OPTIMIZER_SLOTS_NOT_REVIVED" in found
 
 
-def test_what_the_predecessors_judge_from_their_own_keras_is_not_inherited_by_an_unmeasured_keras(facts, nightly):
-    # Keras 3.15 cannot compile a Keras 2 training config; the nightly's Keras 3.16.0-dev does (it loads).
+def test_the_nightlys_own_keras_is_measured_and_judged_with_its_facts(facts, nightly):
+    # Keras 3.15 cannot compile a Keras 2 training config; the nightly's Keras 3.16.0-dev, measured, does.
     assert nightly.keras_version.startswith("3.16.0.dev")
     verdict, found = _judge(facts, nightly, "keras_functional_compiled_h5@2.15.1", "keras")
     assert verdict.verdict == "risky"
     assert "KERAS_COMPILE_CONFIG_UNKNOWN" not in found
+
+
+def test_what_the_predecessors_judge_from_their_own_keras_is_not_inherited_by_an_unmeasured_keras(facts, nightly):
+    unmeasured = replace(nightly, keras_version="3.99.0.dev1")
+    verdict, found = _judge(facts, unmeasured, "keras_sequential_raw_keras@2.15.1", "keras")
+    assert verdict.verdict == "risky"
+    assert "KERAS_CONFIG_REJECTED" not in found
+    _, on_measured = _judge(facts, nightly, "keras_sequential_raw_keras@2.15.1", "keras")
+    assert on_measured["KERAS_CONFIG_REJECTED"].severity == "error"
 
 
 def test_a_model_newer_than_every_predecessor_inherits_nothing(facts, nightly):
