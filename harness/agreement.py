@@ -167,6 +167,8 @@ def risky_list(judged: list[Judged]) -> str:
         if j.problem in ("risky", "unknown"):
             why = "; ".join(f"[{f.code}] {f.message[:160]}" for f in j.verdict.findings if f.severity == "warning")
             rows[(j.cell["loader"], j.cell["artifact"].split("@")[0], j.cell["runtime"], j.cell.get("error_kind") or "-", why)] += 1
+    if not rows:
+        return "None: every real failure in the matrix is judged `incompatible`.\n"
     lines = ["| loader | artifact | runtime | real failure | why only risky |", "|---|---|---|---|---|"]
     for (loader, recipe, runtime, kind, why), n in sorted(rows.items()):
         lines.append(f"| {loader} | {recipe} | {runtime} | {kind} | {why.replace('|', '/')} |")

@@ -115,9 +115,19 @@ def test_only_annotated_objects_reach_the_webhook_by_default(render):
         assert "tfguard.io/" in condition["expression"]
     validating = one(render(), "ValidatingWebhookConfiguration")["webhooks"][0]
     names = [c["name"] for c in validating["matchConditions"]]
-    assert names == ["has-tfguard-annotations", "not-tfguard-operator"]
-    assert "system:serviceaccount:tfguard-system:tfguard-operator" in validating["matchConditions"][1]["expression"]
-    assert all("matchConditions" not in w for w in webhooks(render("webhook.onlyAnnotated=false", "operator.enabled=false")))
+    assert names == ["not-a-controllers-pod", "has-tfguard-annotations", "not-tfguard-operator"]
+    assert "system:serviceaccount:tfguard-system:tfguard-operator" in validating["matchConditions"][2]["expression"]
+    everything = webhooks(render("webhook.onlyAnnotated=false", "operator.enabled=false"))
+    assert all("matchConditions" not in w for w in everything if w["name"].endswith(".mutate.tfguard.io"))
+    assert all([c["name"] for c in w["matchConditions"]] == ["not-a-controllers-pod"]
+               for w in everything if w["name"].endswith(".validate.tfguard.io"))
+
+
+def test_pods_a_controller_made_are_not_sent_to_the_validating_webhook(render):
+    (condition,) = [c for c in one(render(), "ValidatingWebhookConfiguration")["webhooks"][0]["matchConditions"]
+                    if c["name"] == "not-a-controllers-pod"]
+    assert condition["expression"].startswith("!(request.kind.kind == 'Pod'")
+    assert "ownerReferences.exists(r, has(r.controller) && r.controller)" in condition["expression"]
 
 
 def test_user_selectors_are_added_to_every_entry(render):

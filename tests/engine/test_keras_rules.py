@@ -237,6 +237,17 @@ def test_keras_of_1_15_revives_a_compiled_subclassed_model_without_compiling_int
     assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" not in codes(evaluate(later, image("1.15.5"), loader="keras_nocompile"))
 
 
+def test_a_compiled_model_tf_saved_model_save_wrote_in_1_15_is_told_by_its_optimizers_slot_variables():
+    def saved_by_1_15(fields):
+        return ModelFacts(path="/models/m", format="saved_model", tensorflow_version="1.15.5", object_graph=True,
+                          saved_object_fields=fields, ops=["Const"])
+    compiled, raw = saved_by_1_15([1, 3, 4, 6, 7, 8]), saved_by_1_15([1, 4, 6, 7, 8])
+    assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" in codes(evaluate(compiled, image("1.15.5"), loader="keras_nocompile"))
+    assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" not in codes(evaluate(compiled, image("1.15.5"), loader="keras"))
+    assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" not in codes(evaluate(compiled, image("2.0.4"), loader="keras_nocompile"))
+    assert "KERAS_REVIVED_MODEL_NOT_CALLABLE" not in codes(evaluate(raw, image("1.15.5"), loader="keras_nocompile"))
+
+
 
 def test_a_legacy_h5_names_no_module_so_only_a_server_that_imports_nothing_is_sure_to_fail():
     model = replace(keras_file("h5", "2.11.0", {"Matrix>Scale": ["factor"], **DENSE_2}),

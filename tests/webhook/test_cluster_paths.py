@@ -7,14 +7,18 @@ them as rendered by the real helm (`chart_webhook`), so a path the chart forgot 
 from __future__ import annotations
 
 import json
+import re
+import urllib.request
 
 import pytest
+import yaml
 
 from tfguard import annotations as A
 from tfguard.compat.facts import ModelFacts, StackFacts
 from tfguard.compat.resources import image_stack_resource, model_profile_resource
 
 from conftest import wait_until_injecting
+from webhook_documents import deployment_yaml
 
 IMAGE = "registry.example/ml/tf-server:paths"
 UNLOADABLE = ModelFacts(path="/models/future/1", format="saved_model", tensorflow_version="2.15.1",
@@ -72,3 +76,28 @@ def test_a_pods_image_changed_in_place_is_judged(control_plane, enforcing):
     control_plane.kubectl("apply", "-f", "-", input=json.dumps(pod))  # unknown image: a warning, admitted
     result = control_plane.kubectl("set", "image", "pod/in-place", f"server={IMAGE}", "-n", namespace, check=False)
     assert result.returncode != 0 and "tfguard denied Pod in-place" in result.stderr
+
+
+def validating_creates(control_plane) -> float:
+    """How many CREATEs the API server has sent to tfguard's validating webhooks (its own metrics)."""
+    with urllib.request.urlopen(control_plane.server + "/metrics", context=control_plane.ssl_context(), timeout=60) as r:
+        text = r.read().decode()
+    return sum(float(value) for labels, value in re.findall(
+        r'^apiserver_admission_webhook_admission_duration_seconds_count\{([^}]*)\} (\S+)$', text, re.M)
+        if re.search(r'name="[a-z]+\.validate\.tfguard\.io"', labels) and 'operation="CREATE"' in labels)
+
+
+def test_the_pods_a_controller_makes_cost_no_validating_call(control_plane, enforcing):
+    namespace = enforcing
+    before = validating_creates(control_plane)
+    manifest = yaml.safe_load(
+        deployment_yaml(namespace, "three", {A.MODEL_PATH: "/models/x"}, image="registry.example/ml/unknown:3"))
+    manifest["spec"]["replicas"] = 3
+    control_plane.kubectl("apply", "-f", "-", input=json.dumps(manifest))  # unknown image: a warning, admitted
+
+    def pods():
+        listed = json.loads(control_plane.kubectl("get", "pods", "-n", namespace, "-l", "app=three", "-o", "json").stdout)
+        return len(listed["items"]) == 3
+
+    control_plane.wait_for(pods, timeout=90, what="three Pods from the ReplicaSet controller")
+    assert validating_creates(control_plane) - before == 2  # the Deployment and its ReplicaSet, not the Pods

@@ -205,7 +205,8 @@ _CODES: list[Code] = [
         "KERAS_REVIVED_MODEL_NOT_CALLABLE",
         "The runtime's Keras revives the model into one that cannot be called",
         "Measured: Keras of TF 1.15, loading a compiled Keras SavedModel (Model, Sequential or subclassed) with compile=False, "
-        "revives a model whose call fails (\"object has no attribute 'loss'\"); Keras of 2.0 calls it.",
+        "revives a model whose call fails (\"object has no attribute 'loss'\"); Keras of 2.0 calls it. A compiled model "
+        "1.15's own tf.saved_model.save wrote carries no Keras metadata: its optimizer's slot variables tell it.",
         "Load it with compile=True or with tf.saved_model.load (tfguard.io/model-loader: tf2), or serve "
         "it with TensorFlow 2.0 or newer.",
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tfguard.compat import loaders as L
 from tfguard.compat.judgement import KERAS_CONFIG_MODELS, KERAS_FILE_FORMATS, Judgement, listing, major, version_key
+from tfguard.compat.rules.objects import SLOT_VARIABLES
 
 # The releases whose Keras load_model revives a SavedModel's Keras objects from their metadata and
 # fails without it (the first and last measured), rather than returning a plain object.
@@ -96,6 +97,19 @@ def keras_formats(j: Judgement) -> None:
                 "KERAS_NO_MODEL_IN_SAVEDMODEL", "error",
                 f"the {j.model_label} is a TF1 SavedModel (no object graph, no Keras metadata): Keras 2 "
                 f"load_model in {j.runtime_label} has nothing to revive a model or object from",
+            )
+        elif (j.loader == L.KERAS_NOCOMPILE and m.keras_format is None and m.object_graph
+              and SLOT_VARIABLES in m.saved_object_fields and j.tf_key[:2] == (1, 15) and producer == (1, 15)):
+            # Measured (matrix: keras_*_compiled_tf of 1.15.5 on 1.15.5): tf.saved_model.save in 1.15 keeps
+            # no Keras metadata tfguard reads, but its Keras revives the compiled model (its optimizer's slot
+            # variables are what tells it from an uncompiled one, which loads and calls) without compiling
+            # it, and the call fails. The uncompiled models of the same release load and call.
+            j.add(
+                "KERAS_REVIVED_MODEL_NOT_CALLABLE", "error",
+                f"the {j.model_label} is a SavedModel of TensorFlow 1.15 holding an optimizer's slot variables (a "
+                f"compiled model); Keras in {j.runtime_label} revives it with compile=False into a model whose call "
+                "fails (\"object has no attribute 'loss'\")",
+                model_class=m.keras_model_class,
             )
         elif j.loads_with_keras and m.keras_format != "saved_model_keras":
             j.add(
