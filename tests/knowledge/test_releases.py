@@ -368,3 +368,16 @@ def test_loading_the_whole_knowledge_is_cheap(capsys):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     with capsys.disabled():
         print(f"\n  knowledge load: {done.stdout.strip()} (process {time.perf_counter() - started:.2f}s)")
+
+
+def test_keras_json_reads_back_into_the_measurements_it_was_built_from():
+    """`gen_knowledge.py --merge-keras` re-measures a few stacks and rebuilds keras.json from the rest
+    as stored: that is only safe while reading the file back gives exactly what built it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_knowledge", TOOLS / "gen_knowledge.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    stored = json.loads(Path(DATA_DIR, "keras.json").read_text())
+    stamp = {key: stored[key] for key in ("generated_at", "generated_by")}
+    assert generator.build_keras(generator.committed_keras(stored), stamp) == stored
