@@ -527,7 +527,12 @@ def merge_keras(path: Path, again: list[str], fresh: bool, jobs: int) -> int:
         return result
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        added = list(pool.map(one, stacks))
+        results = list(pool.map(one, stacks))
+    # A stack that fails to measure now keeps what was stored for it (a failed install loses nothing).
+    added = [m for m in results if not m.get("error") or (m["package"], m["version"]) not in have]
+    for m in results:
+        if m not in added:
+            print(f"{m['package']} {m['version']}: kept as stored ({m['error']})", flush=True)
     replaced = {(m["package"], m["version"]) for m in added}
     kept = [m for m in committed_keras(data) if (m["package"], m["version"]) not in replaced]
     stamp = {"generated_by": "tools/gen_knowledge.py",
